@@ -1,0 +1,6 @@
+"""Pages of assessment."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "assessment"
+urlpatterns: list = []

@@ -1,0 +1,86 @@
+"""Who may see and change what. Every view, page and endpoint asks here.
+
+Rules:
+- a student sees their own submissions and events, and the course content of their courses;
+- a teacher or TA sees everything in the courses they teach (TAs cannot change course setup);
+- a school admin sees everything in their school's courses;
+- a Django superuser sees everything; anonymous users see nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Course, Enrollment, Role, SchoolMembership, STAFF_ROLES
+
+
+def _authenticated(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and bool(getattr(user, "is_active", False))
+
+
+def admin_school_ids(user: object) -> set[int]:
+    if not _authenticated(user):
+        return set()
+    cached = getattr(user, "_eduai_admin_schools", None)
+    if cached is None:
+        cached = set(SchoolMembership.objects.filter(user=user, is_admin=True).values_list("school_id", flat=True))
+        user._eduai_admin_schools = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def is_school_admin(user: object, school_id: int | None = None) -> bool:
+    if getattr(user, "is_superuser", False) and _authenticated(user):
+        return True
+    schools = admin_school_ids(user)
+    return bool(schools) if school_id is None else school_id in schools
+
+
+def visible_courses(user: object) -> QuerySet[Course]:
+    """Courses the user may open at all (any role)."""
+    if not _authenticated(user):
+        return Course.objects.none()
+    if getattr(user, "is_superuser", False):
+        return Course.objects.all()
+    return Course.objects.filter(
+        Q(enrollments__user=user, enrollments__is_active=True) | Q(school_id__in=admin_school_ids(user))
+    ).distinct()
+
+
+def staff_course_ids(user: object, *, teachers_only: bool = False) -> set[int]:
+    """Ids of courses the user teaches (teacher, or TA unless ``teachers_only``) or administers."""
+    if not _authenticated(user):
+        return set()
+    if getattr(user, "is_superuser", False):
+        return set(Course.objects.values_list("id", flat=True))
+    roles = [Role.TEACHER] if teachers_only else list(STAFF_ROLES)
+    ids = set(
+        Enrollment.objects.filter(user=user, role__in=roles, is_active=True).values_list("course_id", flat=True)
+    )
+    schools = admin_school_ids(user)
+    if schools:
+        ids |= set(Course.objects.filter(school_id__in=schools).values_list("id", flat=True))
+    return ids
+
+
+def course_role(user: object, course: Course) -> str | None:
+    """'admin', 'teacher', 'ta', 'student' or None — the strongest role the user holds."""
+    if not _authenticated(user):
+        return None
+    if getattr(user, "is_superuser", False) or course.school_id in admin_school_ids(user):
+        return "admin"
+    enrollment = Enrollment.objects.filter(user=user, course=course, is_active=True).only("role").first()
+    return enrollment.role if enrollment else None
+
+
+def can_view_course(user: object, course: Course) -> bool:
+    return course_role(user, course) is not None
+
+
+def can_teach(user: object, course: Course) -> bool:
+    """Teachers, TAs and admins: may read all student work and review grades."""
+    return course_role(user, course) in {"admin", Role.TEACHER, Role.TA}
+
+
+def can_manage(user: object, course: Course) -> bool:
+    """Teachers and admins: may change the course's setup (assignments, skills, resources)."""
+    return course_role(user, course) in {"admin", Role.TEACHER}

@@ -1,0 +1,14 @@
+"""Site pages shared by every role: sign-in, home, course overview."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("courses/<int:course_id>/", views.course_detail, name="course-detail"),
+    path("", views.home, name="home"),
+]
