@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "eduai.accounts",
     "eduai.courses",
     "eduai.web",
+    "eduai.lti",
+    "eduai.xapi",
     "grading",
     "assessment",
     "recommender",

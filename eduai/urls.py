@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/v1/grading/", include("grading.rest_api.v1.urls")),
     path("api/v1/assessment/", include("assessment.rest_api.v1.urls")),
     path("api/v1/recommender/", include("recommender.rest_api.v1.urls")),
+    path("lti/", include("eduai.lti.urls")),
+    path("xapi/", include("eduai.xapi.urls")),
     path("grading/", include("grading.urls")),
     path("assessment/", include("assessment.urls")),
     path("recommender/", include("recommender.urls")),

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LTIConfig(AppConfig):
+    name = "eduai.lti"
+    label = "lti"

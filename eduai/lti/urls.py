@@ -1,0 +1,3 @@
+"""URLs of eduai.lti."""
+
+urlpatterns: list = []

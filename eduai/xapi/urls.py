@@ -1,0 +1,3 @@
+"""URLs of eduai.xapi."""
+
+urlpatterns: list = []
