@@ -11,7 +11,7 @@ from django.utils import timezone
 from eduai.courses import api as courses
 from eduai.courses.models import ActivityEvent, Submission
 
-from . import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
