@@ -7,7 +7,7 @@ might still roll back, and see each write exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -19,11 +19,18 @@ from .data import EventInput, RecordResult
 from .models import (
     ActivityEvent,
     Assignment,
+    AssignmentKind,
     Course,
     Enrollment,
+    LearningResource,
+    PracticeItem,
+    ReleasePolicy,
+    ResourceKind,
     Role,
+    RubricTrait,
     School,
     SchoolMembership,
+    Skill,
     Submission,
     SubmissionStatus,
 )
@@ -202,3 +209,351 @@ def activity_event_void(*, statement_id: uuid.UUID) -> bool:
         ids, cids, aids = [event.pk], [event.course_id], [event.actor_id]
         transaction.on_commit(lambda: _send_activity_recorded(ids, cids, aids))
     return bool(updated)
+
+
+
+# --- Course setup (REST API v1, admin tools) ---------------------------------------------
+# Callers have already checked who asks (access.can_manage); these functions check what is
+# asked: ranges, same-course references, prerequisite cycles. Bad input raises
+# ValidationError with a message per field, which the API turns into a 400.
+
+_COURSE_FIELDS = frozenset({"code", "title", "description", "language", "is_active"})
+_SKILL_FIELDS = frozenset({"name", "description"})
+_ASSIGNMENT_FIELDS = frozenset(
+    {
+        "title",
+        "kind",
+        "prompt",
+        "min_score",
+        "max_score",
+        "due_at",
+        "language",
+        "release_policy",
+        "auto_release_max_interval",
+        "auto_release_min_qwk",
+        "is_published",
+    }
+)
+_TRAIT_FIELDS = frozenset({"name", "description", "min_score", "max_score", "position"})
+_PRACTICE_ITEM_FIELDS = frozenset({"title", "body", "answer", "difficulty", "external_id"})
+_RESOURCE_FIELDS = frozenset({"title", "body", "url", "kind", "difficulty", "language", "is_active", "external_id"})
+_ENROLLMENT_FIELDS = frozenset({"role", "language_background", "is_active"})
+
+
+def _assign(instance: object, data: Mapping[str, object], allowed: frozenset[str]) -> list[str]:
+    unknown = set(data) - allowed
+    if unknown:
+        # A programming error, not user input: the API only passes fields it declares.
+        raise TypeError(f"cannot set {sorted(unknown)} on {type(instance).__name__}")
+    for name, value in data.items():
+        setattr(instance, name, value)
+    return list(data)
+
+
+def _check_score_range(*, min_score: int, max_score: int, field: str = "max_score") -> None:
+    if max_score <= min_score:
+        raise ValidationError({field: f"The highest score ({max_score}) must be above the lowest ({min_score})."})
+
+
+def _course_skill_ids(*, course_id: int, skill_ids: Iterable[int], field: str = "skills") -> list[int]:
+    wanted = list(dict.fromkeys(int(i) for i in skill_ids))
+    found = set(Skill.objects.filter(course_id=course_id, pk__in=wanted).values_list("pk", flat=True))
+    stray = [i for i in wanted if i not in found]
+    if stray:
+        raise ValidationError({field: f"Skills {', '.join(map(str, stray))} do not belong to this course."})
+    return wanted
+
+
+@transaction.atomic
+def course_create(
+    *, school_id: int, code: str, title: str, description: str = "", language: str = "en", is_active: bool = True
+) -> Course:
+    if Course.objects.filter(school_id=school_id, code=code).exists():
+        raise ValidationError({"code": f"The school already has a course with code {code!r}."})
+    return Course.objects.create(
+        school_id=school_id, code=code, title=title, description=description, language=language, is_active=is_active
+    )
+
+
+@transaction.atomic
+def course_update(*, course_id: int, data: Mapping[str, object]) -> Course:
+    course = Course.objects.select_for_update().get(pk=course_id)
+    clash = Course.objects.filter(school_id=course.school_id, code=data.get("code")).exclude(pk=course_id)
+    if "code" in data and clash.exists():
+        raise ValidationError({"code": f"The school already has a course with code {data['code']!r}."})
+    course.save(update_fields=_assign(course, data, _COURSE_FIELDS) or None)
+    return course
+
+
+def _check_prerequisites(*, course_id: int, skill_id: int | None, prerequisite_ids: list[int]) -> None:
+    """Prerequisites must be other skills of the course and must not close a cycle."""
+    if skill_id is not None and skill_id in prerequisite_ids:
+        raise ValidationError({"prerequisites": "A skill cannot be its own prerequisite."})
+    if skill_id is None:
+        return  # a new skill has no dependants yet, so it cannot close a cycle
+    # One query for the course's whole graph; courses have tens to hundreds of skills.
+    edges: dict[int, list[int]] = {}
+    through = Skill.prerequisites.through
+    for from_id, to_id in through.objects.filter(from_skill__course_id=course_id).values_list(
+        "from_skill_id", "to_skill_id"
+    ):
+        edges.setdefault(from_id, []).append(to_id)
+    edges[skill_id] = list(prerequisite_ids)
+    # A cycle exists iff skill_id is reachable from one of its new prerequisites.
+    stack, seen = list(prerequisite_ids), set()
+    while stack:
+        node = stack.pop()
+        if node == skill_id:
+            raise ValidationError({"prerequisites": "These prerequisites would make the skill depend on itself."})
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(edges.get(node, ()))
+
+
+@transaction.atomic
+def skill_create(*, course_id: int, name: str, description: str = "", prerequisite_ids: Iterable[int] = ()) -> Skill:
+    prereqs = _course_skill_ids(course_id=course_id, skill_ids=prerequisite_ids, field="prerequisites")
+    if Skill.objects.filter(course_id=course_id, name=name).exists():
+        raise ValidationError({"name": f"The course already has a skill named {name!r}."})
+    skill = Skill.objects.create(course_id=course_id, name=name, description=description)
+    skill.prerequisites.set(prereqs)
+    return skill
+
+
+@transaction.atomic
+def skill_update(*, skill_id: int, data: Mapping[str, object], prerequisite_ids: Iterable[int] | None = None) -> Skill:
+    skill = Skill.objects.select_for_update().get(pk=skill_id)
+    clash = Skill.objects.filter(course_id=skill.course_id, name=data.get("name")).exclude(pk=skill_id)
+    if "name" in data and clash.exists():
+        raise ValidationError({"name": f"The course already has a skill named {data['name']!r}."})
+    if prerequisite_ids is not None:
+        prereqs = _course_skill_ids(course_id=skill.course_id, skill_ids=prerequisite_ids, field="prerequisites")
+        _check_prerequisites(course_id=skill.course_id, skill_id=skill_id, prerequisite_ids=prereqs)
+        skill.prerequisites.set(prereqs)
+    skill.save(update_fields=_assign(skill, data, _SKILL_FIELDS) or None)
+    return skill
+
+
+@transaction.atomic
+def skill_delete(*, skill_id: int) -> None:
+    Skill.objects.filter(pk=skill_id).delete()
+
+
+def _check_traits(traits: Sequence[Mapping[str, object]], existing: Mapping[int, RubricTrait]) -> None:
+    names = [str(t["name"]) if "name" in t else existing[int(t["id"])].name for t in traits]  # type: ignore[call-overload]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationError({"traits": f"Trait names must be unique; repeated: {', '.join(repeated)}."})
+    for t in traits:
+        old = existing.get(int(t["id"])) if t.get("id") is not None else None  # type: ignore[call-overload]
+        low = t.get("min_score", old.min_score if old else 0)
+        high = t.get("max_score", old.max_score if old else 4)
+        _check_score_range(min_score=int(low), max_score=int(high), field="traits")  # type: ignore[call-overload]
+
+
+def _traits_replace(*, assignment: Assignment, traits: Sequence[Mapping[str, object]]) -> None:
+    """Make the rubric's traits exactly ``traits``: an item with an ``id`` updates that trait,
+    an item without one adds a trait, and traits not listed are removed."""
+    existing = {t.pk: t for t in assignment.traits.all()}
+    listed = {int(t["id"]) for t in traits if t.get("id") is not None}  # type: ignore[call-overload]
+    stray = sorted(listed - set(existing))
+    if stray:
+        raise ValidationError({"traits": f"Traits {', '.join(map(str, stray))} are not part of this rubric."})
+    if any("name" not in t and t.get("id") is None for t in traits):
+        raise ValidationError({"traits": "A new trait needs a name."})
+    _check_traits(traits, existing)
+    assignment.traits.exclude(pk__in=listed).delete()
+    # Names are unique per assignment, so swapping two names in place would collide: park the
+    # renamed traits under temporary names first (inside this transaction only).
+    renamed = [
+        existing[int(t["id"])]  # type: ignore[call-overload]
+        for t in traits
+        if t.get("id") is not None and "name" in t and t["name"] != existing[int(t["id"])].name  # type: ignore[call-overload]
+    ]
+    for trait in renamed:
+        trait.name = f"~renaming~{trait.pk}"
+        trait.save(update_fields=["name"])
+    for position, item in enumerate(traits):
+        fields = {k: v for k, v in item.items() if k in _TRAIT_FIELDS}
+        fields.setdefault("position", position)
+        if item.get("id") is not None:
+            trait = existing[int(item["id"])]  # type: ignore[call-overload]
+            _assign(trait, fields, _TRAIT_FIELDS)
+            trait.save()
+        else:
+            RubricTrait.objects.create(assignment=assignment, **fields)
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    course_id: int,
+    title: str,
+    prompt: str,
+    kind: str = AssignmentKind.ESSAY,
+    min_score: int = 0,
+    max_score: int = 6,
+    due_at: datetime | None = None,
+    language: str = "",
+    release_policy: str = ReleasePolicy.REVIEW_ALL,
+    auto_release_max_interval: float = 1.0,
+    auto_release_min_qwk: float = 0.7,
+    is_published: bool = True,
+    skill_ids: Iterable[int] = (),
+    traits: Sequence[Mapping[str, object]] = (),
+) -> Assignment:
+    _check_score_range(min_score=min_score, max_score=max_score)
+    skills = _course_skill_ids(course_id=course_id, skill_ids=skill_ids)
+    if any(t.get("id") is not None for t in traits):
+        raise ValidationError({"traits": "A new assignment's traits cannot carry ids."})
+    assignment = Assignment.objects.create(
+        course_id=course_id,
+        title=title,
+        prompt=prompt,
+        kind=kind,
+        min_score=min_score,
+        max_score=max_score,
+        due_at=due_at,
+        language=language,
+        release_policy=release_policy,
+        auto_release_max_interval=auto_release_max_interval,
+        auto_release_min_qwk=auto_release_min_qwk,
+        is_published=is_published,
+    )
+    assignment.skills.set(skills)
+    _traits_replace(assignment=assignment, traits=traits)
+    return assignment
+
+
+@transaction.atomic
+def assignment_update(
+    *,
+    assignment_id: int,
+    data: Mapping[str, object],
+    skill_ids: Iterable[int] | None = None,
+    traits: Sequence[Mapping[str, object]] | None = None,
+) -> Assignment:
+    """Change an assignment; ``skill_ids``/``traits`` of None leave those untouched."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    _assign(assignment, data, _ASSIGNMENT_FIELDS)
+    _check_score_range(min_score=assignment.min_score, max_score=assignment.max_score)
+    assignment.save()
+    if skill_ids is not None:
+        assignment.skills.set(_course_skill_ids(course_id=assignment.course_id, skill_ids=skill_ids))
+    if traits is not None:
+        _traits_replace(assignment=assignment, traits=traits)
+    return assignment
+
+
+@transaction.atomic
+def assignment_delete(*, assignment_id: int) -> None:
+    """Delete an assignment nobody has answered; one with submissions is kept (unpublish it)."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    count = assignment.submissions.count()
+    if count:
+        raise ValidationError(
+            {"detail": f"The assignment has {count} submission(s) and cannot be deleted; unpublish it instead."}
+        )
+    assignment.delete()
+
+
+@transaction.atomic
+def practice_item_create(
+    *,
+    course_id: int,
+    title: str,
+    body: str = "",
+    answer: str = "",
+    difficulty: float = 0.5,
+    external_id: str = "",
+    skill_ids: Iterable[int] = (),
+) -> PracticeItem:
+    skills = _course_skill_ids(course_id=course_id, skill_ids=skill_ids)
+    item = PracticeItem.objects.create(
+        course_id=course_id, title=title, body=body, answer=answer, difficulty=difficulty, external_id=external_id
+    )
+    item.skills.set(skills)
+    return item
+
+
+@transaction.atomic
+def practice_item_update(
+    *, practice_item_id: int, data: Mapping[str, object], skill_ids: Iterable[int] | None = None
+) -> PracticeItem:
+    item = PracticeItem.objects.select_for_update().get(pk=practice_item_id)
+    item.save(update_fields=_assign(item, data, _PRACTICE_ITEM_FIELDS) or None)
+    if skill_ids is not None:
+        item.skills.set(_course_skill_ids(course_id=item.course_id, skill_ids=skill_ids))
+    return item
+
+
+@transaction.atomic
+def practice_item_delete(*, practice_item_id: int) -> None:
+    # Events keep their statement (practice_item is SET_NULL, object_iri stays).
+    PracticeItem.objects.filter(pk=practice_item_id).delete()
+
+
+@transaction.atomic
+def learning_resource_create(
+    *,
+    course_id: int,
+    title: str,
+    body: str = "",
+    url: str = "",
+    kind: str = ResourceKind.READING,
+    difficulty: float = 0.5,
+    language: str = "",
+    is_active: bool = True,
+    external_id: str = "",
+    skill_ids: Iterable[int] = (),
+) -> LearningResource:
+    skills = _course_skill_ids(course_id=course_id, skill_ids=skill_ids)
+    resource = LearningResource.objects.create(
+        course_id=course_id,
+        title=title,
+        body=body,
+        url=url,
+        kind=kind,
+        difficulty=difficulty,
+        language=language,
+        is_active=is_active,
+        external_id=external_id,
+    )
+    resource.skills.set(skills)
+    return resource
+
+
+@transaction.atomic
+def learning_resource_update(
+    *, resource_id: int, data: Mapping[str, object], skill_ids: Iterable[int] | None = None
+) -> LearningResource:
+    resource = LearningResource.objects.select_for_update().get(pk=resource_id)
+    resource.save(update_fields=_assign(resource, data, _RESOURCE_FIELDS) or None)
+    if skill_ids is not None:
+        resource.skills.set(_course_skill_ids(course_id=resource.course_id, skill_ids=skill_ids))
+    return resource
+
+
+@transaction.atomic
+def learning_resource_delete(*, resource_id: int) -> None:
+    LearningResource.objects.filter(pk=resource_id).delete()
+
+
+@transaction.atomic
+def enrollment_update(*, enrollment_id: int, data: Mapping[str, object]) -> Enrollment:
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment_id)
+    if "role" in data and data["role"] not in Role.values:
+        raise ValidationError({"role": f"Unknown role {data['role']!r}; expected one of {', '.join(Role.values)}."})
+    enrollment.save(update_fields=_assign(enrollment, data, _ENROLLMENT_FIELDS) or None)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_deactivate(*, enrollment_id: int) -> Enrollment:
+    """End an enrolment without deleting it: the student's submissions and events stay."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment_id)
+    if enrollment.is_active:
+        enrollment.is_active = False
+        enrollment.save(update_fields=["is_active"])
+    return enrollment

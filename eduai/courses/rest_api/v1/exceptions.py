@@ -1,4 +1,12 @@
-"""API error handling: model-level ValidationErrors become 400s with the field messages."""
+"""API error handling: every refusal is a 4xx JSON body with a message a person can act on.
+
+- model-level ``ValidationError`` (raised by services) -> 400 with the field messages;
+- a missing object -> 404;
+- a body that is not UTF-8 -> 400;
+- a write that breaks a database constraint (a race past the services' own checks, e.g. two
+  courses with one code created at the same instant) -> 409; the transaction rolled back, so
+  nothing was stored.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,4 +28,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, UnicodeDecodeError):
         return Response({"detail": "Request body must be valid UTF-8."}, status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, IntegrityError):
+        return Response(
+            {"detail": "This conflicts with data stored meanwhile (for example a duplicate name); nothing was saved."},
+            status=status.HTTP_409_CONFLICT,
+        )
     return drf_exception_handler(exc, context)

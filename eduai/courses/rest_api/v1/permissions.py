@@ -1,0 +1,150 @@
+"""Who may do what through the REST API v1. Every rule defers to ``eduai.courses.access``.
+
+- Reading: querysets are already scoped by ``selectors`` (a student sees their own work, staff
+  their courses, a school admin their school), so anything outside them is a 404.
+- Changing course setup (assignments, skills, practice items, resources, enrolments, the
+  course itself): teachers of the course and school admins; not TAs, not students (403).
+- Creating a course: school admins, for a school they administer.
+- Submissions and activity events have their own rules; see ``SubmissionWritePermission`` and
+  ``event_batch_problems``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Model
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from eduai.courses import access
+from eduai.courses.models import (
+    Assignment,
+    Course,
+    Enrollment,
+    LearningResource,
+    PracticeItem,
+    Role,
+)
+
+
+class Scope:
+    """The asking user's reach, computed once per request (each set costs one or two queries)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def staff_course_ids(self) -> set[int]:
+        """Courses whose students' work the user may read: teacher, TA, school admin."""
+        return access.staff_course_ids(self.user)
+
+    @cached_property
+    def manage_course_ids(self) -> set[int]:
+        """Courses whose setup the user may change: teacher, school admin (not TA)."""
+        return access.staff_course_ids(self.user, teachers_only=True)
+
+
+def scope_for(request: Request) -> Scope:
+    scope = getattr(request, "_eduai_scope", None)
+    if scope is None or scope.user is not request.user:
+        scope = Scope(request.user)
+        request._eduai_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def _course_id_of(obj: Model) -> int:
+    if isinstance(obj, Course):
+        return int(obj.pk)
+    return int(obj.course_id)  # type: ignore[attr-defined]
+
+
+class CourseSetupPermission(BasePermission):
+    """Read for whoever sees the object; write for those who manage its course."""
+
+    message = "Only the course's teachers and school admins can change its setup."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS or request.method != "POST":
+            return True  # reads are scoped by the queryset; edits are checked per object
+        # Cheap early refusal: someone who manages no course at all cannot create anything.
+        return bool(scope_for(request).manage_course_ids)
+
+    def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return _course_id_of(obj) in scope_for(request).manage_course_ids
+
+
+class CoursePermission(CourseSetupPermission):
+    """Courses: created by school admins only; changed by their teachers and school admins."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method == "POST":
+            self.message = "Only school admins can create courses."
+            return access.is_school_admin(request.user)
+        return True
+
+
+def can_manage_course(request: Request, course_id: int) -> bool:
+    return course_id in scope_for(request).manage_course_ids
+
+
+def is_student_of(user: Any, course_id: int) -> bool:
+    return Enrollment.objects.filter(user=user, course_id=course_id, role=Role.STUDENT, is_active=True).exists()
+
+
+# --- Activity events --------------------------------------------------------------------
+
+
+def event_batch_problems(
+    request: Request, events: Sequence[dict[str, Any]]
+) -> tuple[dict[int, dict[str, str]], dict[int, dict[str, str]]]:
+    """Check a validated batch against the asker's scope with a fixed number of queries.
+
+    Returns ``(invalid, forbidden)``, each ``{index: {field: message}}``. ``invalid``: ids that do
+    not exist for the asker (unknown or out of scope: both read "not found", so nothing leaks) or
+    objects of another course. ``forbidden``: events the asker may not post — a student posts
+    only about themselves in their own courses; staff post for students of their courses.
+    """
+    user = request.user
+    scope = scope_for(request)
+    course_ids = {e["course"] for e in events}
+    visible = set(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", flat=True))
+    actors = {e.get("actor") or user.pk for e in events}
+    students = set(
+        Enrollment.objects.filter(
+            course_id__in=visible, user_id__in=actors, role=Role.STUDENT, is_active=True
+        ).values_list("course_id", "user_id")
+    )
+    owners: dict[str, dict[int, int]] = {}
+    for field, model in (("practice_item", PracticeItem), ("resource", LearningResource), ("assignment", Assignment)):
+        ids = {e[field] for e in events if e.get(field) is not None}
+        owners[field] = dict(model.objects.filter(pk__in=ids, course_id__in=visible).values_list("pk", "course_id"))  # type: ignore[attr-defined]
+    invalid: dict[int, dict[str, str]] = {}
+    forbidden: dict[int, dict[str, str]] = {}
+    for index, event in enumerate(events):
+        course_id = event["course"]
+        if course_id not in visible:
+            invalid[index] = {"course": f"Course {course_id} not found."}
+            continue
+        problems = {}
+        for field, by_id in owners.items():
+            object_id = event.get(field)
+            if object_id is None:
+                continue
+            if object_id not in by_id:
+                problems[field] = f"{field.replace('_', ' ').capitalize()} {object_id} not found."
+            elif by_id[object_id] != course_id:
+                problems[field] = f"{field.replace('_', ' ').capitalize()} {object_id} belongs to another course."
+        if problems:
+            invalid[index] = problems
+            continue
+        actor_id = event.get("actor") or user.pk
+        if actor_id != user.pk and course_id not in scope.staff_course_ids:
+            forbidden[index] = {"actor": "You may only record your own activity."}
+        elif (course_id, actor_id) not in students:
+            forbidden[index] = {"actor": f"User {actor_id} is not a student of course {course_id}."}
+    return invalid, forbidden
