@@ -44,8 +44,10 @@ demo: migrate
 # Celery worker (tests/integration/run.py; it says loudly when those services are missing).
 test: test-unit test-integration
 
+# pytest exits 5 when it collected no test: a broken collection, never a pass.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	@rc=0; $(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc = 5 ]; then echo "!! pytest collected NO tests: failing the run"; fi; exit $$rc
 
 test-integration: $(STAMP)
 	$(BIN)/python tests/integration/run.py $(PYTEST_ARGS)
