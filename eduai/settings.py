@@ -219,6 +219,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# LTI: retry due grade pass-backs every minute (the outbox's backoff decides which are due);
+# sync LMS rosters (NRPS) every 6 hours; drop expired LTI login/launch data hourly.
+CELERY_BEAT_SCHEDULE["lti-send-outbox"] = {"task": "eduai.lti.tasks.send_outbox", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["lti-sync-rosters"] = {"task": "eduai.lti.tasks.sync_all_rosters", "schedule": 6 * 3600.0}
+CELERY_BEAT_SCHEDULE["lti-purge-launch-data"] = {"task": "eduai.lti.tasks.purge_launch_data", "schedule": 3600.0}
 
 # --- EduAI -----------------------------------------------------------------------------
 # Local transformers model folder for the encoder; empty = the bundled all-MiniLM-L6-v2.
