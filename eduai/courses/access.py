@@ -9,16 +9,18 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
-from .models import Course, Enrollment, Role, SchoolMembership, STAFF_ROLES
+from .models import STAFF_ROLES, Course, Enrollment, Role, SchoolMembership
 
 
-def _authenticated(user: object) -> bool:
+def _authenticated(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and bool(getattr(user, "is_active", False))
 
 
-def admin_school_ids(user: object) -> set[int]:
+def admin_school_ids(user: Any) -> set[int]:
     if not _authenticated(user):
         return set()
     cached = getattr(user, "_eduai_admin_schools", None)
@@ -28,14 +30,14 @@ def admin_school_ids(user: object) -> set[int]:
     return cached
 
 
-def is_school_admin(user: object, school_id: int | None = None) -> bool:
+def is_school_admin(user: Any, school_id: int | None = None) -> bool:
     if getattr(user, "is_superuser", False) and _authenticated(user):
         return True
     schools = admin_school_ids(user)
     return bool(schools) if school_id is None else school_id in schools
 
 
-def visible_courses(user: object) -> QuerySet[Course]:
+def visible_courses(user: Any) -> QuerySet[Course]:
     """Courses the user may open at all (any role)."""
     if not _authenticated(user):
         return Course.objects.none()
@@ -46,23 +48,21 @@ def visible_courses(user: object) -> QuerySet[Course]:
     ).distinct()
 
 
-def staff_course_ids(user: object, *, teachers_only: bool = False) -> set[int]:
+def staff_course_ids(user: Any, *, teachers_only: bool = False) -> set[int]:
     """Ids of courses the user teaches (teacher, or TA unless ``teachers_only``) or administers."""
     if not _authenticated(user):
         return set()
     if getattr(user, "is_superuser", False):
         return set(Course.objects.values_list("id", flat=True))
     roles = [Role.TEACHER] if teachers_only else list(STAFF_ROLES)
-    ids = set(
-        Enrollment.objects.filter(user=user, role__in=roles, is_active=True).values_list("course_id", flat=True)
-    )
+    ids = set(Enrollment.objects.filter(user=user, role__in=roles, is_active=True).values_list("course_id", flat=True))
     schools = admin_school_ids(user)
     if schools:
         ids |= set(Course.objects.filter(school_id__in=schools).values_list("id", flat=True))
     return ids
 
 
-def course_role(user: object, course: Course) -> str | None:
+def course_role(user: Any, course: Course) -> str | None:
     """'admin', 'teacher', 'ta', 'student' or None — the strongest role the user holds."""
     if not _authenticated(user):
         return None
@@ -72,15 +72,15 @@ def course_role(user: object, course: Course) -> str | None:
     return enrollment.role if enrollment else None
 
 
-def can_view_course(user: object, course: Course) -> bool:
+def can_view_course(user: Any, course: Course) -> bool:
     return course_role(user, course) is not None
 
 
-def can_teach(user: object, course: Course) -> bool:
+def can_teach(user: Any, course: Course) -> bool:
     """Teachers, TAs and admins: may read all student work and review grades."""
     return course_role(user, course) in {"admin", Role.TEACHER, Role.TA}
 
 
-def can_manage(user: object, course: Course) -> bool:
+def can_manage(user: Any, course: Course) -> bool:
     """Teachers and admins: may change the course's setup (assignments, skills, resources)."""
     return course_role(user, course) in {"admin", Role.TEACHER}

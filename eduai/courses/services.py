@@ -6,6 +6,7 @@ might still roll back, and see each write exactly once.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -50,7 +51,9 @@ def school_admin_add(*, school_id: int, user_id: int) -> SchoolMembership:
 
 
 @transaction.atomic
-def enrollment_upsert(*, course_id: int, user_id: int, role: str = Role.STUDENT, language_background: str = "") -> Enrollment:
+def enrollment_upsert(
+    *, course_id: int, user_id: int, role: str = Role.STUDENT, language_background: str = ""
+) -> Enrollment:
     """Create or update the single enrolment of a user in a course (idempotent)."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(Role.values)}."})
@@ -114,7 +117,7 @@ def submission_create(
                     source=source,
                 )
                 course_id = assignment.course_id
-                transaction.on_commit(lambda: _send_submission_received(submission, course_id))
+                transaction.on_commit(functools.partial(_send_submission_received, submission, course_id))
                 return submission
         except IntegrityError:
             continue
@@ -209,7 +212,6 @@ def activity_event_void(*, statement_id: uuid.UUID) -> bool:
         ids, cids, aids = [event.pk], [event.course_id], [event.actor_id]
         transaction.on_commit(lambda: _send_activity_recorded(ids, cids, aids))
     return bool(updated)
-
 
 
 # --- Course setup (REST API v1, admin tools) ---------------------------------------------
