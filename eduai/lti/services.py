@@ -38,6 +38,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from eduai.courses.api import enrollment_upsert
 from eduai.courses.models import Assignment, AssignmentKind, Course, Enrollment, Submission
+from eduai.courses.services import assignment_create
 
 from .models import (
     Deployment,
@@ -296,21 +297,18 @@ def review_target_submission_id(*, platform_id: int, claims: dict[str, Any], ass
 # --- deep linking ----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def deep_link_assignment_create(
     *, course_id: int, title: str, prompt: str, min_score: int, max_score: int, kind: str = AssignmentKind.ESSAY
 ) -> Assignment:
-    assignment = Assignment(
-        course_id=course_id,
-        title=title.strip(),
-        prompt=prompt.strip(),
-        min_score=min_score,
-        max_score=max_score,
-        kind=kind,
+    """The deep-linking page's "create" form, through the LMS core's own service."""
+    title, prompt = title.strip(), prompt.strip()
+    if not title or len(title) > 200:
+        raise ValidationError({"title": "A title of 1 to 200 characters is required."})
+    if not prompt or len(prompt) > 20000:
+        raise ValidationError({"prompt": "A prompt of 1 to 20,000 characters is required."})
+    return assignment_create(
+        course_id=course_id, title=title, prompt=prompt, kind=kind, min_score=min_score, max_score=max_score
     )
-    assignment.full_clean()
-    assignment.save()
-    return assignment
 
 
 def deep_link_line_item(*, assignment: Assignment, review_url: str) -> PyLineItem:

@@ -158,6 +158,7 @@ class EduaiOIDCLogin(DjangoOIDCLogin):
     def __init__(self, request, tool_config=None):
         storage = DbLaunchDataStorage()
         super().__init__(request, tool_config or DbToolConf(), launch_data_storage=storage)
+        self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(LAUNCH_DATA_LIFETIME_S)
 
 

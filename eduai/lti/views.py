@@ -219,43 +219,39 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
         return _refused(request, _("This launch has no course."), 400)
 
     errors: list[str] = []
-    if request.POST.get("action") == "create":
+    assignment = None
+    creating = request.POST.get("action") == "create"
+    if creating:
         title = (request.POST.get("title") or "").strip()
         prompt = (request.POST.get("prompt") or "").strip()
         min_score = _int(request.POST.get("min_score"), _("Lowest score"), errors)
         max_score = _int(request.POST.get("max_score"), _("Highest score"), errors)
-        if not title:
-            errors.append(_("Give the assignment a title."))
+        if not title or len(title) > 200:
+            errors.append(_("Give the assignment a title (at most 200 characters)."))
         if not prompt:
             errors.append(_("Give the assignment a prompt."))
         if not errors and max_score <= min_score:
             errors.append(_("The highest score must be above the lowest score."))
-        if not errors:
-            try:
-                assignment = services.deep_link_assignment_create(
-                    course_id=context.course_id,
-                    title=title,
-                    prompt=prompt,
-                    min_score=min_score,
-                    max_score=max_score,
-                )
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-        if errors:
-            return _deep_link_page(request, launch_id, context.course_id, errors, status=400)
     else:
         raw = request.POST.get("assignment") or ""
         assignment = (
             Assignment.objects.filter(pk=int(raw), course_id=context.course_id).first() if raw.isdigit() else None
         )
         if assignment is None:
-            return _deep_link_page(
-                request, launch_id, context.course_id, [_("Pick an assignment of this course.")], status=400
-            )
+            errors.append(_("Pick an assignment of this course."))
+    if errors:
+        return _deep_link_page(request, launch_id, context.course_id, errors, status=400)
 
-    # Single use: the response JWT is built once; a second POST with this launch id is refused.
+    # Single use, claimed before any write: a second POST with this launch id creates nothing.
     if not message._storage.consume(launch_id):
         return _refused(request, _("This page expired (or was already used). Start again from the LMS."), 400)
+    if creating:
+        try:
+            assignment = services.deep_link_assignment_create(
+                course_id=context.course_id, title=title, prompt=prompt, min_score=min_score, max_score=max_score
+            )
+        except ValidationError as exc:
+            return _refused(request, _("The assignment could not be created."), 400, "; ".join(exc.messages))
     urls = _tool_urls(request)
     resource = (
         DeepLinkResource()

@@ -1,0 +1,259 @@
+"""The whole LTI story against a simulated platform (a real HTTP server on 127.0.0.1):
+instructor deep-links an assignment, a student launches and submits, the AI proposal reaches the
+gradebook as PendingManual, the teacher's grade as FullyGraded — once, even when sent twice or
+when the platform was down for a while."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from eduai.courses.api import submission_create
+from eduai.courses.models import Assignment, Enrollment, Role
+from eduai.lti.models import GradeOutbox, LtiUser, OutboxStatus
+from eduai.lti.selectors import review_queue_url
+from eduai.lti.services import outbox_send
+from grading.signals import grade_released, proposal_ready
+
+from .conftest import launch_id_from
+from .platform import INSTRUCTOR, LEARNER, TA
+
+
+def _deep_link_new_assignment(sim, client: Client) -> tuple[dict, Assignment]:
+    page = sim.launch(
+        client,
+        sub="teacher-1",
+        roles=[INSTRUCTOR],
+        message_type="LtiDeepLinkingRequest",
+        name="Grace Hopper",
+        email="grace@example.org",
+    )
+    assert page.status_code == 200
+    assert "Add an EduAI assignment" in page.content.decode()
+    answer = client.post(
+        f"/lti/deep-link/{launch_id_from(page.content.decode())}/",
+        {
+            "action": "create",
+            "title": "Rivers essay",
+            "prompt": "Describe a river you know.",
+            "min_score": "0",
+            "max_score": "6",
+        },
+    )
+    assert answer.status_code == 200
+    link = sim.accept_deep_link(answer.content.decode())
+    return link, Assignment.objects.get(title="Rivers essay")
+
+
+def _student_submits(sim, client, link, assignment, django_capture_on_commit_callbacks):
+    resp = sim.launch(
+        client,
+        sub="student-1",
+        roles=[LEARNER],
+        resource_link_id=link["id"],
+        custom=link["custom"],
+        lineitem=link["lineitem"],
+        name="Ada Lovelace",
+    )
+    assert resp.status_code == 302
+    student = LtiUser.objects.get(sub="student-1").user
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = submission_create(
+            assignment_id=assignment.pk,
+            author_id=student.pk,
+            text="The river in my town floods every spring.",
+            source="lti",
+        )
+    return resp, student, submission
+
+
+def _release(django_capture_on_commit_callbacks, submission, score, teacher_id, **extra):
+    with django_capture_on_commit_callbacks(execute=True):
+        grade_released.send(
+            sender=None,
+            submission_id=submission.pk,
+            assignment_id=submission.assignment_id,
+            course_id=submission.assignment.course_id,
+            score=score,
+            released_by=teacher_id,
+            **extra,
+        )
+
+
+def test_instructor_deep_links_student_submits_and_grades_reach_the_gradebook_once(
+    registered, django_capture_on_commit_callbacks
+):
+    sim = registered
+    teacher_client, student_client = Client(), Client()
+
+    # Given an instructor who picks "create an EduAI assignment" from the LMS's deep-linking dialog
+    link, assignment = _deep_link_new_assignment(sim, teacher_client)
+    course = assignment.course
+    # then the LMS got a link carrying the assignment and a gradebook column out of 6 points
+    assert link["custom"] == {"eduai_assignment_id": str(assignment.pk)}
+    assert sim.lineitems[link["lineitem"]]["scoreMaximum"] == 6
+    assert course.title == "English Composition" and course.school == sim.platform_row.school
+    teacher = LtiUser.objects.get(sub="teacher-1").user
+    assert Enrollment.objects.get(course=course, user=teacher).role == Role.TEACHER
+    assert teacher.display_name == "Grace Hopper"
+
+    # When a student launches the link, they land on the assignment, signed in
+    resp, student, submission = _student_submits(
+        sim, student_client, link, assignment, django_capture_on_commit_callbacks
+    )
+    assert resp["Location"] == f"/courses/{course.pk}/#assignment-{assignment.pk}"
+    page = student_client.get(resp["Location"])
+    assert page.status_code == 200 and "Rivers essay" in page.content.decode()
+    assert Enrollment.objects.get(course=course, user=student).role == Role.STUDENT
+
+    # When the AI's proposal waits for review, the gradebook shows "pending manual grading"
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal_ready.send(
+            sender=None, submission_id=submission.pk, prediction_id=1, assignment_id=assignment.pk, course_id=course.pk
+        )
+    (pending,) = sim.scores_for(link["lineitem"])
+    assert pending["gradingProgress"] == "PendingManual"
+    assert pending["activityProgress"] == "Submitted"
+    assert pending["userId"] == "student-1"
+    assert "scoreGiven" not in pending  # the unreviewed AI score never reaches the student's gradebook
+
+    # When the teacher accepts and releases 5/6 with a comment
+    _release(django_capture_on_commit_callbacks, submission, 5, teacher.pk, comment="Vivid; check commas.")
+    scores = sim.scores_for(link["lineitem"])
+    assert len(scores) == 2
+    final = scores[-1]
+    assert final["gradingProgress"] == "FullyGraded" and final["activityProgress"] == "Completed"
+    assert (final["scoreGiven"], final["scoreMaximum"], final["userId"]) == (5, 6, "student-1")
+    assert final["comment"] == "Vivid; check commas."
+    assert final["timestamp"] >= pending["timestamp"]
+
+    # When the release is announced again and the beat sweeps the outbox, nothing is posted twice
+    _release(django_capture_on_commit_callbacks, submission, 5, teacher.pk, comment="Vivid; check commas.")
+    assert outbox_send() == {"sent": 0, "retry": 0, "failed": 0, "deferred": 0}
+    assert len(sim.scores_for(link["lineitem"])) == 2
+
+
+def test_platform_down_then_up_delivers_the_score_once(registered, django_capture_on_commit_callbacks):
+    sim = registered
+    link, assignment = _deep_link_new_assignment(sim, Client())
+    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    teacher = LtiUser.objects.get(sub="teacher-1").user
+
+    # Given the platform is down when the grade is released
+    sim.down = True
+    _release(django_capture_on_commit_callbacks, submission, 4, teacher.pk)
+    row = GradeOutbox.objects.get(grading_progress="FullyGraded")
+    # then nothing arrived, and the post waits with a backoff instead of being lost
+    assert sim.scores_for(link["lineitem"]) == []
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at > timezone.now() and "503" in row.last_error
+    # and a sweep before the backoff has passed does not hammer the platform
+    assert outbox_send()["sent"] == 0
+
+    # When the platform is back and the backoff has passed (time moved forward)
+    sim.down = False
+    GradeOutbox.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert outbox_send()["sent"] == 1
+    assert outbox_send()["sent"] == 0
+    # then the score arrived exactly once
+    (score,) = sim.scores_for(link["lineitem"])
+    assert score["scoreGiven"] == 4 and score["gradingProgress"] == "FullyGraded"
+    assert GradeOutbox.objects.get(pk=row.pk).status == OutboxStatus.SENT
+
+
+def test_a_later_grade_supersedes_an_unsent_proposal(registered, django_capture_on_commit_callbacks):
+    sim = registered
+    link, assignment = _deep_link_new_assignment(sim, Client())
+    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    sim.down = True
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal_ready.send(
+            sender=None,
+            submission_id=submission.pk,
+            prediction_id=9,
+            assignment_id=assignment.pk,
+            course_id=assignment.course_id,
+        )
+    _release(django_capture_on_commit_callbacks, submission, 3, None)
+    sim.down = False
+    GradeOutbox.objects.update(next_attempt_at=timezone.now())
+    outbox_send()
+    # The stale PendingManual is never sent after the final grade: only FullyGraded arrives.
+    assert [s["gradingProgress"] for s in sim.scores_for(link["lineitem"])] == ["FullyGraded"]
+
+
+def test_instructor_and_ta_launch_open_the_course_review_page(registered):
+    sim = registered
+    link, assignment = _deep_link_new_assignment(sim, Client())
+    resp = sim.launch(Client(), sub="ta-1", roles=[TA], resource_link_id=link["id"], custom=link["custom"])
+    assert resp.status_code == 302
+    assert resp["Location"] == review_queue_url(course_id=assignment.course_id)
+    ta = LtiUser.objects.get(sub="ta-1").user
+    assert Enrollment.objects.get(course=assignment.course, user=ta).role == Role.TA
+
+
+def test_gradebook_click_opens_the_review_of_that_students_submission(registered, django_capture_on_commit_callbacks):
+    sim = registered
+    link, assignment = _deep_link_new_assignment(sim, Client())
+    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    resp = sim.launch(
+        Client(),
+        sub="teacher-1",
+        roles=[INSTRUCTOR],
+        message_type="LtiSubmissionReviewRequest",
+        resource_link_id=link["id"],
+        custom=link["custom"],
+        lineitem=link["lineitem"],
+        extra={"https://purl.imsglobal.org/spec/lti/claim/for_user": {"user_id": "student-1"}},
+    )
+    assert resp.status_code == 302
+    assert str(submission.pk) in resp["Location"]
+
+
+def test_student_cannot_open_submission_review_or_deep_linking(registered):
+    sim = registered
+    link, _ = _deep_link_new_assignment(sim, Client())
+    review = sim.launch(
+        Client(),
+        sub="student-2",
+        roles=[LEARNER],
+        message_type="LtiSubmissionReviewRequest",
+        resource_link_id=link["id"],
+        custom=link["custom"],
+        lineitem=link["lineitem"],
+        extra={"https://purl.imsglobal.org/spec/lti/claim/for_user": {"user_id": "student-1"}},
+    )
+    assert review.status_code == 403
+    deep = sim.launch(Client(), sub="student-2", roles=[LEARNER], message_type="LtiDeepLinkingRequest")
+    assert deep.status_code == 403
+    assert "Only instructors" in deep.content.decode()
+
+
+@pytest.mark.parametrize("post", [{"action": "pick", "assignment": "999999"}, {"action": "create", "title": ""}])
+def test_deep_linking_form_rejects_bad_input_and_keeps_the_page(registered, post):
+    sim = registered
+    client = Client()
+    page = sim.launch(client, sub="teacher-1", roles=[INSTRUCTOR], message_type="LtiDeepLinkingRequest")
+    launch_id = launch_id_from(page.content.decode())
+    bad = client.post(f"/lti/deep-link/{launch_id}/", post)
+    assert bad.status_code == 400
+    # the launch id still works after a mistake, and is single-use after success
+    ok = client.post(
+        f"/lti/deep-link/{launch_id}/",
+        {"action": "create", "title": "T", "prompt": "P", "min_score": "0", "max_score": "4"},
+    )
+    assert ok.status_code == 200
+    again = client.post(
+        f"/lti/deep-link/{launch_id}/",
+        {"action": "create", "title": "T2", "prompt": "P", "min_score": "0", "max_score": "4"},
+    )
+    assert again.status_code == 400
+    assert not Assignment.objects.filter(title="T2").exists()
+
+
+def test_unknown_deep_link_id_is_refused(db, client):
+    resp = client.post("/lti/deep-link/lti1p3-launch-nope/", {"action": "pick", "assignment": "1"})
+    assert resp.status_code == 400
