@@ -139,7 +139,7 @@ def test_instructor_deep_links_student_submits_and_grades_reach_the_gradebook_on
 def test_platform_down_then_up_delivers_the_score_once(registered, django_capture_on_commit_callbacks):
     sim = registered
     link, assignment = _deep_link_new_assignment(sim, Client())
-    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    _, _student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
     teacher = LtiUser.objects.get(sub="teacher-1").user
 
     # Given the platform is down when the grade is released
@@ -167,7 +167,7 @@ def test_platform_down_then_up_delivers_the_score_once(registered, django_captur
 def test_a_later_grade_supersedes_an_unsent_proposal(registered, django_capture_on_commit_callbacks):
     sim = registered
     link, assignment = _deep_link_new_assignment(sim, Client())
-    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    _, _student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
     sim.down = True
     with django_capture_on_commit_callbacks(execute=True):
         proposal_ready.send(
@@ -198,7 +198,7 @@ def test_instructor_and_ta_launch_open_the_course_review_page(registered):
 def test_gradebook_click_opens_the_review_of_that_students_submission(registered, django_capture_on_commit_callbacks):
     sim = registered
     link, assignment = _deep_link_new_assignment(sim, Client())
-    _, student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    _, _student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
     resp = sim.launch(
         Client(),
         sub="teacher-1",
