@@ -161,6 +161,12 @@ class EduaiOIDCLogin(DjangoOIDCLogin):
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(LAUNCH_DATA_LIFETIME_S)
 
+    def redirect(self, launch_url: str, js_redirect: bool = False):
+        # pylti1p3 shows its cookie-check page before looking at the registration; refuse an
+        # unknown platform first so that it gets a clear 4xx rather than a page of script.
+        self.validate_oidc_login()
+        return super().redirect(launch_url, js_redirect)
+
 
 class EduaiMessageLaunch(DjangoMessageLaunch):
     """A launch validated by pylti1p3 plus the checks listed in the module docstring."""

@@ -51,7 +51,12 @@ _REASONS: list[tuple[str, int, str]] = [
     ("Invalid id_token", 400, "The id_token is not a JWT."),
     ("Invalid JWT format", 400, "The id_token is not a JWT."),
     ('"nonce" is empty', 400, "The id_token has no nonce."),
-    ("Invalid Nonce", 400, "The id_token's nonce was not issued by EduAI's login step, or it expired."),
+    (
+        "Invalid Nonce",
+        400,
+        "The id_token's nonce is unknown to EduAI: already used (a replayed launch), expired, or not issued "
+        "by EduAI's login step. Start again from the LMS.",
+    ),
     ("Nonce already used", 400, "This launch was already used (a replayed id_token). Start again from the LMS."),
     ('"iss" is empty', 400, "The id_token has no issuer."),
     ("Registration not found", 403, "Unknown platform: no active registration for this issuer and client id."),
