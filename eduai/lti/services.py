@@ -427,7 +427,8 @@ class _PlatformDown(Exception):
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, LtiServiceException):
         code = exc.response.status_code
-        return code >= 500 or code in (408, 425, 429)
+        # 401: the platform may not have refreshed its cache of our JWKS yet (key rotation).
+        return code >= 500 or code in (401, 408, 425, 429)
     return isinstance(exc, requests.RequestException)
 
 
@@ -623,8 +624,9 @@ def platform_register_dynamic(
     if not openid_configuration_url.startswith(("https://", "http://")):
         raise LtiRefused("openid_configuration must be an http(s) URL.")
     session = http_session()
+    auth = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
     try:
-        resp = session.get(openid_configuration_url)
+        resp = session.get(openid_configuration_url, headers=auth)
         resp.raise_for_status()
         config = resp.json()
     except (requests.RequestException, ValueError) as e:

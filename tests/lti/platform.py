@@ -270,6 +270,25 @@ class SimPlatform:
             token = uuid.uuid4().hex
             self.tokens[token] = form.get("scope", "").split()
             return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}, {}
+        if method == "GET" and path == "/.well-known/openid-configuration":
+            return 200, self.openid_configuration(), {}
+        if method == "POST" and path == "/register":
+            if headers.get("Authorization") != "Bearer reg-token-1":
+                return 401, {"error": "bad registration token"}, {}
+            reg = json.loads(body)
+            self.registrations.append(reg)
+            return (
+                200,
+                {
+                    **reg,
+                    "client_id": "dyn-client-7",
+                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                        **reg["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                        "deployment_id": "dyn-deployment-1",
+                    },
+                },
+                {},
+            )
         auth = headers.get("Authorization", "")
         scopes = self.tokens.get(auth.removeprefix("Bearer "))
         if scopes is None:
@@ -304,25 +323,6 @@ class SimPlatform:
                     return 404, {"error": "no such line item"}, {}
                 self.scores.append({"lineitem": lineitem, "body": json.loads(body)})
             return 200, {}, {}
-        if method == "GET" and path == "/.well-known/openid-configuration":
-            return 200, self.openid_configuration(), {}
-        if method == "POST" and path == "/register":
-            if headers.get("Authorization") != "Bearer reg-token-1":
-                return 401, {"error": "bad registration token"}, {}
-            reg = json.loads(body)
-            self.registrations.append(reg)
-            return (
-                200,
-                {
-                    **reg,
-                    "client_id": "dyn-client-7",
-                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
-                        **reg["https://purl.imsglobal.org/spec/lti-tool-configuration"],
-                        "deployment_id": "dyn-deployment-1",
-                    },
-                },
-                {},
-            )
         return 404, {"error": f"no route {method} {path}"}, {}
 
     def openid_configuration(self) -> dict[str, Any]:
