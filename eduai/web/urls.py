@@ -1,4 +1,4 @@
-"""Site pages shared by every role: sign-in, home, course overview."""
+"""Site pages shared by every role: sign-in, home, course overview, resources, language."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -8,7 +8,9 @@ from . import views
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", views.language_set, name="language-set"),
     path("healthz", views.healthz, name="healthz"),
     path("courses/<int:course_id>/", views.course_detail, name="course-detail"),
+    path("courses/<int:course_id>/resources/<int:resource_id>/", views.resource_detail, name="resource-detail"),
     path("", views.home, name="home"),
 ]

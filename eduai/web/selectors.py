@@ -1,0 +1,245 @@
+"""Reads behind the site pages, already scoped to what the asking user may see.
+
+Every function takes the asking user and returns frozen rows (no querysets reach the
+templates), in a fixed number of queries whatever the number of courses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from eduai.courses import access
+from eduai.courses.models import (
+    Assignment,
+    Course,
+    Enrollment,
+    LearningResource,
+    Role,
+    Skill,
+    Submission,
+    SubmissionStatus,
+)
+
+from .labels import ROLE_LABELS, label
+
+# A submission still needs a teacher while it is in one of these states.
+AWAITING_GRADE = (
+    SubmissionStatus.RECEIVED,
+    SubmissionStatus.SCORING,
+    SubmissionStatus.SCORED,
+    SubmissionStatus.FAILED,
+)
+FEEDBACK_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    id: int
+    code: str
+    title: str
+    school: str
+    role: str
+    role_label: str
+    students: int
+    assignments: int
+    teachers: tuple[str, ...]
+    # Submissions waiting for a teacher's grade (staff rows only; 0 for students).
+    awaiting: int = 0
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    submission_id: int
+    course_id: int
+    course_code: str
+    assignment_title: str
+    score: int
+    min_score: int
+    max_score: int
+    graded_at: object
+
+
+@dataclass(frozen=True)
+class HomeData:
+    learning: tuple[CourseRow, ...]
+    teaching: tuple[CourseRow, ...]
+    school: tuple[CourseRow, ...]
+    feedback: tuple[FeedbackRow, ...]
+    pending_submissions: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.learning or self.teaching or self.school)
+
+
+def home_data(*, user: object) -> HomeData:
+    """What the home page shows: the user's courses by role, and a student's latest grades."""
+    enrollments = list(
+        Enrollment.objects.filter(user=user, is_active=True, course__is_active=True).values_list("course_id", "role")
+    )
+    roles = dict(enrollments)
+    if getattr(user, "is_superuser", False):
+        admin_ids = set(Course.objects.filter(is_active=True).values_list("id", flat=True))
+    else:
+        admin_ids = set(
+            Course.objects.filter(school_id__in=access.admin_school_ids(user), is_active=True).values_list(
+                "id", flat=True
+            )
+        )
+    ids = set(roles) | admin_ids
+    courses = {
+        c.id: c
+        for c in Course.objects.filter(id__in=ids)
+        .select_related("school")
+        .annotate(
+            n_students=Count(
+                "enrollments",
+                filter=Q(enrollments__role=Role.STUDENT, enrollments__is_active=True),
+                distinct=True,
+            ),
+            n_assignments=Count("assignments", distinct=True),
+        )
+    }
+    teachers: dict[int, list[str]] = {}
+    for e in (
+        Enrollment.objects.filter(course_id__in=ids, role=Role.TEACHER, is_active=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__username")
+    ):
+        teachers.setdefault(e.course_id, []).append(e.user.label)
+    staff_ids = {cid for cid, role in roles.items() if role != Role.STUDENT} | admin_ids
+    awaiting = dict(
+        Submission.objects.filter(assignment__course_id__in=staff_ids, status__in=AWAITING_GRADE)
+        .values("assignment__course_id")
+        .annotate(n=Count("id"))
+        .values_list("assignment__course_id", "n")
+    )
+
+    def row(course_id: int, role: str) -> CourseRow:
+        c = courses[course_id]
+        return CourseRow(
+            id=c.id,
+            code=c.code,
+            title=c.title,
+            school=c.school.name,
+            role=role,
+            role_label=label(ROLE_LABELS, role),
+            students=c.n_students,  # type: ignore[attr-defined]
+            assignments=c.n_assignments,  # type: ignore[attr-defined]
+            teachers=tuple(teachers.get(c.id, ())),
+            awaiting=awaiting.get(c.id, 0) if role != Role.STUDENT else 0,
+        )
+
+    def order(rows: list[CourseRow]) -> tuple[CourseRow, ...]:
+        return tuple(sorted(rows, key=lambda r: (r.school, r.code)))
+
+    learning = order([row(cid, role) for cid, role in roles.items() if role == Role.STUDENT and cid in courses])
+    teaching = order([row(cid, role) for cid, role in roles.items() if role != Role.STUDENT and cid in courses])
+    # A school admin who also teaches sees those courses under "teaching" only.
+    school = order([row(cid, "admin") for cid in admin_ids if cid not in roles or roles[cid] == Role.STUDENT])
+
+    feedback: tuple[FeedbackRow, ...] = ()
+    pending = 0
+    if learning:
+        feedback = tuple(
+            FeedbackRow(
+                submission_id=s.pk,
+                course_id=s.assignment.course_id,
+                course_code=s.assignment.course.code,
+                assignment_title=s.assignment.title,
+                score=s.final_score,  # type: ignore[arg-type]
+                min_score=s.assignment.min_score,
+                max_score=s.assignment.max_score,
+                graded_at=s.updated_at,
+            )
+            for s in Submission.objects.filter(author=user, status=SubmissionStatus.RELEASED, final_score__isnull=False)
+            .select_related("assignment__course")
+            .order_by("-updated_at", "-id")[:FEEDBACK_LIMIT]
+        )
+        pending = (
+            Submission.objects.filter(author=user)
+            .exclude(status__in=[SubmissionStatus.RELEASED, SubmissionStatus.REVIEWED])
+            .count()
+        )
+    return HomeData(learning=learning, teaching=teaching, school=school, feedback=feedback, pending_submissions=pending)
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int
+    title: str
+    kind: str
+    min_score: int
+    max_score: int
+    due_at: object
+    is_published: bool
+    # Staff view: counts over the class. Student view: 1/0 for their own work.
+    submitted: int
+    graded: int
+    awaiting: int
+
+
+def course_assignments(*, user: object, course: Course, staff: bool) -> tuple[AssignmentRow, ...]:
+    """Assignments with submission counts: the whole class for staff, own work for students."""
+    qs = Assignment.objects.filter(course=course)
+    mine = Q(submissions__author=user)
+    graded = Q(submissions__status=SubmissionStatus.RELEASED)
+    awaiting = Q(submissions__status__in=AWAITING_GRADE)
+    if not staff:
+        qs = qs.filter(is_published=True)
+        graded &= mine
+        awaiting &= mine
+    qs = qs.annotate(
+        # Students who handed something in (several attempts count once).
+        n_submitted=Count("submissions__author", filter=None if staff else mine, distinct=True),
+        n_graded=Count("submissions", filter=graded, distinct=True),
+        n_awaiting=Count("submissions", filter=awaiting, distinct=True),
+    ).order_by("due_at", "id")
+    return tuple(
+        AssignmentRow(
+            id=a.pk,
+            title=a.title,
+            kind=a.kind,
+            min_score=a.min_score,
+            max_score=a.max_score,
+            due_at=a.due_at,
+            is_published=a.is_published,
+            submitted=a.n_submitted,  # type: ignore[attr-defined]
+            graded=a.n_graded,  # type: ignore[attr-defined]
+            awaiting=a.n_awaiting,  # type: ignore[attr-defined]
+        )
+        for a in qs
+    )
+
+
+def course_skills(*, course: Course) -> list[Skill]:
+    """The course's skills, foundations first: each skill after its prerequisites (then by name)."""
+    skills = {s.pk: s for s in course.skills.prefetch_related("prerequisites").order_by("name")}
+    needs = {pk: {p.pk for p in s.prerequisites.all() if p.pk in skills} for pk, s in skills.items()}
+    ordered: list[Skill] = []
+    placed: set[int] = set()
+    while len(ordered) < len(skills):
+        ready = [pk for pk in skills if pk not in placed and needs[pk] <= placed]
+        if not ready:  # a cycle (the services refuse them, but old data may have one): keep the rest by name
+            ready = [pk for pk in skills if pk not in placed]
+        for pk in ready:
+            ordered.append(skills[pk])
+            placed.add(pk)
+    return ordered
+
+
+def course_resources(*, course: Course, staff: bool, limit: int = 100) -> list[LearningResource]:
+    qs = course.resources.prefetch_related("skills").order_by("title")
+    if not staff:
+        qs = qs.filter(is_active=True)
+    return list(qs[:limit])
+
+
+def my_submissions(*, user: object, course: Course) -> list[Submission]:
+    return list(
+        Submission.objects.filter(author=user, assignment__course=course)
+        .select_related("assignment")
+        .order_by("-submitted_at", "-id")
+    )

@@ -1,0 +1,178 @@
+"""Interface language: the switcher, the saved preference, the browser's choice, the catalogue."""
+
+from __future__ import annotations
+
+import gettext
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from tests import factories as f
+
+PO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+MO = PO.with_suffix(".mo")
+
+
+@pytest.mark.django_db
+def test_browser_asking_for_chinese_gets_a_chinese_login_page(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5")
+    html = response.content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert "登录 EduAI" in html
+    assert "Sign in to EduAI" not in html
+
+
+@pytest.mark.django_db
+def test_switching_to_chinese_renders_chinese_and_is_saved_on_the_account(client, world):
+    client.force_login(world.student)
+    # When: the student picks Chinese in the switcher on the home page
+    response = client.post(reverse("language-set"), {"language": "zh-hans", "next": reverse("home")})
+    # Then: back to the page they were on, now in Chinese, and the choice is kept on the account
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    html = client.get(reverse("home")).content.decode()
+    assert "欢迎，Stu" in html and "我的课程" in html
+    world.student.refresh_from_db()
+    assert world.student.language == "zh-hans"
+
+
+@pytest.mark.django_db
+def test_saved_language_follows_the_user_to_another_browser(client, world):
+    world.teacher.language = "zh-hans"
+    world.teacher.save()
+    # A fresh client has no language cookie, and its browser prefers English.
+    client.force_login(world.teacher)
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "您任教的课程" in html
+
+
+@pytest.mark.django_db
+def test_switching_back_to_english_overrides_the_saved_choice(client, world):
+    world.teacher.language = "zh-hans"
+    world.teacher.save()
+    client.force_login(world.teacher)
+    client.post(reverse("language-set"), {"language": "en", "next": reverse("home")})
+    assert "Courses you teach" in client.get(reverse("home")).content.decode()
+    world.teacher.refresh_from_db()
+    assert world.teacher.language == "en"
+
+
+@pytest.mark.django_db
+def test_unknown_language_is_ignored_not_saved(client, world):
+    client.force_login(world.student)
+    response = client.post(reverse("language-set"), {"language": "xx-evil", "next": reverse("home")})
+    assert response.status_code == 302
+    world.student.refresh_from_db()
+    assert world.student.language == ""
+    assert "Welcome" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_language_switch_never_redirects_off_site(client, world):
+    response = client.post(reverse("language-set"), {"language": "zh-hans", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.django_db
+def test_language_switch_only_accepts_post(client):
+    assert client.get(reverse("language-set")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_anonymous_switch_sets_the_cookie_only(client):
+    client.post(reverse("language-set"), {"language": "zh-hans", "next": reverse("login")})
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+    assert "登录" in client.get(reverse("login")).content.decode()
+
+
+@pytest.mark.django_db
+def test_switch_with_a_bad_csrf_token_is_refused(world):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(world.student)
+    response = strict.post(reverse("language-set"), {"language": "zh-hans"})
+    assert response.status_code == 403
+
+
+# --- the catalogue ------------------------------------------------------------------------
+
+
+def _po_entries(path: Path) -> list[dict[str, object]]:
+    """(msgid, msgid_plural, msgstrs, flags) of each entry; enough of the .po grammar for makemessages output."""
+    entries = []
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        entry: dict[str, object] = {"flags": "", "msgstr": []}
+        current = None
+        for line in block.splitlines():
+            if line.startswith("#,"):
+                entry["flags"] = line
+            m = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
+            if m:
+                current = m.group(1)
+                value = json.loads(m.group(2))
+                if current.startswith("msgstr"):
+                    entry["msgstr"].append(value)  # type: ignore[union-attr]
+                else:
+                    entry[current] = value
+            elif line.startswith('"') and current:
+                value = json.loads(line)
+                if current.startswith("msgstr"):
+                    entry["msgstr"][-1] += value  # type: ignore[index]
+                else:
+                    entry[current] = str(entry[current]) + value
+        if entry.get("msgid"):
+            entries.append(entry)
+    return entries
+
+
+def test_every_message_has_a_chinese_translation():
+    entries = _po_entries(PO)
+    assert len(entries) > 50
+    untranslated = [e["msgid"] for e in entries if not all(e["msgstr"]) or not e["msgstr"]]
+    fuzzy = [e["msgid"] for e in entries if "fuzzy" in str(e["flags"])]
+    assert not untranslated, f"untranslated in {PO.name}: {untranslated}"
+    assert not fuzzy, f"fuzzy (unchecked) in {PO.name}: {fuzzy}"
+
+
+def test_translations_keep_their_placeholders():
+    for e in _po_entries(PO):
+        wanted = set(re.findall(r"%\(\w+\)s", str(e["msgid"])))
+        for text in e["msgstr"]:  # type: ignore[union-attr]
+            assert set(re.findall(r"%\(\w+\)s", text)) == wanted, e["msgid"]
+
+
+def test_compiled_catalogue_matches_the_po_file():
+    # A .po edited without `compilemessages` would silently show English.
+    with MO.open("rb") as fh:
+        catalogue = gettext.GNUTranslations(fh)
+    for e in _po_entries(PO):
+        if "msgid_plural" in e:
+            assert catalogue.ngettext(e["msgid"], e["msgid_plural"], 1) == e["msgstr"][0], e["msgid"]
+        else:
+            assert catalogue.gettext(e["msgid"]) == e["msgstr"][0], e["msgid"]
+
+
+def test_every_role_label_is_translated():
+    from django.utils import translation
+
+    from eduai.web.labels import ASSIGNMENT_KIND_LABELS, RESOURCE_KIND_LABELS, ROLE_LABELS, SUBMISSION_STATUS_LABELS
+
+    with translation.override("zh-hans"):
+        for mapping in (ROLE_LABELS, SUBMISSION_STATUS_LABELS, ASSIGNMENT_KIND_LABELS, RESOURCE_KIND_LABELS):
+            for code, text in mapping.items():
+                assert re.search(r"[\u4e00-\u9fff]", str(text)), code
+
+
+@pytest.mark.django_db
+def test_course_page_in_chinese(client, world):
+    f.AssignmentFactory(course=world.course, title="Essay one")
+    client.force_login(world.student)
+    client.post(reverse("language-set"), {"language": "zh-hans", "next": "/"})
+    html = client.get(reverse("course-detail", args=[world.course.id])).content.decode()
+    assert "作业" in html and "学习资源" in html and "学生" in html
+    assert "Essay one" in html  # user content is not translated
