@@ -45,7 +45,7 @@ _ADMIN_ROLES = {
     "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
     "http://purl.imsglobal.org/vocab/lis/v2/system/person#SysAdmin",
 }
-_STRENGTH = {Role.STUDENT: 1, Role.TA: 2, Role.TEACHER: 3}
+_STRENGTH: dict[str, int] = {Role.STUDENT: 1, Role.TA: 2, Role.TEACHER: 3}
 
 
 def _one(uri: str) -> str | None:

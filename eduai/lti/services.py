@@ -207,7 +207,7 @@ def _assignment_for_link(*, claims: dict[str, Any], course: Course, link: Resour
         return None
     if not str(raw).isdigit():
         raise LtiRefused(f"The link's custom parameter {CUSTOM_ASSIGNMENT}={raw!r} is not an assignment id.")
-    assignment = Assignment.objects.filter(pk=int(raw)).first()
+    assignment = Assignment.objects.filter(pk=int(str(raw))).first()
     if assignment is None or assignment.course_id != course.pk:
         # A link copied from another LMS course (course copy/restore) points at that course's
         # assignment: refusing is safer than showing another course's work.
@@ -643,7 +643,7 @@ def platform_register_dynamic(
         raise LtiRefused("The platform's issuer is not on the host of its openid_configuration URL.")
     platform_conf = config.get("https://purl.imsglobal.org/spec/lti-platform-configuration") or {}
     scopes = set(config.get("scopes_supported") or TOOL_SCOPES)
-    registration = {
+    registration: dict[str, Any] = {
         "application_type": "web",
         "response_types": ["id_token"],
         "grant_types": ["implicit", "client_credentials"],

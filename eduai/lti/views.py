@@ -216,10 +216,13 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
         return _refused_lti(request, exc)
     if claims.get(services.MESSAGE_TYPE) != DEEP_LINKING:
         return _refused(request, _("This page only answers deep-linking launches."), 400)
-    if role_from_lti(claims.get(services.ROLES) or []) not in (Role.TEACHER, Role.TA):
+    roles = claims.get(services.ROLES)
+    if role_from_lti(roles if isinstance(roles, list) else []) not in (Role.TEACHER, Role.TA):
         return _refused(request, _("Only instructors can add EduAI content to a course."), 403)
     platform = message.platform()
-    context = platform.contexts.filter(context_id=(claims.get(services.CONTEXT) or {}).get("id", "")).first()
+    context_claim = claims.get(services.CONTEXT)
+    context_id = context_claim.get("id", "") if isinstance(context_claim, dict) else ""
+    context = platform.contexts.filter(context_id=context_id).first()
     if context is None:
         return _refused(request, _("This launch has no course."), 400)
 
@@ -257,6 +260,7 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
             )
         except ValidationError as exc:
             return _refused(request, _("The assignment could not be created."), 400, "; ".join(exc.messages))
+    assert assignment is not None  # picked, or created above
     urls = _tool_urls(request)
     resource = (
         DeepLinkResource()
@@ -267,7 +271,10 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
     )
     deep_link = message.get_deep_link()
     jwt_value = deep_link.get_response_jwt([resource])
-    return_url = claims[services.DEEP_LINKING_SETTINGS]["deep_link_return_url"]
+    settings_claim = claims.get(services.DEEP_LINKING_SETTINGS)
+    return_url = settings_claim.get("deep_link_return_url", "") if isinstance(settings_claim, dict) else ""
+    if not str(return_url).startswith(("https://", "http://")):
+        return _refused(request, _("The platform's deep-linking return URL is not an http(s) URL."), 400)
     return render(request, "lti/deep_link_return.html", {"return_url": return_url, "jwt": jwt_value})
 
 

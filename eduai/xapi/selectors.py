@@ -118,7 +118,9 @@ def _in_scope(scope: ClientScope) -> QuerySet[Statement]:
 def statement_single(*, scope: ClientScope, query: StatementQuery) -> Statement | None:
     if query.statement_id:
         return _in_scope(scope).filter(statement_id=query.statement_id, voided=False).first()
-    return _in_scope(scope).filter(statement_id=query.voided_statement_id, voided=True).first()
+    if query.voided_statement_id:
+        return _in_scope(scope).filter(statement_id=query.voided_statement_id, voided=True).first()
+    return None
 
 
 def statements_query(

@@ -194,11 +194,15 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
     # A statement whose voiding statement came first (out-of-order delivery) is born voided.
     early = Statement.objects.filter(voids__in=[r.statement_id for r in rows]).values_list("voids", flat=True)
     for target_id in early:
-        Statement.objects.filter(statement_id=target_id).update(voided=True)
+        if target_id is None:
+            continue
+        Statement.objects.filter(statement_id=target_id, voids__isnull=True).update(voided=True)
         activity_event_void(statement_id=target_id)
 
 
 def _void(scope: ClientScope, voiding: Statement) -> None:
+    if voiding.voids is None:
+        return
     target = Statement.objects.select_for_update().filter(statement_id=voiding.voids).first()
     if target is None:
         return  # xAPI: an LRS should not reject a voiding statement whose target it has not seen
