@@ -34,6 +34,13 @@ class LrsClientAdmin(admin.ModelAdmin):
         return None
 
 
+@admin.register(models.CourseAlias)
+class CourseAliasAdmin(admin.ModelAdmin):
+    list_display = ("iri", "course")
+    search_fields = ("iri", "course__code", "course__title")
+    raw_id_fields = ("course",)
+
+
 @admin.register(models.Statement)
 class StatementAdmin(admin.ModelAdmin):
     list_display = ("statement_id", "verb_id", "course", "voided", "stored", "unmapped_reason")

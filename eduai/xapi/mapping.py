@@ -1,8 +1,9 @@
 """From a valid xAPI statement to EduAI's terms: which course, which enrolled user, which object.
 
-Course: ``context.contextActivities`` (any of parent/grouping/category/other) or the extension
-``urn:eduai:extension:course`` carrying ``urn:eduai:course:<id>`` (or the bare id); a client
-scoped to one course defaults to it. Actor: ``mbox`` (the user's e-mail), ``mbox_sha1sum``, or
+Course: ``context.contextActivities`` (any of parent/grouping/category/other) naming
+``urn:eduai:course:<id>`` or an LMS course IRI registered as a ``CourseAlias``, or the extension
+``urn:eduai:extension:course`` carrying either (or the bare id); a client scoped to one course
+defaults to it. Actor: ``mbox`` (the user's e-mail), ``mbox_sha1sum``, or
 ``account`` (``name`` = the user's LMS id, ``external_id``, as LTI launches and Moodle's
 log store both use, or the EduAI username) — always among the course's active members. Object:
 ``urn:eduai:practice-item:<id>`` / ``urn:eduai:resource:<id>`` / ``urn:eduai:assignment:<id>``,
@@ -23,6 +24,7 @@ from django.db.models import Q
 from eduai.courses.api import EventInput
 from eduai.courses.models import Assignment, Course, Enrollment, LearningResource, ObjectType, PracticeItem
 
+from .models import CourseAlias
 from .validation import parse_duration_seconds, parse_timestamp
 
 COURSE_EXTENSION = "urn:eduai:extension:course"
@@ -68,7 +70,9 @@ def course_candidates(statement: dict[str, Any]) -> list[str]:
 
 def resolve_course(statement: dict[str, Any], *, school_id: int, course_id: int | None) -> Course | None:
     """The EduAI course a statement is about; ``OutOfScope`` if it names one the client may not use."""
-    ids = [cid for cid in (_urn(iri, "course") for iri in course_candidates(statement)) if cid is not None]
+    iris = course_candidates(statement)
+    aliases = dict(CourseAlias.objects.filter(iri__in=[i[:500] for i in iris]).values_list("iri", "course_id"))
+    ids = [cid for cid in (_urn(iri, "course") or aliases.get(iri[:500]) for iri in iris) if cid is not None]
     for cid in ids:
         course = Course.objects.filter(pk=cid).first()
         if course is None:

@@ -40,6 +40,17 @@ class LrsClient(models.Model):
         return f"{self.name} ({self.key})"
 
 
+class CourseAlias(models.Model):
+    """An LMS's IRI for a course (Moodle ``https://moodle/course/view.php?id=5``, Open edX
+    ``https://lms/course/course-v1:Org+X+2024``), so its statements' contextActivities find it."""
+
+    iri = models.CharField(max_length=500, unique=True)
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="xapi_aliases")
+
+    def __str__(self) -> str:
+        return f"{self.iri} -> {self.course}"
+
+
 class Statement(models.Model):
     statement_id = models.UUIDField(unique=True)
     client = models.ForeignKey(LrsClient, null=True, on_delete=models.SET_NULL, related_name="statements")

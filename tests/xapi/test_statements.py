@@ -261,3 +261,15 @@ def test_about_needs_no_credentials(client):
 def test_batch_size_is_bounded(lrs, world, item, settings):
     settings.EDUAI_MAX_EVENTS_PER_REQUEST = 2
     assert lrs.post([statement(world)] * 3).status_code == 413
+
+
+def test_an_lms_course_iri_maps_through_a_course_alias(lrs, world, item):
+    from eduai.xapi.models import CourseAlias
+
+    CourseAlias.objects.create(iri="https://moodle.example/course/view.php?id=5", course=world.course)
+    moodle = {"contextActivities": {"grouping": [{"id": "https://moodle.example/course/view.php?id=5"}]}}
+    sid = lrs.post(statement(world, context=moodle)).json()[0]
+    assert ActivityEvent.objects.get(statement_id=sid).course == world.course
+    CourseAlias.objects.create(iri="https://lms.example/course/course-v1:X+Y+Z", course=world.foreign_course)
+    foreign = {"contextActivities": {"parent": [{"id": "https://lms.example/course/course-v1:X+Y+Z"}]}}
+    assert lrs.post(statement(world, context=foreign)).status_code == 403
