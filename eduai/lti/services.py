@@ -29,6 +29,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
@@ -165,8 +166,10 @@ def _context_upsert(*, platform: Platform, claims: dict[str, Any]) -> LtiContext
     context = claims.get(CONTEXT)
     if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
         raise LtiRefused(
-            "The launch has no course context (the 'context' claim). Add EduAI to a course in the LMS, "
-            "not to a site-wide menu."
+            _(
+                "The launch has no course context (the 'context' claim). Add EduAI to a course in the LMS, "
+                "not to a site-wide menu."
+            )
         )
     context_id = context["id"][:255]
     title = _text(context.get("title"), 200) or _text(context.get("label"), 200) or context_id[:200]
@@ -206,14 +209,19 @@ def _assignment_for_link(*, claims: dict[str, Any], course: Course, link: Resour
     if raw in (None, ""):
         return None
     if not str(raw).isdigit():
-        raise LtiRefused(f"The link's custom parameter {CUSTOM_ASSIGNMENT}={raw!r} is not an assignment id.")
+        raise LtiRefused(
+            _("The link's custom parameter %(name)s=%(value)r is not an assignment id.")
+            % {"name": CUSTOM_ASSIGNMENT, "value": raw}
+        )
     assignment = Assignment.objects.filter(pk=int(str(raw))).first()
     if assignment is None or assignment.course_id != course.pk:
         # A link copied from another LMS course (course copy/restore) points at that course's
         # assignment: refusing is safer than showing another course's work.
         raise LtiRefused(
-            "This link points to an EduAI assignment that does not belong to this course. "
-            "Ask the instructor to add the assignment again with 'Select content' (deep linking).",
+            _(
+                "This link points to an EduAI assignment that does not belong to this course. "
+                "Ask the instructor to add the assignment again with 'Select content' (deep linking)."
+            ),
             status=404,
         )
     return assignment
@@ -227,14 +235,17 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise LtiRefused(
-            "The launch does not identify the user (no 'sub' claim); anonymous launches are not supported."
+            _("The launch does not identify the user (no 'sub' claim); anonymous launches are not supported.")
         )
     raw_roles = claims.get(ROLES) or []
     role = role_from_lti(raw_roles if isinstance(raw_roles, list) else [])
     if role is None:
         raise LtiRefused(
-            "Your role in this LMS course has no EduAI role (EduAI serves learners, instructors and teaching "
-            f"assistants). Roles sent: {', '.join(map(str, raw_roles)) or 'none'}.",
+            _(
+                "Your role in this LMS course has no EduAI role (EduAI serves learners, instructors and teaching "
+                "assistants). Roles sent: %(roles)s."
+            )
+            % {"roles": ", ".join(map(str, raw_roles)) or "none"},
             status=403,
         )
     context = _context_upsert(platform=platform, claims=claims)
@@ -245,7 +256,7 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
     assignment = None
     rl_claim = claims.get(RESOURCE_LINK)
     if isinstance(rl_claim, dict) and isinstance(rl_claim.get("id"), str) and rl_claim["id"]:
-        link, _ = ResourceLink.objects.get_or_create(context=context, resource_link_id=rl_claim["id"][:255])
+        link, _created = ResourceLink.objects.get_or_create(context=context, resource_link_id=rl_claim["id"][:255])
         assignment = _assignment_for_link(claims=claims, course=context.course, link=link)
         updates = []
         if assignment is not None and link.assignment_id != assignment.pk:
@@ -280,9 +291,9 @@ def review_target_submission_id(*, platform_id: int, claims: dict[str, Any], ass
     """The submission a LtiSubmissionReviewRequest asks to see: the for_user's latest attempt."""
     for_user = claims.get(FOR_USER)
     if not isinstance(for_user, dict) or not isinstance(for_user.get("user_id"), str):
-        raise LtiRefused("The submission review launch does not say whose work to open (no 'for_user' claim).")
+        raise LtiRefused(_("The submission review launch does not say whose work to open (no 'for_user' claim)."))
     if assignment_id is None:
-        raise LtiRefused("This gradebook column is not linked to an EduAI assignment.", status=404)
+        raise LtiRefused(_("This gradebook column is not linked to an EduAI assignment."), status=404)
     identity = LtiUser.objects.filter(platform_id=platform_id, sub=for_user["user_id"]).first()
     submission = (
         Submission.objects.filter(assignment_id=assignment_id, author_id=identity.user_id).order_by("-attempt").first()
@@ -290,7 +301,7 @@ def review_target_submission_id(*, platform_id: int, claims: dict[str, Any], ass
         else None
     )
     if submission is None:
-        raise LtiRefused("This student has not submitted this assignment in EduAI yet.", status=404)
+        raise LtiRefused(_("This student has not submitted this assignment in EduAI yet."), status=404)
     return submission.pk
 
 
@@ -398,7 +409,7 @@ def outbox_enqueue(
     submission = Submission.objects.select_related("assignment").filter(pk=submission_id).first()
     if submission is None:
         return []
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             with transaction.atomic():
                 ids = _enqueue_rows(
@@ -456,7 +467,7 @@ def _post_score(row: GradeOutbox, connectors: dict[int, ServiceConnector]) -> No
             .set_tag("eduai"),
             find_by="resource_id",
         )
-        line, _ = LineItem.objects.get_or_create(
+        line, _created = LineItem.objects.get_or_create(
             context=context,
             assignment_id=row.assignment_id,
             defaults={"url": found.get_id(), "score_maximum": float(assignment.max_score)},
@@ -551,7 +562,9 @@ def roster_sync(*, context_pk: int) -> RosterResult:
     """
     context = LtiContext.objects.select_related("platform").get(pk=context_pk)
     if not context.memberships_url:
-        raise LtiRefused("This course has no Names and Role Provisioning endpoint (launch it once with NRPS enabled).")
+        raise LtiRefused(
+            _("This course has no Names and Role Provisioning endpoint (launch it once with NRPS enabled).")
+        )
     connector = ServiceConnector(platform_registration(context.platform), http_session())
     members = NamesRolesProvisioningService(
         connector, {"context_memberships_url": context.memberships_url}
@@ -603,7 +616,7 @@ def invite_for_token(token: str) -> RegistrationInvite:
     invite = RegistrationInvite.objects.filter(token_hash=hashlib.sha256(token.encode()).hexdigest()).first()
     if invite is None or invite.used_at is not None or invite.expires_at <= timezone.now():
         raise LtiRefused(
-            "This registration link is unknown, expired or already used; ask EduAI's admin for a new one.", 403
+            _("This registration link is unknown, expired or already used; ask EduAI's admin for a new one."), 403
         )
     return invite
 
@@ -622,7 +635,7 @@ def platform_register_dynamic(
     """
     invite = invite_for_token(token)
     if not openid_configuration_url.startswith(("https://", "http://")):
-        raise LtiRefused("openid_configuration must be an http(s) URL.")
+        raise LtiRefused(_("openid_configuration must be an http(s) URL."))
     session = http_session()
     auth = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
     try:
@@ -630,17 +643,21 @@ def platform_register_dynamic(
         resp.raise_for_status()
         config = resp.json()
     except (requests.RequestException, ValueError) as e:
-        raise LtiRefused(f"Could not read the platform's configuration at {openid_configuration_url}: {e}", 502) from e
+        raise LtiRefused(
+            _("Could not read the platform's configuration at %(url)s: %(error)s")
+            % {"url": openid_configuration_url, "error": e},
+            502,
+        ) from e
     if not isinstance(config, dict):
-        raise LtiRefused("The platform's configuration is not a JSON object.", 502)
+        raise LtiRefused(_("The platform's configuration is not a JSON object."), 502)
     required = ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"]
     missing = [k for k in required if not isinstance(config.get(k), str)]
     if missing:
-        raise LtiRefused(f"The platform's configuration lacks {', '.join(missing)}.", 502)
+        raise LtiRefused(_("The platform's configuration lacks %(keys)s.") % {"keys": ", ".join(missing)}, 502)
     # The spec requires the issuer to be on the configuration URL's host: a configuration
     # cannot register EduAI on behalf of another platform.
     if not _same_site(config["issuer"], openid_configuration_url):
-        raise LtiRefused("The platform's issuer is not on the host of its openid_configuration URL.")
+        raise LtiRefused(_("The platform's issuer is not on the host of its openid_configuration URL."))
     platform_conf = config.get("https://purl.imsglobal.org/spec/lti-platform-configuration") or {}
     scopes = set(config.get("scopes_supported") or TOOL_SCOPES)
     registration: dict[str, Any] = {
@@ -678,17 +695,17 @@ def platform_register_dynamic(
         resp.raise_for_status()
         answer = resp.json()
     except (requests.RequestException, ValueError) as e:
-        raise LtiRefused(f"The platform refused the registration: {e}", 502) from e
+        raise LtiRefused(_("The platform refused the registration: %(error)s") % {"error": e}, 502) from e
     client_id = answer.get("client_id") if isinstance(answer, dict) else None
     if not isinstance(client_id, str) or not client_id:
-        raise LtiRefused("The platform's registration answer has no client_id.", 502)
+        raise LtiRefused(_("The platform's registration answer has no client_id."), 502)
     tool_conf = answer.get("https://purl.imsglobal.org/spec/lti-tool-configuration") or {}
     deployment_id = tool_conf.get("deployment_id") if isinstance(tool_conf, dict) else None
     with transaction.atomic():
         invite = RegistrationInvite.objects.select_for_update().get(pk=invite.pk)
         if invite.used_at is not None:
-            raise LtiRefused("This registration link was used meanwhile.", 409)
-        platform, _ = Platform.objects.update_or_create(
+            raise LtiRefused(_("This registration link was used meanwhile."), 409)
+        platform, _created = Platform.objects.update_or_create(
             issuer=config["issuer"],
             client_id=client_id,
             defaults={
