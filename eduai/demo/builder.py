@@ -98,6 +98,11 @@ class DemoSummary:
     created: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     extension_points: list[str] = field(default_factory=list)
+    # Simulation ground truth, for checks and benchmarks only (never shown on a page):
+    # username -> hidden ability (standard normal), and username -> days since last activity
+    # for the students who stopped working (at-risk by construction).
+    hidden_ability: dict[str, float] = field(default_factory=dict)
+    inactive_days: dict[str, int] = field(default_factory=dict)
 
     @property
     def created_anything(self) -> bool:
@@ -594,6 +599,8 @@ def build_demo(
         created=builder.created,
         seconds=builder.seconds,
         extension_points=builder.extension_points,
+        hidden_ability={s.username: s.ability for s in builder.students},
+        inactive_days={s.username: s.inactive_days for s in builder.students if s.inactive_days},
     )
 
 

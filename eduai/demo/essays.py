@@ -9,7 +9,7 @@ and each with noise:
   counter-argument where the prompt has one) + conclusion for strong writing;
 - sentences per paragraph (2 to 5);
 - transitions between sentences, and ordinal paragraph openers;
-- surface errors: misspellings (up to 30% of the words that have a common misspelling), missing
+- surface errors: misspellings (up to 45% of the words that have a common misspelling), missing
   capitals and full stops, a repeated sentence.
 
 These are the cues human raters reward (length, organisation, vocabulary, conventions), so a
@@ -193,4 +193,4 @@ def compose(bank: EssayBank, *, quality: float, rng: random.Random) -> str:
             text = "\u3000\u3000" + text  # the customary two-character indent
         rendered.append(text)
     essay = "\n\n".join(rendered)
-    return _misspell(essay, bank.misspellings, 0.3 * (1 - q) ** 2, rng)
+    return _misspell(essay, bank.misspellings, 0.45 * (1 - q) ** 1.5, rng)

@@ -1,0 +1,172 @@
+"""The demo builder: what it creates, that it is idempotent, deterministic and resets cleanly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from statistics import mean
+
+import pytest
+from django.core.management import CommandError, call_command
+from scipy.stats import spearmanr
+
+from eduai.accounts.models import User
+from eduai.courses.models import (
+    ActivityEvent,
+    Assignment,
+    Course,
+    Enrollment,
+    LearningResource,
+    PracticeItem,
+    School,
+    Skill,
+    Submission,
+)
+from eduai.demo import content
+from eduai.demo.builder import DemoConfig, build_demo, reset_demo
+
+NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+SMALL = DemoConfig.small()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _snapshot() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "courses": Course.objects.count(),
+        "enrollments": Enrollment.objects.count(),
+        "skills": Skill.objects.count(),
+        "items": PracticeItem.objects.count(),
+        "resources": LearningResource.objects.count(),
+        "assignments": Assignment.objects.count(),
+        "submissions": Submission.objects.count(),
+        "events": ActivityEvent.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_small_demo_has_every_kind_of_content():
+    summary = build_demo(config=SMALL, now=NOW)
+    school = School.objects.get(slug=content.SCHOOL_SLUG)
+    assert summary.school_id == school.pk
+    assert set(summary.course_ids) == {"ENG9", "MATH9", "ZH9"}
+    eng = Course.objects.get(pk=summary.course_ids["ENG9"])
+    # People: every student in English, a teacher, a TA and a school admin
+    assert eng.enrollments.filter(role="student").count() == SMALL.n_students
+    assert eng.enrollments.filter(role="teacher").exists() and eng.enrollments.filter(role="ta").exists()
+    assert school.memberships.filter(is_admin=True, user__username="helen.carter").exists()
+    # Skills with prerequisites; items and resources tagged with skills
+    maths = Course.objects.get(pk=summary.course_ids["MATH9"])
+    graphs = maths.skills.get(name="Straight-line graphs")
+    assert {s.name for s in graphs.prerequisites.all()} == {"Linear equations", "Coordinate plane"}
+    assert not PracticeItem.objects.filter(course__school=school, skills=None).exists()
+    assert not LearningResource.objects.filter(course__school=school, skills=None).exists()
+    for resource in LearningResource.objects.filter(course__school=school):
+        assert resource.body.count("\n\n") >= 2, resource.title  # several paragraphs
+    # Essay assignments with rubric traits, one in Chinese, each with essays
+    zh = Assignment.objects.get(course_id=summary.course_ids["ZH9"])
+    assert zh.text_language == "zh" and zh.traits.count() == 3
+    for a in Assignment.objects.filter(course__school=school):
+        assert a.submissions.count() >= 2, a.title
+    assert Submission.objects.filter(assignment=zh, language="zh").exists()
+    # Practice activity through the service (answered + experienced)
+    assert ActivityEvent.objects.filter(course=maths, verb__endswith="/answered").count() > 50
+    assert ActivityEvent.objects.filter(course=maths, verb__endswith="/experienced").exists()
+    assert not ActivityEvent.objects.filter(timestamp__gt=NOW).exists()
+    # Logins for every role, one shared password that works
+    roles = {role for role, _u, _n in summary.logins}
+    assert {"school admin", "teacher", "TA", "student"} <= roles
+    for _role, username, _note in summary.logins:
+        assert User.objects.get(username=username).check_password(content.DEMO_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_running_twice_creates_nothing_new():
+    build_demo(config=SMALL, now=NOW)
+    before = _snapshot()
+    again = build_demo(config=SMALL, now=NOW + dt.timedelta(hours=5))
+    assert _snapshot() == before
+    assert not again.created_anything
+
+
+@pytest.mark.django_db
+def test_reset_removes_only_the_demo_and_rebuilds_identically(world):
+    first = build_demo(config=SMALL, now=NOW)
+    texts = sorted(
+        Submission.objects.filter(assignment__course__school_id=first.school_id).values_list("text", flat=True)
+    )
+    statement_ids = set(ActivityEvent.objects.values_list("statement_id", flat=True))
+
+    deleted = reset_demo()
+    assert sum(deleted.values()) > 0
+    assert not School.objects.filter(slug=content.SCHOOL_SLUG).exists()
+    assert not User.objects.filter(email__endswith=content.DEMO_EMAIL_DOMAIN).exists()
+    # The rest of the database is untouched
+    assert Course.objects.filter(pk=world.course.pk).exists()
+    assert User.objects.filter(pk=world.student.pk).exists()
+
+    second = build_demo(config=SMALL, now=NOW)
+    assert (
+        sorted(Submission.objects.filter(assignment__course__school_id=second.school_id).values_list("text", flat=True))
+        == texts
+    )
+    assert set(ActivityEvent.objects.values_list("statement_id", flat=True)) == statement_ids
+    assert second.logins == first.logins
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_full_demo_simulation_carries_real_signal():
+    # The full-size activity only (essays are covered above): 60 students over six weeks.
+    summary = build_demo(config=DemoConfig(essays=False), now=NOW)
+    maths = summary.course_ids["MATH9"]
+    accuracy, ability = [], []
+    for username, theta in summary.hidden_ability.items():
+        answers = list(
+            ActivityEvent.objects.filter(
+                course_id=maths, actor__username=username, verb__endswith="/answered"
+            ).values_list("result_success", flat=True)
+        )
+        if len(answers) >= 10:
+            accuracy.append(mean(answers))
+            ability.append(theta)
+    # Mastery has something to find: success tracks the hidden ability ...
+    assert len(accuracy) >= 45
+    assert spearmanr(ability, accuracy).statistic > 0.5
+    # ... and at-risk has something to find: about 13% of the class went quiet 2-3 weeks ago.
+    assert 5 <= len(summary.inactive_days) <= 10
+    cutoff = NOW - dt.timedelta(days=14)
+    quiet = set(
+        User.objects.filter(username__in=summary.hidden_ability)
+        .exclude(events__timestamp__gte=cutoff)
+        .values_list("username", flat=True)
+    )
+    assert set(summary.inactive_days) <= quiet
+    assert len(quiet) <= len(summary.inactive_days) + 3  # almost everyone else is active
+
+
+@pytest.mark.django_db
+def test_load_demo_command_prints_url_logins_and_is_idempotent(monkeypatch, capsys):
+    from eduai.courses.management.commands import load_demo
+
+    monkeypatch.setattr(load_demo, "build_demo", lambda **kw: build_demo(config=SMALL, now=NOW, **kw))
+    call_command("load_demo", "--port", "8123")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8123/" in out
+    assert content.DEMO_PASSWORD in out
+    for username in ("helen.carter", "li.wei", "daniel.okafor", "sofia.rossi"):
+        assert username in out
+    call_command("load_demo")
+    assert "already loaded" in capsys.readouterr().out
+    call_command("load_demo", "--reset")
+    out = capsys.readouterr().out
+    assert "Removed the old demo" in out and "Demo ready" in out
+
+
+@pytest.mark.django_db
+def test_load_demo_command_refuses_a_bad_port():
+    with pytest.raises(CommandError, match="--port"):
+        call_command("load_demo", "--port", "70000")
