@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewConfig(AppConfig):
+    """Teacher review of auto-graded work (a sub-app of grading with its own tables)."""
+
+    name = "grading.review"
+    label = "review"
+    verbose_name = _("Grade review")
+
+    def ready(self) -> None:
+        from grading.signals import proposal_ready
+
+        from .signals import on_proposal_ready
+
+        proposal_ready.connect(on_proposal_ready, dispatch_uid="review.on_proposal_ready")

@@ -1,0 +1,3 @@
+"""REST API v1 of the review loop (mounted at /api/v1/review/)."""
+
+urlpatterns: list = []
