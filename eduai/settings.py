@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "eduai.lti",
     "eduai.xapi",
     "grading",
+    "grading.review",
     "assessment",
     "recommender",
 ]
