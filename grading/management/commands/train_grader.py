@@ -1,0 +1,51 @@
+"""``python manage.py train_grader ASSIGNMENT_ID [--method fast|finetune] [--queue]``
+
+Trains a model for an assignment on its teacher-graded submissions, now, in this process (with
+progress bars), or with ``--queue`` as a task on the inference queue. The new model serves only
+if it beats the serving one on the same validation essays (the registry record says why).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from eduai.courses.models import Assignment
+
+
+class Command(BaseCommand):
+    help = "Train a grading model for an assignment (on demand)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("assignment_id", type=int)
+        parser.add_argument("--method", choices=["fast", "finetune"], default="fast")
+        parser.add_argument("--queue", action="store_true", help="enqueue on the inference queue instead")
+        parser.add_argument("--epochs", type=int)
+        parser.add_argument("--max-length", type=int)
+        parser.add_argument("--dapt-epochs", type=int)
+
+    def handle(self, *args, **opts) -> None:
+        from grading import api as grading
+
+        if not Assignment.objects.filter(pk=opts["assignment_id"]).exists():
+            raise CommandError(f"assignment {opts['assignment_id']} does not exist")
+        overrides = {k: opts[k] for k in ("epochs", "max_length", "dapt_epochs") if opts.get(k) is not None}
+        try:
+            if opts["queue"]:
+                from django.db import transaction
+
+                with transaction.atomic():
+                    grading.training_enqueue(assignment_id=opts["assignment_id"], method=opts["method"],
+                                             trigger="command", hyperparameters=overrides)  # fmt: skip
+                self.stdout.write("queued")
+                return
+            result = grading.model_train(assignment_id=opts["assignment_id"], method=opts["method"],
+                                         trigger="command", finetune_overrides=overrides, progress=True)  # fmt: skip
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        except KeyboardInterrupt as exc:
+            raise CommandError("interrupted: the run is marked failed and no artefact was kept") from exc
+        self.stdout.write(
+            f"v{result.version} ({result.method}): validation QWK {result.val_qwk}, "
+            f"{result.seconds:.1f} s; {result.decision}"
+        )

@@ -1,0 +1,213 @@
+"""Linguistic features of an essay, for English and Chinese, without any neural model.
+
+Contract: ``linguistic_features(texts, language)`` returns a float32 matrix with one row per
+text and the columns named by ``feature_names(language)``; the same text always gives the same
+row, an empty text gives a row of zeros (never an error), and a text of any length costs time
+linear in its length. Counts are log-scaled (``log1p``) so that a 3,000-word essay does not
+dominate a ridge fit.
+
+Why these features: length, vocabulary range, sentence structure and mechanics are what
+rubric descriptors name, and they carry most of the signal classic AES systems found
+(Attali & Burstein 2006, e-rater v2). Spelling uses pyspellchecker's English frequency list;
+its log-frequency doubles as a vocabulary-sophistication measure. Chinese text is segmented
+with jieba (words) and measured in characters, sentences (。！？) and paragraphs, with counts
+of four-character idioms and discourse connectives, which mark organisation in Chinese
+argumentative essays.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+# ASAP-style anonymised entities (@PERSON1, @CAPS2): neither words nor spelling mistakes.
+_PLACEHOLDER = re.compile(r"@[A-Z]+\d*")
+_SENT_EN = re.compile(r"[^.!?]+[.!?]*")
+_PARA = re.compile(r"\n\s*\n|\n(?=\s{2,})")
+_TAG = re.compile(r"<[^>]{0,200}>")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SENT_ZH = re.compile(r"[^。！？!?…]+[。！？!?…]*")
+_ZH_PUNCT = "，。！？；：、“”‘’（）《》—…"
+_ZH_CONNECTIVES = (
+    "首先", "其次", "再次", "最后", "总之", "综上", "因此", "所以", "因为", "但是", "然而", "而且",
+    "并且", "同时", "例如", "比如", "不仅", "虽然", "即使", "如果", "于是", "由此", "可见", "总而言之",
+    "另一方面", "换句话说", "事实上", "正如",
+)  # fmt: skip
+_EN_CONNECTIVES = frozenset(
+    "however therefore moreover furthermore although because consequently nevertheless thus "
+    "additionally finally firstly secondly instance example conclusion overall whereas meanwhile".split()
+)
+
+EN_FEATURES = (
+    "log_chars", "log_words", "log_sentences", "log_paragraphs", "log_types", "root_ttr",
+    "mean_word_len", "std_word_len", "long_word_ratio", "mean_sent_len", "std_sent_len",
+    "max_sent_len", "comma_per_sent", "punct_variety", "question_ratio", "exclaim_ratio",
+    "quote_ratio", "unknown_word_ratio", "log_unknown_words", "mean_log_freq", "rare_word_ratio",
+    "lower_i_ratio", "lower_sentence_start_ratio", "caps_word_ratio", "connective_ratio",
+    "placeholder_ratio", "markup_ratio", "digit_ratio",
+)  # fmt: skip
+ZH_FEATURES = (
+    "log_chars", "log_cjk", "log_sentences", "log_paragraphs", "log_words", "log_types",
+    "root_ttr", "char_types_ratio", "mean_word_len", "multi_char_word_ratio", "four_char_ratio",
+    "mean_sent_len", "std_sent_len", "max_sent_len", "comma_per_sent", "punct_ratio",
+    "punct_variety", "quote_ratio", "connective_count", "connective_variety", "latin_ratio",
+    "digit_ratio", "markup_ratio", "para_len_std",
+)  # fmt: skip
+
+_lock = threading.Lock()
+
+
+def feature_names(language: str) -> tuple[str, ...]:
+    return ZH_FEATURES if language == "zh" else EN_FEATURES
+
+
+@lru_cache(maxsize=1)
+def _word_frequencies() -> dict[str, int]:
+    # Loaded once per process (0.15 s, ~30 MB); the dictionary is read-only afterwards.
+    from spellchecker import SpellChecker
+
+    return dict(SpellChecker(language="en").word_frequency.dictionary)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _lock:
+        jieba.initialize()
+    return jieba
+
+
+def segment_chinese(text: str) -> list[str]:
+    """jieba words of ``text`` without whitespace tokens."""
+    return [w for w in _jieba().lcut(text) if w.strip()]
+
+
+def _safe_std(values: Sequence[float]) -> float:
+    return float(np.std(values)) if len(values) > 1 else 0.0
+
+
+def _english_row(text: str) -> list[float]:
+    freq = _word_frequencies()
+    n_chars = len(text)
+    placeholders = len(_PLACEHOLDER.findall(text))
+    markup = len(_TAG.findall(text))
+    body = _PLACEHOLDER.sub(" ", text)
+    words = _WORD.findall(body)
+    n_words = len(words)
+    if n_words == 0:
+        return [math.log1p(n_chars)] + [0.0] * (len(EN_FEATURES) - 1)
+    lower = [w.lower() for w in words]
+    types = set(lower)
+    lengths = [len(w) for w in words]
+    sentences = [s for s in (m.group(0).strip() for m in _SENT_EN.finditer(body)) if _WORD.search(s)]
+    sent_lens = [len(_WORD.findall(s)) for s in sentences] or [n_words]
+    paragraphs = [p for p in _PARA.split(text) if p.strip()]
+    known = [w for w in lower if w in freq]
+    unknown = n_words - len(known)
+    log_freqs = [math.log(freq[w]) for w in known]
+    starts = [s.lstrip("\"'([ ")[:1] for s in sentences]
+    punct = Counter(ch for ch in body if ch in ",.;:!?\"'()-")
+    n_sent = max(len(sentences), 1)
+    return [
+        math.log1p(n_chars),
+        math.log1p(n_words),
+        math.log1p(len(sentences)),
+        math.log1p(len(paragraphs)),
+        math.log1p(len(types)),
+        len(types) / math.sqrt(n_words),
+        float(np.mean(lengths)),
+        _safe_std(lengths),
+        sum(1 for n in lengths if n >= 7) / n_words,
+        float(np.mean(sent_lens)),
+        _safe_std(sent_lens),
+        float(max(sent_lens)),
+        punct[","] / n_sent,
+        float(len(punct)),
+        body.count("?") / n_sent,
+        body.count("!") / n_sent,
+        (punct['"'] + body.count("“") + body.count("”")) / n_words,
+        unknown / n_words,
+        math.log1p(unknown),
+        float(np.mean(log_freqs)) if log_freqs else 0.0,
+        sum(1 for f in log_freqs if f < 9.0) / n_words,
+        sum(1 for w in words if w == "i") / n_words,
+        sum(1 for c in starts if c.islower()) / n_sent,
+        sum(1 for w in words if len(w) > 1 and w.isupper()) / n_words,
+        sum(1 for w in lower if w in _EN_CONNECTIVES) / n_words,
+        placeholders / n_words,
+        markup / max(n_words, 1),
+        sum(ch.isdigit() for ch in body) / max(n_chars, 1),
+    ]
+
+
+def _chinese_row(text: str) -> list[float]:
+    n_chars = len(text)
+    cjk = len(_CJK.findall(text))
+    if not text.strip():
+        return [0.0] * len(ZH_FEATURES)
+    words = segment_chinese(text)
+    content = [w for w in words if _CJK.search(w)]
+    n_words = max(len(content), 1)
+    sentences = [s for s in (m.group(0).strip() for m in _SENT_ZH.finditer(text)) if _CJK.search(s)]
+    sent_lens = [len(_CJK.findall(s)) for s in sentences] or [cjk]
+    paragraphs = [p for p in re.split(r"\n+", text) if p.strip()]
+    para_lens = [len(p) for p in paragraphs]
+    punct = Counter(ch for ch in text if ch in _ZH_PUNCT)
+    n_sent = max(len(sentences), 1)
+    connectives = [c for c in _ZH_CONNECTIVES if c in text]
+    return [
+        math.log1p(n_chars),
+        math.log1p(cjk),
+        math.log1p(len(sentences)),
+        math.log1p(len(paragraphs)),
+        math.log1p(len(content)),
+        math.log1p(len(set(content))),
+        len(set(content)) / math.sqrt(n_words),
+        len(set(_CJK.findall(text))) / max(cjk, 1),
+        float(np.mean([len(w) for w in content])) if content else 0.0,
+        sum(1 for w in content if len(w) >= 2) / n_words,
+        sum(1 for w in content if len(w) == 4) / n_words,
+        float(np.mean(sent_lens)),
+        _safe_std(sent_lens),
+        float(max(sent_lens)),
+        punct["，"] / n_sent,
+        sum(punct.values()) / max(n_chars, 1),
+        float(len(punct)),
+        (punct["“"] + punct["”"]) / n_sent,
+        float(sum(text.count(c) for c in connectives)),
+        float(len(connectives)),
+        len(re.findall(r"[A-Za-z]", text)) / max(n_chars, 1),
+        sum(ch.isdigit() for ch in text) / max(n_chars, 1),
+        len(_TAG.findall(text)) / n_sent,
+        _safe_std(para_lens) / max(float(np.mean(para_lens)), 1.0) if para_lens else 0.0,
+    ]
+
+
+def linguistic_features(texts: Sequence[str], language: str) -> np.ndarray:
+    """Feature matrix (``len(texts)`` x ``len(feature_names(language))``), float32."""
+    row = _chinese_row if language == "zh" else _english_row
+    out = np.zeros((len(texts), len(feature_names(language))), dtype=np.float32)
+    for i, text in enumerate(texts):
+        out[i] = row(text or "")
+    return out
+
+
+def english_words(text: str) -> list[str]:
+    """Lower-cased English words, ASAP placeholders removed (module-level: artefacts pickle it)."""
+    return [w.lower() for w in _WORD.findall(_PLACEHOLDER.sub(" ", text))]
+
+
+def analyzer_tokens(language: str):
+    """Word tokeniser for TF-IDF: jieba for Chinese, letters for English."""
+    return segment_chinese if language == "zh" else english_words

@@ -1,0 +1,394 @@
+"""Training a scorer for an assignment, registering it, and deciding whether it serves.
+
+Contract of ``model_train(assignment_id=..., method=...)``:
+1. reads the assignment's teacher-graded submissions (the training data) and splits them by a
+   stable hash of the submission id into training and validation essays (``validation_mask``);
+2. creates the next registry version (status ``training``), fits the scorer into a temporary
+   folder under ``EDUAI_MODEL_ROOT/.tmp`` and renames it into place only when complete (an
+   interrupted run, Ctrl-C included, leaves no half-written artefact and marks the record
+   ``failed``);
+3. measures validation QWK, RMSE and the split-conformal radius for the stated coverage, per head;
+4. activates the new model only if it beats the serving one on the same validation essays
+   (the serving model re-scored on the new model's validation essays minus any it trained on),
+   and only if the assignment's serving knob allows its method; then enqueues (after commit)
+   the scoring of the assignment's submissions that wait for a proposal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from eduai.courses import api as courses
+from eduai.courses.models import Submission
+
+from . import conf
+from .data import TrainResult
+from .models import GraderSettings, GradingModel, Method, ModelStatus, ServingChoice, TeacherGrade
+from .scoring import rubric_to_hyperparameters
+from .scoring.base import Range, Rubric, TrainingSet, conformal_radius, qwk, validation_mask
+
+log = logging.getLogger(__name__)
+
+TRAIN_IDS_FILE = "train_ids.json"
+
+
+# --------------------------------------------------------------------------------- inputs
+def rubric_for(assignment_id: int) -> Rubric:
+    a = courses.assignment_data(assignment_id=assignment_id)
+    return Rubric(
+        min_score=a.min_score,
+        max_score=a.max_score,
+        traits=tuple(Range(t.name, t.min_score, t.max_score) for t in a.traits),
+    )
+
+
+def training_set(assignment_id: int) -> TrainingSet:
+    """The assignment's teacher-graded essays, ordered by submission id (deterministic)."""
+    rubric = rubric_for(assignment_id)
+    rows = list(
+        TeacherGrade.objects.filter(assignment_id=assignment_id)
+        .order_by("submission_id")
+        .values_list("submission_id", "submission__text", "submission__language", "score", "trait_scores")
+    )
+    heads = rubric.heads
+    targets = np.full((len(rows), len(heads)), np.nan, dtype=np.float64)
+    for i, (_, _, _, score, traits) in enumerate(rows):
+        targets[i, 0] = score
+        for h, trait in enumerate(rubric.traits, start=1):
+            value = (traits or {}).get(trait.name)
+            if value is not None:
+                targets[i, h] = float(value)
+    language = _language_of([(text, lang) for _, text, lang, _, _ in rows], assignment_id)
+    return TrainingSet(
+        ids=tuple(r[0] for r in rows),
+        texts=tuple(r[1] for r in rows),
+        targets=targets,
+        rubric=rubric,
+        language=language,
+    )
+
+
+def _language_of(rows: list[tuple[str, str]], assignment_id: int) -> str:
+    """Majority language of the essays (each detected when not stored); the assignment's if none."""
+    votes = Counter((lang or courses.detect_language(text)) for text, lang in rows)
+    if votes:
+        return "zh" if votes.get("zh", 0) > sum(votes.values()) / 2 else "en"
+    return courses.assignment_data(assignment_id=assignment_id).language or "en"
+
+
+def unlabelled_texts(assignment_id: int, limit: int = 5000) -> list[str]:
+    """Texts of the course's submissions (graded or not) for domain-adaptive pretraining."""
+    course_id = courses.assignment_data(assignment_id=assignment_id).course_id
+    qs = Submission.objects.filter(assignment__course_id=course_id).order_by("-submitted_at")
+    return [t for t in qs.values_list("text", flat=True)[:limit] if t and t.strip()]
+
+
+# ------------------------------------------------------------------------------- registry
+def _model_root() -> Path:
+    root = Path(settings.EDUAI_MODEL_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _new_record(
+    *, assignment_id: int, method: str, language: str, trigger: str, requested_by_id: int | None
+) -> GradingModel:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                last = GradingModel.objects.filter(assignment_id=assignment_id).aggregate(v=Max("version"))["v"] or 0
+                return GradingModel.objects.create(
+                    assignment_id=assignment_id,
+                    version=last + 1,
+                    method=method,
+                    language=language,
+                    trigger=trigger[:40],
+                    requested_by_id=requested_by_id,
+                )
+        except IntegrityError:  # a concurrent run took that version number
+            continue
+    raise RuntimeError("could not allocate a model version (too many concurrent training runs)")
+
+
+def _serving_allows(assignment_id: int, method: str) -> tuple[bool, str]:
+    row = GraderSettings.objects.filter(assignment_id=assignment_id).first()
+    knob = row.serving if row else conf.serving_default()
+    if knob in (ServingChoice.FAST, ServingChoice.FINETUNE) and knob != method:
+        return False, knob
+    return True, knob
+
+
+# ------------------------------------------------------------------------------- training
+def model_train(
+    *,
+    assignment_id: int,
+    method: str = Method.FAST,
+    trigger: str = "manual",
+    requested_by_id: int | None = None,
+    finetune_overrides: dict[str, object] | None = None,
+    progress: bool = False,
+    schedule_scoring: bool = True,
+) -> TrainResult:
+    if method not in Method.values:
+        raise ValidationError({"method": f"Unknown method {method!r}; expected one of {', '.join(Method.values)}."})
+    data = training_set(assignment_id)
+    if len(data) < conf.MIN_TRAINING_ESSAYS:
+        raise ValidationError(
+            {
+                "assignment": f"{len(data)} teacher-graded submissions; "
+                f"training needs at least {conf.MIN_TRAINING_ESSAYS}."
+            }
+        )
+    record = _new_record(
+        assignment_id=assignment_id, method=method, language=data.language, trigger=trigger,
+        requested_by_id=requested_by_id,
+    )  # fmt: skip
+    root = _model_root()
+    (root / ".tmp").mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"a{assignment_id}-v{record.version}-", dir=root / ".tmp"))
+    started = time.perf_counter()
+    try:
+        result = _train_into(record, data, tmp / "artefact", method, finetune_overrides or {}, progress)
+        final = root / f"assignment-{assignment_id}" / f"v{record.version:04d}-{method}"
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / "artefact", final)  # atomic on one filesystem: the artefact appears whole
+        record.artefact = str(final.relative_to(root))
+        record.status = ModelStatus.READY
+        record.trained_at = timezone.now()
+        record.train_seconds = time.perf_counter() - started
+        for key, value in result.items():
+            setattr(record, key, value)
+        record.save()
+    except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        GradingModel.objects.filter(pk=record.pk).update(status=ModelStatus.FAILED, failure_reason=reason[:1000])
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    activated, decision = _promote(record, data, schedule_scoring=schedule_scoring)
+    return TrainResult(
+        model_id=record.pk,
+        version=record.version,
+        method=method,
+        activated=activated,
+        val_qwk=record.val_qwk,
+        decision=decision,
+        seconds=time.perf_counter() - started,
+        extra={"n_train": record.n_train, "n_val": record.n_val},
+    )
+
+
+def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides: dict, progress: bool) -> dict:
+    from .scoring.base import round_to_rubric  # noqa: F401  (kept near its use in the docs)
+
+    val_mask = validation_mask(data.ids)
+    rubric = data.rubric
+    coverage = conf.coverage()
+    hp: dict[str, object] = rubric_to_hyperparameters(rubric)
+    if method == Method.FAST:
+        from .scoring.fast import FastScorer
+        from .serving import default_spec, embeddings_ensure
+
+        spec = default_spec(data.language)
+        key = ""
+        if spec is not None:
+            found = embeddings_ensure(
+                submission_ids=list(data.ids), spec=spec, texts=dict(zip(data.ids, data.texts, strict=True))
+            )
+            data = TrainingSet(**{**data.__dict__, "embeddings": np.stack([found[i] for i in data.ids])})
+            key = spec.key
+        train, val = data.subset(~val_mask), data.subset(val_mask)
+        report = FastScorer.fit(train, workdir, embedding_key=key)
+        scorer = FastScorer.load(workdir)
+        raw_val = scorer.predict(list(val.texts), val.embeddings) if len(val) else np.zeros((0, len(rubric.heads)))
+    else:
+        from eduai.inference import finetune
+        from eduai.inference.device import cuda_available
+
+        from .scoring.finetuned import FineTunedScorer
+
+        base = conf.finetune_defaults(cuda_available())
+        allowed = set(finetune.FineTuneConfig.__dataclass_fields__) - {"extra"}
+        unknown = set(overrides) - allowed
+        if unknown:
+            raise ValidationError({"hyperparameters": f"Unknown fine-tuning settings: {', '.join(sorted(unknown))}."})
+        config = finetune.FineTuneConfig(**{**base, **overrides})
+        train, val = data.subset(~val_mask), data.subset(val_mask)
+        unlabelled = unlabelled_texts(record.assignment_id) if config.dapt_epochs > 0 else ()
+        report = FineTunedScorer.fit(train, val, workdir, config=config, unlabelled=unlabelled, progress=progress)
+        meta = json.loads((workdir / finetune.ARTEFACT_FILE).read_text())
+        raw_val = np.asarray(meta.pop("val_predictions"), dtype=np.float64).reshape(len(val), -1)
+        (workdir / finetune.ARTEFACT_FILE).write_text(json.dumps(meta))
+        hp["finetune_report"] = {k: v for k, v in report.extra.items() if k != "history"}
+        hp["history"] = report.extra.get("history", [])
+    (workdir / TRAIN_IDS_FILE).write_text(json.dumps(list(train.ids)))
+    np.save(workdir / "val_predictions.npy", raw_val)
+    hp.update(report.hyperparameters)
+    hp["val_ids"] = list(val.ids)
+    metrics = _metrics(val, raw_val, rubric, coverage)
+    return {
+        "base_model": report.base_model,
+        "embedding_key": report.embedding_key,
+        "hyperparameters": hp,
+        "n_train": len(train),
+        "n_val": len(val),
+        "interval_coverage": coverage,
+        **metrics,
+    }
+
+
+def _metrics(val: TrainingSet, raw: np.ndarray, rubric: Rubric, coverage: float) -> dict[str, object]:
+    out: dict[str, object] = {"val_qwk": None, "val_rmse": None, "interval_halfwidth": None, "trait_metrics": {}}
+    if len(val) == 0:
+        return out
+    y = val.targets[:, 0]
+    out["val_qwk"] = _finite(qwk(y, raw[:, 0], rubric.min_score, rubric.max_score))
+    out["val_rmse"] = float(np.sqrt(np.mean((raw[:, 0] - y) ** 2)))
+    out["interval_halfwidth"] = _finite(conformal_radius(raw[:, 0] - y, coverage))
+    traits: dict[str, dict[str, float | None]] = {}
+    for h, trait in enumerate(rubric.traits, start=1):
+        t = val.targets[:, h]
+        known = ~np.isnan(t)
+        traits[trait.name] = {
+            "qwk": _finite(qwk(t[known], raw[known, h], trait.min_score, trait.max_score))
+            if known.sum() >= 2
+            else None,
+            "halfwidth": _finite(conformal_radius(raw[known, h] - t[known], coverage)),
+            "n_val": int(known.sum()),
+        }
+    out["trait_metrics"] = traits
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+# ------------------------------------------------------------------------------ promotion
+def _fair_comparison(
+    candidate: GradingModel, active: GradingModel, data: TrainingSet
+) -> tuple[float, float, int] | None:
+    """(candidate QWK, active QWK, n) on the candidate's validation essays the active never trained on."""
+    from .serving import predictions_for
+
+    root = Path(settings.EDUAI_MODEL_ROOT)
+    try:
+        seen = set(json.loads((root / active.artefact / TRAIN_IDS_FILE).read_text()))
+    except (OSError, ValueError):
+        return None
+    val_ids = [int(i) for i in candidate.hyperparameters.get("val_ids", [])]
+    keep_ids = [i for i in val_ids if i not in seen]
+    if len(keep_ids) < 2:
+        return None
+    index = {sid: k for k, sid in enumerate(data.ids)}
+    rows = [index[i] for i in keep_ids if i in index]
+    if len(rows) < 2:
+        return None
+    cand_raw = np.load(root / candidate.artefact / "val_predictions.npy")
+    cand_pos = {sid: k for k, sid in enumerate(val_ids)}
+    cand = cand_raw[[cand_pos[data.ids[r]] for r in rows], 0]
+    try:
+        act = predictions_for(active, [data.ids[r] for r in rows], [data.texts[r] for r in rows])[:, 0]
+    except Exception:
+        log.exception("could not re-score serving model %s for comparison", active.pk)
+        return None
+    y = data.targets[rows, 0]
+    lo, hi = data.rubric.min_score, data.rubric.max_score
+    return qwk(y, cand, lo, hi), qwk(y, act, lo, hi), len(rows)
+
+
+def _promote(record: GradingModel, data: TrainingSet, *, schedule_scoring: bool) -> tuple[bool, str]:
+    allowed, knob = _serving_allows(record.assignment_id, record.method)
+    if not allowed:
+        decision = f"not serving: the assignment's serving setting is '{knob}'"
+        GradingModel.objects.filter(pk=record.pk).update(decision=decision)
+        return False, decision
+    active = GradingModel.objects.filter(assignment_id=record.assignment_id, is_active=True).first()
+    if active is None:
+        decision = "serving: first model of the assignment"
+        better = True
+    elif not _serving_allows(record.assignment_id, active.method)[0]:
+        decision, better = f"serving: replaces v{active.version}, whose method the serving setting excludes", True
+    else:
+        fair = _fair_comparison(record, active, data)
+        if fair is not None:
+            cand, act, n = fair
+            better = cand > act
+            basis = f"{cand:.3f} vs {act:.3f} QWK on the same {n} validation essays"
+        else:
+            cand = record.val_qwk if record.val_qwk is not None else -math.inf
+            act = active.val_qwk if active.val_qwk is not None else -math.inf
+            better = cand > act
+            basis = f"validation QWK {record.val_qwk} vs {active.val_qwk}"
+        decision = (f"serving: beat v{active.version} ({basis})" if better
+                    else f"not serving: v{active.version} is as good or better ({basis})")  # fmt: skip
+    if better:
+        activated = model_activate(model_id=record.pk, expected_active_id=active.pk if active else None,
+                                   decision=decision, schedule_scoring=schedule_scoring)  # fmt: skip
+        if not activated:
+            decision = "not serving: another model was activated meanwhile"
+            GradingModel.objects.filter(pk=record.pk).update(decision=decision)
+        return activated, decision
+    GradingModel.objects.filter(pk=record.pk).update(decision=decision)
+    return False, decision
+
+
+def model_activate(
+    *, model_id: int, expected_active_id: int | None = None, decision: str = "", by_user_id: int | None = None,
+    schedule_scoring: bool = True, check_expected: bool = True,
+) -> bool:  # fmt: skip
+    """Make ``model_id`` the assignment's serving model (promotion, or an admin's rollback).
+
+    With ``check_expected``, it happens only if the serving model is still ``expected_active_id``
+    (two training runs finishing together cannot both win). Returns True if it now serves.
+    """
+    with transaction.atomic():
+        record = GradingModel.objects.select_for_update().get(pk=model_id)
+        if record.status != ModelStatus.READY:
+            raise ValidationError(
+                {"model": f"Model v{record.version} is {record.status}; only ready models can serve."}
+            )
+        GraderSettings.objects.get_or_create(assignment_id=record.assignment_id)
+        GraderSettings.objects.select_for_update().get(assignment_id=record.assignment_id)
+        current = GradingModel.objects.filter(assignment_id=record.assignment_id, is_active=True).first()
+        if check_expected and (current.pk if current else None) != expected_active_id:
+            return False
+        if current is not None and current.pk == record.pk:
+            return True
+        if current is not None:
+            GradingModel.objects.filter(pk=current.pk).update(is_active=False)
+        note = decision or (f"activated by user {by_user_id}" if by_user_id else "activated")
+        GradingModel.objects.filter(pk=record.pk).update(
+            is_active=True, activated_at=timezone.now(), decision=note[:500]
+        )
+        if schedule_scoring:
+            assignment_id, mid = record.assignment_id, record.pk
+            transaction.on_commit(lambda: schedule_waiting(assignment_id=assignment_id, model_id=mid))
+    return True
+
+
+def schedule_waiting(*, assignment_id: int, model_id: int) -> int:
+    """Enqueue scoring of the submissions that wait for the new serving model (64 per task)."""
+    from .serving import submissions_waiting
+    from .tasks import score_submissions
+
+    ids = submissions_waiting(assignment_id=assignment_id, model_id=model_id)
+    size = conf.scoring_batch()
+    for start in range(0, len(ids), size):
+        score_submissions.delay(ids[start : start + size])
+    return len(ids)
