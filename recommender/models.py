@@ -53,6 +53,9 @@ class Passage(models.Model):
     # Lexical terms (already segmented: jieba for Chinese), so a query never re-segments the corpus.
     terms = models.JSONField(default=list)
     vector = models.BinaryField(blank=True, default=b"")
+    # One vector per sentence (retrieval.sentence_spans order), for highlighting the answering
+    # sentence without running the encoder at question time: ~5 x 1.5 KiB per passage.
+    sentence_vectors = models.BinaryField(blank=True, default=b"")
 
     class Meta:
         ordering = ["resource_id", "position"]

@@ -3,16 +3,16 @@ No database access here (services.py and selectors.py feed it), so the evaluatio
 bench/recommend.py runs the very same code.
 
 Contract:
-- ``split_passages(text, language)`` cuts a resource into passages of whole sentences, about
-  ``PASSAGE_WORDS`` words (English) or ``PASSAGE_CHARS`` characters (Chinese) each.
+- ``split_passages(text)`` cuts a resource into passages of whole sentences, about
+  ``PASSAGE_WORDS`` words (two Chinese characters count as one word).
 - ``terms(text)`` gives the lexical terms of any text, by script: Latin runs are lower-cased
-  words (English stop words dropped, plural/-ing/-ed folded), digits and single letters kept
-  (formulas: "a^2 + b^2 = c^2" -> a 2 b 2 c 2); CJK runs are jieba search-mode words plus
-  character bigrams (so a word jieba cuts differently still matches).
+  words (English stop words and question words dropped, Snowball stems), digits and single
+  letters kept (formulas: "x^2 + y^2 = r^2" -> x 2 y 2 r 2); CJK runs are jieba search-mode
+  words plus character bigrams (so a word jieba cuts differently still matches).
 - ``CourseIndex.search(query, query_vector)`` scores every passage with
-  ``fused = w * semantic + (1 - w) * lexical`` where ``lexical`` is BM25 divided by the
-  query's best possible BM25 (so in [0, 1]: the IDF-weighted share of the question's terms
-  that the passage contains) and ``semantic`` is the cosine of MiniLM vectors rescaled so
+  ``fused = w * semantic + (1 - w) * lexical`` where ``lexical`` is BM25 divided by the sum
+  of the question terms' IDF, capped at 1 (so: the IDF-weighted share of the question's
+  terms that the passage contains) and ``semantic`` is the cosine of MiniLM vectors rescaled so
   that unrelated text sits near 0. ``w = SEMANTIC_WEIGHT`` when both sides have vectors, else 0
   (Chinese with the bundled encoder). Questions whose best fused score is under the
   mode's threshold are answered "not found".
@@ -20,6 +20,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -34,7 +35,6 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 # Passage size: ~80 English words (MiniLM was trained on sentence pairs up to 128 word pieces;
 # a passage longer than its 256-piece window would be cut) or ~160 Chinese characters.
 PASSAGE_WORDS = 80
-PASSAGE_CHARS = 160
 # BM25 constants (Robertson & Zaragoza 2009 defaults).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -46,8 +46,8 @@ SEMANTIC_FLOOR = 0.15
 SEMANTIC_SPAN = 0.6
 # "Not found" thresholds on the fused score, chosen on the development half of
 # recommender/eval_questions.py (bench/recommend.py prints the held-out half). See docs.
-THRESHOLD_FUSED = 0.36
-THRESHOLD_LEXICAL = 0.45
+THRESHOLD_FUSED = 0.30
+THRESHOLD_LEXICAL = 0.30
 TOP_K = 3
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -55,7 +55,18 @@ _RUN = re.compile(rf"[{_CJK}]+|[A-Za-z\u00c0-\u024f]+|[0-9]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])[\"'”’)\]]*\s+|(?<=[。！？；])[”’」』）]*\s*|\n\s*\n")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
-_STOP_EN = frozenset(ENGLISH_STOP_WORDS) - {"not", "no", "first", "second", "third", "one", "two", "three"}
+# Question words carry no topic ("what does X mean" is about X): stop words for retrieval.
+_QUESTION_WORDS = {"does", "do", "did", "doing", "explain", "tell", "know", "want", "need", "please", "mean", "means"}
+_STOP_EN = (frozenset(ENGLISH_STOP_WORDS) | _QUESTION_WORDS) - {
+    "not",
+    "no",
+    "first",
+    "second",
+    "third",
+    "one",
+    "two",
+    "three",
+}
 _STOP_ZH = frozenset(
     "的 了 和 是 在 有 与 及 或 就 都 而 也 这 那 之 其 为 把 被 吗 呢 吧 啊 么 "
     "什么 怎么 如何 哪 哪些 多少 我 你 他 她 它 们".split()
@@ -79,21 +90,21 @@ def _jieba() -> object:
     return jieba
 
 
+_stemmer_lock = threading.Lock()
+_stemmer: object | None = None
+
+
+@functools.lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
-    """A very light English stemmer: enough to match 'fractions' to 'fraction', 'adding' to 'add'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        stem = word[:-3]
-        return stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem
-    if len(word) > 4 and word.endswith("ed"):
-        stem = word[:-2]
-        return stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem
-    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    """Snowball (Porter2) English stem: 'fractions' -> 'fraction', 'adding' -> 'add'. Cached:
+    a course's vocabulary is small and the pure-Python stemmer costs ~60 us a word."""
+    global _stemmer
+    if _stemmer is None:
+        import snowballstemmer
+
+        with _stemmer_lock:
+            _stemmer = _stemmer or snowballstemmer.stemmer("english")
+    return str(_stemmer.stemWord(word))  # type: ignore[attr-defined]
 
 
 def terms(text: str) -> list[str]:
@@ -186,6 +197,8 @@ class IndexedPassage:
     resource_title: str
     text: str
     terms: tuple[str, ...]
+    # float32 (sentences x dim) as stored, or b"" (no encoder for this passage's language)
+    sentence_vectors: bytes = b""
 
 
 class CourseIndex:
@@ -210,7 +223,9 @@ class CourseIndex:
         df = np.diff(self.tf.indptr).astype(np.float64)
         self.n = n
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        self.oov_idf = math.log1p((n + 0.5) / 0.5)
+        # A word the course never uses weighs like the rarest word it does use (df = 1): it
+        # makes a question look unanswerable without drowning the words that do match.
+        self.oov_idf = math.log1p((n - 1 + 0.5) / 1.5) if n else 1.0
         avg = float(lengths.mean()) if n else 1.0
         self.norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avg, 1e-9))
         # vectors: (n, d) L2-normalised, rows of zeros for passages without a vector
@@ -218,6 +233,14 @@ class CourseIndex:
         self.has_vector = (
             np.linalg.norm(vectors, axis=1) > 0 if vectors is not None and vectors.size else np.zeros(n, dtype=bool)
         )
+
+    def sentence_vectors(self, i: int) -> np.ndarray | None:
+        raw = self.passages[i].sentence_vectors
+        if not raw or self.vectors is None or not self.has_vector[i]:
+            return None
+        dim = self.vectors.shape[1]
+        flat = np.frombuffer(raw, dtype=np.float32)
+        return flat.reshape(-1, dim) if flat.size % dim == 0 else None
 
     def lexical(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 of each passage divided by the query's maximum attainable BM25, in [0, 1]."""
@@ -229,14 +252,17 @@ class CourseIndex:
         for t in unique:
             j = self.vocab.get(t)
             if j is None:
-                best += self.oov_idf * (BM25_K1 + 1)
+                best += self.oov_idf
                 continue
             idf = self.idf[j]
-            best += idf * (BM25_K1 + 1)
+            best += idf
             col = self.tf.getcol(j)
             idx, tf = col.indices, col.data
             scores[idx] += idf * tf * (BM25_K1 + 1) / (tf + self.norm[idx])
-        return scores / best if best > 0 else scores
+        # A term present once in a passage of average length scores exactly its idf, so the
+        # ratio reads "IDF-weighted share of the question's terms in the passage"; repeats can
+        # push it past 1, which we cap.
+        return np.minimum(1.0, scores / best) if best > 0 else scores
 
     def search(
         self,

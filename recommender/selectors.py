@@ -362,17 +362,19 @@ def course_search_index(*, course_id: int, language: str = "en") -> CourseIndex:
     rows = list(
         Passage.objects.filter(course_id=course_id)
         .order_by("resource_id", "position")
-        .values_list("id", "resource_id", "resource__title", "text", "terms", "vector")
+        .values_list("id", "resource_id", "resource__title", "text", "terms", "vector", "sentence_vectors")
     )
-    passages = [IndexedPassage(pid, rid, title, text, tuple(t)) for pid, rid, title, text, t, _ in rows]
+    passages = [
+        IndexedPassage(pid, rid, title, text, tuple(t), bytes(sv or b"")) for pid, rid, title, text, t, _, sv in rows
+    ]
     vectors = None
-    dims = {len(bytes(v)) // 4 for *_, v in rows if v}
+    dims = {len(bytes(row[5])) // 4 for row in rows if row[5] and row[1] in encoder_ok}
     if encoder and len(dims) == 1:
         dim = dims.pop()
         vectors = np.zeros((len(rows), dim), dtype=np.float32)
-        for i, (_, rid, *_, v) in enumerate(rows):
-            if v and rid in encoder_ok:
-                vectors[i] = np.frombuffer(bytes(v), dtype=np.float32)
+        for i, row in enumerate(rows):
+            if row[5] and row[1] in encoder_ok:
+                vectors[i] = np.frombuffer(bytes(row[5]), dtype=np.float32)
     index = CourseIndex(passages, vectors)
     with _index_lock:
         if len(_index_cache) > 256:  # bounded: one entry per recently asked course

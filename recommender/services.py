@@ -112,15 +112,20 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
                 "terms": [retrieval.terms(p) + title_terms for p in passages],
             }
         )
-    # Embed per language, outside any transaction (seconds on CPU).
-    by_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # Embed per language, outside any transaction (seconds on CPU): each passage (with its
+    # resource's title, which often names the topic) and each of its sentences (highlighting).
+    by_lang: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    texts_by_lang: dict[str, list[str]] = defaultdict(list)
     for pi, plan in enumerate(plans):
-        for j in range(len(plan["passages"])):
-            by_lang[plan["lang"]].append((pi, j))
-    vectors: dict[tuple[int, int], np.ndarray] = {}
+        for j, passage in enumerate(plan["passages"]):
+            by_lang[plan["lang"]].append((pi, j, -1))
+            texts_by_lang[plan["lang"]].append(f"{plan['title']}. {passage}")
+            for k, (a, b) in enumerate(retrieval.sentence_spans(passage)):
+                by_lang[plan["lang"]].append((pi, j, k))
+                texts_by_lang[plan["lang"]].append(passage[a:b])
+    vectors: dict[tuple[int, int, int], np.ndarray] = {}
     for lang, keys in by_lang.items():
-        texts = [f"{plans[pi]['title']}. {plans[pi]['passages'][j]}" for pi, j in keys]
-        embedded = sources.embed_texts(texts, language=lang)
+        embedded = sources.embed_texts(texts_by_lang[lang], language=lang)
         if embedded is None:
             for plan in plans:
                 if plan["lang"] == lang:
@@ -138,7 +143,11 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
             ):
                 continue  # deleted or edited meanwhile: the next indexing run picks the new text up
             Passage.objects.filter(resource_id=plan["id"]).delete()
-            pvecs = [vectors.get((pi, j)) for j in range(len(plan["passages"]))]
+            pvecs = [vectors.get((pi, j, -1)) for j in range(len(plan["passages"]))]
+            svecs = [
+                [vectors.get((pi, j, k)) for k in range(len(retrieval.sentence_spans(text)))]
+                for j, text in enumerate(plan["passages"])
+            ]
             Passage.objects.bulk_create(
                 [
                     Passage(
@@ -149,6 +158,7 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
                         language=plan["lang"],
                         terms=plan["terms"][j],
                         vector=pvecs[j].astype(np.float32).tobytes() if pvecs[j] is not None else b"",
+                        sentence_vectors=_stack(svecs[j]),
                     )
                     for j, text in enumerate(plan["passages"])
                 ]
@@ -171,6 +181,12 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
             )
             written += 1
     return written
+
+
+def _stack(vectors: list[np.ndarray | None]) -> bytes:
+    if not vectors or any(v is None for v in vectors):
+        return b""
+    return np.stack(vectors).astype(np.float32).tobytes()  # type: ignore[arg-type]
 
 
 def resource_index_invalidate(*, resource_id: int) -> None:
@@ -355,31 +371,19 @@ def course_answer(*, course_id: int, text: str) -> AnswerData:
         qvec = embedded[0] if embedded is not None and len(embedded) else None
     found_rows = index.search(text, qvec, allowed=allowed)
     hits: list[PassageHit] = []
-    if found_rows:
-        texts = [index.passages[i].text for i, *_ in found_rows]
-        spans = [retrieval.sentence_spans(t) for t in texts]
-        sent_vecs: list[np.ndarray | None] = [None] * len(texts)
-        if qvec is not None:
-            flat = [t[s:e] for t, sp in zip(texts, spans, strict=True) for s, e in sp]
-            embedded = sources.embed_texts(flat, language=language) if flat else None
-            if embedded is not None:
-                pos = 0
-                for n, sp in enumerate(spans):
-                    sent_vecs[n] = embedded[pos : pos + len(sp)]
-                    pos += len(sp)
-        qterms = retrieval.terms(text)
-        idf = {t: float(index.idf[index.vocab[t]]) if t in index.vocab else index.oov_idf for t in qterms}
-        for n, (i, fused, sem, lex) in enumerate(found_rows):
-            p = index.passages[i]
-            use_vec = qvec if (sent_vecs[n] is not None and index.has_vector[i]) else None
-            span = retrieval.best_sentence(
-                p.text,
-                qterms,
-                idf=idf,
-                query_vector=use_vec,
-                sentence_vectors=sent_vecs[n] if use_vec is not None else None,
-            )
-            hits.append(PassageHit(p.id, p.resource_id, p.resource_title, p.text, span, fused, sem, lex))
+    qterms = retrieval.terms(text)
+    idf = {t: float(index.idf[index.vocab[t]]) if t in index.vocab else index.oov_idf for t in qterms}
+    for i, fused, sem, lex in found_rows:
+        p = index.passages[i]
+        sentence_vectors = index.sentence_vectors(i) if qvec is not None and index.has_vector[i] else None
+        span = retrieval.best_sentence(
+            p.text,
+            qterms,
+            idf=idf,
+            query_vector=qvec if sentence_vectors is not None else None,
+            sentence_vectors=sentence_vectors,
+        )
+        hits.append(PassageHit(p.id, p.resource_id, p.resource_title, p.text, span, fused, sem, lex))
     semantic_mode = bool(found_rows) and qvec is not None and bool(index.has_vector[found_rows[0][0]])
     top = hits[0].score if hits else 0.0
     found = bool(hits) and top >= index.threshold(semantic_mode)

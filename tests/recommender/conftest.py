@@ -24,6 +24,8 @@ from tests import factories as f
 
 @pytest.fixture(autouse=True)
 def _recommender_isolation(request, monkeypatch, settings):
+    # The world fixture makes 7 users; Django's default PBKDF2 (1M rounds) costs ~0.7 s each here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
     selectors._index_cache.clear()
     selectors._vector_cache.clear()
