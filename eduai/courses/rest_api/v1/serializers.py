@@ -91,7 +91,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         # Bools are ints in Python and big ints overflow the database: refuse both up front.
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        if isinstance(data, str) and not data.isdigit():
+        if isinstance(data, str) and not re.fullmatch(r"-?[0-9]{1,25}", data):
             self.fail("incorrect_type", data_type="str")
         if not 0 < int(data) < 2**63:
             self.fail("does_not_exist", pk_value=data)

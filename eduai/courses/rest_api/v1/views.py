@@ -462,7 +462,10 @@ class ActivityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
             raise ValidationError({"detail": f"At most {limit} events per request; got {len(items)}."})
         serializer = s.ActivityEventInputSerializer(data=items, many=True, context=self.get_serializer_context())
         if not serializer.is_valid():
-            errors = {str(i): e for i, e in enumerate(serializer.errors) if e}  # type: ignore[arg-type]
+            raw_errors: Any = serializer.errors
+            # Keyed by position whichever shape DRF gives (LIST_SERIALIZER_ERRORS_AS_DICT or a list).
+            pairs = raw_errors.items() if isinstance(raw_errors, dict) else enumerate(raw_errors)
+            errors = {str(i): e for i, e in pairs if e}
             raise ValidationError({"detail": "Some events are invalid; nothing was stored.", "events": errors})
         events: list[dict[str, Any]] = list(serializer.validated_data)  # type: ignore[arg-type]
         invalid, forbidden = event_batch_problems(request, events)
