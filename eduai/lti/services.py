@@ -269,6 +269,12 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
         if updates:
             link.save(update_fields=updates)
     ags = claims.get(AGS)
+    if assignment is None and isinstance(ags, dict) and isinstance(ags.get("lineitem"), str):
+        # A gradebook launch (submission review) may carry only the column, not our custom id.
+        column = (
+            LineItem.objects.filter(context=context, url=ags["lineitem"][:1000]).select_related("assignment").first()
+        )
+        assignment = column.assignment if column else None
     if assignment is not None and isinstance(ags, dict) and isinstance(ags.get("lineitem"), str):
         LineItem.objects.update_or_create(
             context=context,

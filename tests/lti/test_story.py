@@ -213,6 +213,24 @@ def test_gradebook_click_opens_the_review_of_that_students_submission(registered
     assert str(submission.pk) in resp["Location"]
 
 
+def test_gradebook_launch_without_custom_parameters_finds_the_assignment_by_its_column(
+    registered, django_capture_on_commit_callbacks
+):
+    sim = registered
+    link, assignment = _deep_link_new_assignment(sim, Client())
+    _, _student, submission = _student_submits(sim, Client(), link, assignment, django_capture_on_commit_callbacks)
+    resp = sim.launch(
+        Client(),
+        sub="teacher-1",
+        roles=[INSTRUCTOR],
+        message_type="LtiSubmissionReviewRequest",
+        resource_link_id="a-link-eduai-never-saw",
+        lineitem=link["lineitem"],
+        extra={"https://purl.imsglobal.org/spec/lti/claim/for_user": {"user_id": "student-1"}},
+    )
+    assert resp.status_code == 302 and str(submission.pk) in resp["Location"]
+
+
 def test_student_cannot_open_submission_review_or_deep_linking(registered):
     sim = registered
     link, _ = _deep_link_new_assignment(sim, Client())
