@@ -16,7 +16,7 @@ Method (docs/recommender.md, "What helped similar students"):
   improvement beyond the usual.
 - students are grouped by their mastery vectors with k-means (k = students/30, 1..8): "similar
   students". A cluster's gain for a resource is shrunk towards the course-wide gain, which
-  is shrunk towards 0 (pseudo-count ``SHRINK`` each), so one lucky student moves nothing.
+  is shrunk towards 0 (pseudo-count ``SHRINK`` = 10 each), so one lucky student moves little.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 WINDOW = 5
-SHRINK = 5.0
+SHRINK = 10.0
 MIN_STUDENTS_PER_CLUSTER = 30
 MAX_CLUSTERS = 8
 

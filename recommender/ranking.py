@@ -59,8 +59,8 @@ DUE_SCALE_DAYS = 4.0
 DUE_HORIZON_DAYS = 14.0
 CONTENT_WEIGHT = 0.3
 CF_WEIGHT = 0.3
-# A shrunk gain of this many mastery units counts as "helped a lot" (cf = 1).
-CF_FULL_GAIN = 0.15
+# A shrunk gain of this many units of "share right" counts as "helped a lot" (cf = 1).
+CF_FULL_GAIN = 0.25
 POPULARITY_WEIGHT = 0.05
 # Activities that practise no known skill still have some value (course-wide material).
 GENERIC_NEED = 0.15
