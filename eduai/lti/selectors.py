@@ -28,15 +28,10 @@ def assignment_url(*, course_id: int, assignment_id: int) -> str:
 
 
 def review_queue_url(*, course_id: int) -> str:
-    found = _first([("grading:review-queue", {"course_id": course_id}), ("grading:queue", {"course_id": course_id})])
+    found = _first([("review:queue", {"course_id": course_id})])
     return found or course_url(course_id)
 
 
 def submission_review_url(*, course_id: int, submission_id: int) -> str:
-    found = _first(
-        [
-            ("grading:review-submission", {"submission_id": submission_id}),
-            ("grading:review", {"submission_id": submission_id}),
-        ]
-    )
+    found = _first([("review:item", {"course_id": course_id, "submission_id": submission_id})])
     return found or f"{course_url(course_id)}#submission-{submission_id}"

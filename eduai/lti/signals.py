@@ -18,10 +18,10 @@ logger = logging.getLogger(__name__)
 def _released_comment(submission_id: int) -> str:
     """The comment released with the grade, from grading's public API when it offers one."""
     try:
-        from grading import api as grading_api  # type: ignore[attr-defined]  # optional until it lands
+        from grading.review import api as review_api
     except ImportError:
         return ""
-    getter = getattr(grading_api, "released_comment", None)
+    getter = getattr(review_api, "released_comment", None)
     if getter is None:
         return ""
     try:

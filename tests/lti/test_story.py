@@ -84,9 +84,35 @@ def _release(django_capture_on_commit_callbacks, submission, score, teacher_id, 
         )
 
 
+def _proposal(submission, score: int):
+    """A model's proposal stored as grading's scoring stores it, announced as its serving code does
+    (no model is trained here: the review loop, not the model, is under test)."""
+    from grading.models import GradingModel, Method, ModelStatus, Prediction
+    from grading.signals import proposal_ready
+
+    a = submission.assignment
+    model = GradingModel.objects.create(
+        assignment=a, version=1, method=Method.FAST, status=ModelStatus.READY, is_active=True, val_qwk=0.8,
+        interval_coverage=0.9, interval_halfwidth=0.8,
+        hyperparameters={"rubric": {"min_score": a.min_score, "max_score": a.max_score, "traits": []}},
+    )  # fmt: skip
+    prediction = Prediction.objects.create(
+        submission=submission, model=model, score=score, raw_score=float(score), interval_low=score - 0.5,
+        interval_high=score + 0.5, interval_coverage=0.9,
+    )  # fmt: skip
+    proposal_ready.send(sender=Prediction, submission_id=submission.pk, prediction_id=prediction.pk,
+                        assignment_id=a.pk, course_id=a.course_id)  # fmt: skip
+    return prediction
+
+
 def test_instructor_deep_links_student_submits_and_grades_reach_the_gradebook_once(
-    registered, django_capture_on_commit_callbacks
+    registered, django_capture_on_commit_callbacks, settings
 ):
+    from grading.review import api as review
+
+    # Teacher grades must not start training runs here (the grading engine's own tests do that).
+    settings.EDUAI_GRADER_AUTO_TRAIN = "0"
+    settings.EDUAI_REVIEW_EXPLAIN_ON_PROPOSAL = "0"
     sim = registered
     teacher_client, student_client = Client(), Client()
 
@@ -110,19 +136,25 @@ def test_instructor_deep_links_student_submits_and_grades_reach_the_gradebook_on
     assert page.status_code == 200 and "Rivers essay" in page.content.decode()
     assert Enrollment.objects.get(course=course, user=student).role == Role.STUDENT
 
-    # When the AI's proposal waits for review, the gradebook shows "pending manual grading"
+    # When the AI's proposal (5/6) waits for review, the gradebook shows "pending manual grading"
     with django_capture_on_commit_callbacks(execute=True):
-        proposal_ready.send(
-            sender=None, submission_id=submission.pk, prediction_id=1, assignment_id=assignment.pk, course_id=course.pk
-        )
+        prediction = _proposal(submission, 5)
     (pending,) = sim.scores_for(link["lineitem"])
     assert pending["gradingProgress"] == "PendingManual"
     assert pending["activityProgress"] == "Submitted"
     assert pending["userId"] == "student-1"
     assert "scoreGiven" not in pending  # the unreviewed AI score never reaches the student's gradebook
 
-    # When the teacher accepts and releases 5/6 with a comment
-    _release(django_capture_on_commit_callbacks, submission, 5, teacher.pk, comment="Vivid; check commas.")
+    # And the instructor, launching from the LMS, lands on the review queue of the course
+    queue = sim.launch(teacher_client, sub="teacher-1", roles=[INSTRUCTOR], resource_link_id=link["id"],
+                       custom=link["custom"])  # fmt: skip
+    assert queue["Location"] == review_queue_url(course_id=course.pk)
+    assert teacher_client.get(queue["Location"]).status_code == 200
+
+    # When the teacher accepts the proposal with a comment (the review loop releases it)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.review_accept(submission_id=submission.pk, user_id=teacher.pk, prediction_id=prediction.pk,
+                             comment="Vivid; check commas.")  # fmt: skip
     scores = sim.scores_for(link["lineitem"])
     assert len(scores) == 2
     final = scores[-1]
@@ -131,8 +163,9 @@ def test_instructor_deep_links_student_submits_and_grades_reach_the_gradebook_on
     assert final["comment"] == "Vivid; check commas."
     assert final["timestamp"] >= pending["timestamp"]
 
-    # When the release is announced again and the beat sweeps the outbox, nothing is posted twice
-    _release(django_capture_on_commit_callbacks, submission, 5, teacher.pk, comment="Vivid; check commas.")
+    # When the same grade is released again and the beat sweeps the outbox, nothing is posted twice
+    with django_capture_on_commit_callbacks(execute=True):
+        review.grade_release(submission_id=submission.pk, user_id=teacher.pk)
     assert outbox_send() == {"sent": 0, "retry": 0, "failed": 0, "deferred": 0}
     assert len(sim.scores_for(link["lineitem"])) == 2
 
