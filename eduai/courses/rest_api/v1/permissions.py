@@ -111,18 +111,20 @@ def event_batch_problems(
     """
     user = request.user
     scope = scope_for(request)
-    course_ids = {e["course"] for e in events}
+    owners: dict[str, dict[int, int]] = {}
+    for field, model in (("practice_item", PracticeItem), ("resource", LearningResource), ("assignment", Assignment)):
+        ids = {e[field] for e in events if e.get(field) is not None}
+        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "course_id")) if ids else {}  # type: ignore[attr-defined]
+    course_ids = {e["course"] for e in events} | {c for by_id in owners.values() for c in by_id.values()}
     visible = set(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", flat=True))
+    # Objects of courses the asker cannot see are treated as unknown.
+    owners = {field: {k: c for k, c in by_id.items() if c in visible} for field, by_id in owners.items()}
     actors = {e.get("actor") or user.pk for e in events}
     students = set(
         Enrollment.objects.filter(
             course_id__in=visible, user_id__in=actors, role=Role.STUDENT, is_active=True
         ).values_list("course_id", "user_id")
     )
-    owners: dict[str, dict[int, int]] = {}
-    for field, model in (("practice_item", PracticeItem), ("resource", LearningResource), ("assignment", Assignment)):
-        ids = {e[field] for e in events if e.get(field) is not None}
-        owners[field] = dict(model.objects.filter(pk__in=ids, course_id__in=visible).values_list("pk", "course_id"))  # type: ignore[attr-defined]
     invalid: dict[int, dict[str, str]] = {}
     forbidden: dict[int, dict[str, str]] = {}
     for index, event in enumerate(events):

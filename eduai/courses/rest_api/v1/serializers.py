@@ -82,7 +82,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> QuerySet:
         if self.scope is None:
-            return super().get_queryset()
+            return super().get_queryset()  # type: ignore[return-value]
         request = self.context.get("request")
         user = getattr(request, "user", None)
         return self.scope(user) if user is not None else self.queryset.none()  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ class CourseSerializer(BaseModelSerializer):
 class CourseUpdateSerializer(CourseSerializer):
     """A course never moves to another school."""
 
-    school = serializers.PrimaryKeyRelatedField(read_only=True)
+    school = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[assignment,var-annotated]
 
     class Meta(CourseSerializer.Meta):
         pass

@@ -108,7 +108,7 @@ class CourseSetupViewSet(
         instance = serializer.instance
         course = data.pop("course", None)
         if course is not None and course.pk != instance.course_id:  # type: ignore[union-attr]
-            raise ValidationError({"course": f"A {self.noun} cannot move to another course."})
+            raise ValidationError({"course": [f"A {self.noun} cannot move to another course."]})
         serializer.instance = self.update_object(instance=instance, data=data)
 
     def perform_destroy(self, instance: Any) -> None:
@@ -243,7 +243,7 @@ class EnrollmentViewSet(CourseSetupViewSet):
     def update_object(self, *, instance: Any, data: dict[str, Any]) -> Any:
         user = data.pop("user", None)
         if user is not None and user.pk != instance.user_id:
-            raise ValidationError({"user": "An enrolment cannot be moved to another person; enrol them instead."})
+            raise ValidationError({"user": ["An enrolment cannot be moved to another person; enrol them instead."]})
         return services.enrollment_update(enrollment_id=instance.pk, data=data)
 
     def delete_object(self, *, instance: Any) -> None:
@@ -415,7 +415,7 @@ class SubmissionViewSet(
             raise PermissionDenied("Only students enrolled in this course can submit to its assignments.")
         serializer.instance = services.submission_create(
             assignment_id=assignment.pk,
-            author_id=self.request.user.pk,
+            author_id=int(self.request.user.pk),  # type: ignore[arg-type]  # authenticated: has a pk
             text=serializer.validated_data["text"],
             source="api",
         )
@@ -524,8 +524,8 @@ class MeView(APIView):
 
     @extend_schema(summary="Who am I: my account, my courses and my role in each", responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
-        user = request.user
-        roles = dict(Enrollment.objects.filter(user=user, is_active=True).values_list("course_id", "role"))
+        user: Any = request.user
+        roles = dict(Enrollment.objects.filter(user_id=user.pk, is_active=True).values_list("course_id", "role"))
         admin_schools = access.admin_school_ids(user)
         superuser = bool(getattr(user, "is_superuser", False))
         courses = [
