@@ -57,6 +57,12 @@ class Bad:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def _raw_event(o: dict[str, Any], raw: bytes) -> bytes:
+    """An event whose ``raw`` is given as JSON text (Python's json cannot write these values)."""
+    head = json.dumps({**EVENT, "course": o["course"]})[:-1].encode()
+    return b"[" + head + b', "raw": ' + raw + b"}]"
+
+
 def _events(n: int) -> Callable[[dict[str, Any]], Any]:
     return lambda o: [{**EVENT, "course": o["course"], "practice_item": o["item"]} for _ in range(n)]
 
@@ -133,6 +139,12 @@ CASES = [
         lambda o: [{**EVENT, "course": o["course"], "result_score_scaled": -1.01}], 400, "greater than or equal to -1"),
     Bad("event duration negative", "student", "POST", "/api/v1/events/",
         lambda o: [{**EVENT, "course": o["course"], "result_duration": "-00:05:00"}], 400, "duration"),
+    Bad("event raw with an infinite number", "student", "POST", "/api/v1/events/",
+        lambda o: _raw_event(o, b'{"score": 1e400}'), 400, "infinite"),
+    Bad("event raw with a NUL character", "student", "POST", "/api/v1/events/",
+        lambda o: [{**EVENT, "course": o["course"], "raw": {"note": "a\x00b"}}], 400, "NUL"),
+    Bad("event raw with a lone surrogate", "student", "POST", "/api/v1/events/",
+        lambda o: _raw_event(o, b'{"k": "\\ud800"}'), 400, "surrogate"),
     Bad("practice item difficulty above 1", "teacher", "POST", "/api/v1/practice-items/",
         lambda o: {"course": o["course"], "title": "t", "difficulty": 1.2}, 400, "less than or equal to 1"),
     Bad("practice item difficulty below 0", "teacher", "PATCH", "/api/v1/practice-items/{item}/",
@@ -234,7 +246,8 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(case: Bad, world, obje
     elif isinstance(case.body, bytes):
         response = client.generic(case.method, url, case.body, content_type=case.content_type)
     else:
-        payload = json.dumps(case.body(objects))
+        body = case.body(objects)
+        payload = body if isinstance(body, bytes) else json.dumps(body)
         response = client.generic(case.method, url, payload, content_type=case.content_type)
     # then it is refused with the expected status and a message that names the problem
     text = response.content.decode("utf-8", "replace")

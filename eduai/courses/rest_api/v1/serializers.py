@@ -439,13 +439,22 @@ class ActivityEventInputSerializer(serializers.Serializer):
         return value
 
     def validate_raw(self, value: dict[str, Any]) -> dict[str, Any]:
-        encoded = json.dumps(value, ensure_ascii=False)
+        try:
+            # 1e400 parses to infinity, which a JSON column cannot store.
+            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            raise serializers.ValidationError("raw must not contain infinite or NaN numbers.") from exc
         if len(encoded) > MAX_RAW_CHARS:
             raise serializers.ValidationError(
                 f"raw is {len(encoded)} characters of JSON; the maximum is {MAX_RAW_CHARS}."
             )
+        # PostgreSQL's jsonb refuses NUL and lone surrogates; say so instead of failing on save.
         if "\x00" in encoded or "\\u0000" in encoded:
             raise serializers.ValidationError("raw must not contain NUL characters.")
+        try:
+            encoded.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise serializers.ValidationError("raw must be valid Unicode text (no lone surrogates).") from exc
         return value
 
 
