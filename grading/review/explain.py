@@ -35,22 +35,33 @@ _CLOSERS = set("\"'”’」』)）]")
 _CJK_TERMINATORS = set("。！？；")
 
 
+# Words whose full stop does not end a sentence ("e.g. for", "Mr. Li"); compared lower-case.
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "vs", "st", "no", "prof", "cf", "approx"}
+_OPENERS = {"(": ")", "[": "]", "（": "）"}
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     n = len(text)
     start = 0
+    depth = 0  # inside brackets a "!" or "." does not end the sentence: "It floods (sometimes!) in spring."
     i = 0
     while i < n:
         ch = text[i]
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _OPENERS.values():
+            depth = max(0, depth - 1)
         if ch == "\n":
             _add_span(spans, text, start, i)
-            start = i + 1
-        elif ch in _TERMINATORS:
+            start, depth = i + 1, 0
+        elif ch in _TERMINATORS and depth == 0:
             j = i + 1
             while j < n and (text[j] in _TERMINATORS or text[j] in _CLOSERS):
                 j += 1
-            # A Latin full stop ends a sentence only before whitespace or the end ("3.5", "e.g.x").
-            if ch in _CJK_TERMINATORS or j >= n or text[j].isspace():
+            # A Latin full stop ends a sentence only before whitespace or the end ("3.5"), and not
+            # after an abbreviation ("e.g. for").
+            if ch in _CJK_TERMINATORS or ((j >= n or text[j].isspace()) and not _abbreviation(text, start, i)):
                 _add_span(spans, text, start, j)
                 start = j
             i = j
@@ -58,6 +69,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         i += 1
     _add_span(spans, text, start, n)
     return spans
+
+
+def _abbreviation(text: str, start: int, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    k = dot
+    while k > start and not text[k - 1].isspace():
+        k -= 1
+    word = text[k:dot].lower().lstrip("\"'(")
+    return word in _ABBREVIATIONS
 
 
 def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

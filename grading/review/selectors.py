@@ -70,11 +70,21 @@ def _name(first: str, last: str, display: str, username: str) -> str:
 
 # ----------------------------------------------------------------------------------- access
 def staff_course(*, user: Any, course_id: int) -> Course:
-    """The course if ``user`` may review its work (teacher, TA, school admin), else 404."""
+    """The course if ``user`` may review its work (teacher, TA, school admin), else 404.
+
+    The course carries ``review_role`` ("admin", "teacher", "ta") so a page asks only once.
+    """
     course = Course.objects.select_related("school").filter(pk=course_id).first()
-    if course is None or not access.can_teach(user, course):
+    role = access.course_role(user, course) if course is not None else None
+    if course is None or role not in {"admin", "teacher", "ta"}:
         raise Http404(_("No such course among the courses you teach."))
+    course.review_role = role  # type: ignore[attr-defined]
     return course
+
+
+def can_manage(course: Course) -> bool:
+    """Teachers and school admins (not TAs) may change the course's release policy."""
+    return getattr(course, "review_role", None) in {"admin", "teacher"}
 
 
 def staff_submission(*, user: Any, submission_id: int) -> Submission:
@@ -112,8 +122,16 @@ def review_queue(
     page_size: int = 25,
 ) -> QueuePage:  # fmt: skip
     course = staff_course(user=user, course_id=course_id)
+    return queue_page(course_id=course.pk, assignment_id=assignment_id, status=status, page=page, page_size=page_size)
+
+
+def queue_page(
+    *, course_id: int, assignment_id: int | None = None, status: str = STATUS_WAITING, page: int = 1,
+    page_size: int = 25,
+) -> QueuePage:  # fmt: skip
+    """The queue of a course the caller already checked (``staff_course``)."""
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    qs = _queue_queryset(course_id=course.pk, assignment_id=assignment_id, status=status)
+    qs = _queue_queryset(course_id=course_id, assignment_id=assignment_id, status=status)
     total = qs.count()
     pages = max(1, -(-total // page_size))
     page = max(1, min(int(page), pages))
@@ -133,7 +151,7 @@ def review_queue(
         )
     }
     items = tuple(_queue_item(r, preds.get(r["pred_id"])) for r in rows)
-    return QueuePage(course_id=course.pk, status=status, assignment_id=assignment_id, items=items, total=total,
+    return QueuePage(course_id=course_id, status=status, assignment_id=assignment_id, items=items, total=total,
                      page=page, page_size=page_size)  # fmt: skip
 
 
@@ -368,8 +386,13 @@ def agreement_for_assignment(*, user: Any, assignment_id: int, detail: bool = Tr
 
 def agreement_for_course(*, user: Any, course_id: int, detail: bool = True) -> AgreementReport:
     course = staff_course(user=user, course_id=course_id)
-    assignments = list(Assignment.objects.filter(course_id=course.pk).order_by("id"))
-    return _report("course", course.pk, assignments, course.pk, detail=detail)
+    return course_agreement(course_id=course.pk, detail=detail)
+
+
+def course_agreement(*, course_id: int, detail: bool = True) -> AgreementReport:
+    """Agreement of a course the caller already checked (``staff_course``)."""
+    assignments = list(Assignment.objects.filter(course_id=course_id).order_by("id"))
+    return _report("course", course_id, assignments, course_id, detail=detail)
 
 
 def _report(

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from eduai.courses import access
 from eduai.courses.models import Assignment, ReleasePolicy
 
 from . import selectors, services
@@ -60,9 +59,8 @@ def _query(assignment_id: int | None, status: str) -> str:
 def queue(request: HttpRequest, course_id: int) -> HttpResponse:
     course = selectors.staff_course(user=request.user, course_id=course_id)
     form, assignment_id, status, page = _filters(request, course.pk)
-    result = selectors.review_queue(user=request.user, course_id=course.pk, assignment_id=assignment_id,
-                                    status=status, page=page)  # fmt: skip
-    report = selectors.agreement_for_course(user=request.user, course_id=course.pk, detail=False)
+    result = selectors.queue_page(course_id=course.pk, assignment_id=assignment_id, status=status, page=page)
+    report = selectors.course_agreement(course_id=course.pk, detail=False)
     rows = [{"item": i, "decision_label": DECISION_LABELS.get(i.decision, i.decision)} for i in result.items]
     context = {
         "course": course,
@@ -73,7 +71,7 @@ def queue(request: HttpRequest, course_id: int) -> HttpResponse:
         "query": _query(assignment_id, status),
         "report": report,
         "warnings": [a for a in report.by_assignment if a.below_floor],
-        "can_manage": access.can_manage(request.user, course),
+        "can_manage": selectors.can_manage(course),
     }
     return render(request, "review/queue.html", context)
 
@@ -219,14 +217,14 @@ def decide(request: HttpRequest, course_id: int, submission_id: int) -> HttpResp
 @require_GET
 def agreement(request: HttpRequest, course_id: int) -> HttpResponse:
     course = selectors.staff_course(user=request.user, course_id=course_id)
-    report = selectors.agreement_for_course(user=request.user, course_id=course.pk, detail=True)
+    report = selectors.course_agreement(course_id=course.pk, detail=True)
     policies = list(Assignment.objects.filter(course_id=course.pk).order_by("id"))
     context = {
         "course": course,
         "report": report,
         "by_length": [{"g": g, "label": BAND_LABELS.get(g.group, g.group)} for g in report.by_length],
         "policies": policies,
-        "can_manage": access.can_manage(request.user, course),
+        "can_manage": selectors.can_manage(course),
         "policy_choices": [
             (ReleasePolicy.REVIEW_ALL, _("Review all")),
             (ReleasePolicy.AUTO_RELEASE_CONFIDENT, _("Auto-release confident scores")),
@@ -245,7 +243,7 @@ def policy(request: HttpRequest, course_id: int, assignment_id: int) -> HttpResp
     a = Assignment.objects.filter(pk=assignment_id, course_id=course.pk).first()
     if a is None:
         raise Http404(_("No such assignment in this course."))
-    if not access.can_manage(request.user, course):
+    if not selectors.can_manage(course):
         return HttpResponse(_("Only the course's teachers and school admins can change the release policy."),
                             status=403)  # fmt: skip
     from .forms import PolicyForm

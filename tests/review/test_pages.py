@@ -192,3 +192,19 @@ def test_agreement_page_shows_figures_per_assignment(client, rw, make_sub, propo
     )
     row = re.search(rf'id="assignment-agreement-{rw.assignment.pk}".*?</tr>', html, re.S).group(0)
     assert ">3<" in row and "67%" in row and "100%" in row and "+0.33" in row  # model minus teacher: (0 + 1 + 0) / 3
+
+
+def test_queue_page_query_count_does_not_grow_with_the_queue(client, rw, make_sub, propose, django_assert_num_queries):
+    for _ in range(3):
+        propose(make_sub(), 3)
+    client.force_login(rw.world.teacher)
+    url = reverse("review:queue", args=[rw.world.course.pk])
+    client.get(url)  # warm the session
+    # session, user, course + access (school admin, enrolment), assignments for the filter,
+    # count, rows, proposals, agreement (assignments, grades, proposals)
+    with django_assert_num_queries(12):
+        assert client.get(url).status_code == 200
+    for _ in range(20):
+        propose(make_sub(), 4)
+    with django_assert_num_queries(12):
+        assert len(_queue_order(client.get(url).content.decode())) == 23
