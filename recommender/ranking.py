@@ -31,6 +31,7 @@ Every factor above 1 or below 1 that moved an activity becomes a ``Reason`` with
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .data import Activity, Catalog, LearnerState, MasteryData, Reason, Recommendation
+from .data import Activity, Catalog, LearnerState, MasteryData, Reason, Recommendation, WeakTrait
 
 # A skill counts as known at this mastery: the threshold most KT dashboards use (Corbett &
 # Anderson 1995 used 0.95 for BKT's "mastered"; 0.7 is where a learner answers a typical item
@@ -112,8 +113,10 @@ def _dependents(catalog: Catalog) -> dict[int, dict[int, int]]:
     return out
 
 
-def skill_priorities(catalog: Catalog, state: LearnerState, *, now: datetime) -> dict[int, SkillPriority]:
-    deps = _dependents(catalog)
+def skill_priorities(
+    catalog: Catalog, state: LearnerState, *, now: datetime, deps: dict[int, dict[int, int]] | None = None
+) -> dict[int, SkillPriority]:
+    deps = deps if deps is not None else _dependents(catalog)
     result: dict[int, SkillPriority] = {}
     for sid, skill in catalog.skills.items():
         md = _m(state, sid)
@@ -169,9 +172,11 @@ class _Scored:
     activity: Activity
     main_skill: int | None
     skills: tuple[int, ...]
+    inferred: bool
     score: float
     components: dict[str, float]
-    reasons: list[Reason]
+    trait_hit: WeakTrait | None = None
+    cf_entry: tuple[float, int] | None = None
 
 
 def _skills_of(activity: Activity, catalog: Catalog) -> tuple[tuple[int, ...], bool]:
@@ -185,6 +190,26 @@ def _skills_of(activity: Activity, catalog: Catalog) -> tuple[tuple[int, ...], b
         if c >= best_cos:
             best, best_cos = sid, c
     return ((best,), True) if best is not None else ((), False)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What the ranking derives from a catalogue alone: computed once per course and reused
+    for every student of a batch (the graph walk and skill inference cost more than a score)."""
+
+    catalog: Catalog
+    dependents: dict[int, dict[int, int]]
+    skills: tuple[tuple[tuple[int, ...], bool], ...]
+    keys: tuple[str, ...]
+
+
+def prepare(catalog: Catalog) -> Prepared:
+    return Prepared(
+        catalog=catalog,
+        dependents=_dependents(catalog),
+        skills=tuple(_skills_of(a, catalog) for a in catalog.activities),
+        keys=tuple(a.key for a in catalog.activities),
+    )
 
 
 def _novelty(key: str, state: LearnerState) -> float:
@@ -201,10 +226,15 @@ def _novelty(key: str, state: LearnerState) -> float:
 
 
 def score_activities(
-    catalog: Catalog, state: LearnerState, *, now: datetime, priorities: dict[int, SkillPriority] | None = None
-) -> list[_Scored]:
-    prio = priorities if priorities is not None else skill_priorities(catalog, state, now=now)
-    cold = not state.has_history
+    catalog: Catalog | Prepared,
+    state: LearnerState,
+    *,
+    now: datetime,
+    priorities: dict[int, SkillPriority] | None = None,
+) -> tuple[list[_Scored], dict[int, SkillPriority]]:
+    prep = catalog if isinstance(catalog, Prepared) else prepare(catalog)
+    catalog = prep.catalog
+    prio = priorities if priorities is not None else skill_priorities(catalog, state, now=now, deps=prep.dependents)
     profile = catalog.profile or {}
     help_for_me: dict[str, list[float]] = {}
     if state.cluster is not None:
@@ -224,16 +254,17 @@ def score_activities(
             weak_profile = acc / np.linalg.norm(acc)
 
     out: list[_Scored] = []
-    for a in catalog.activities:
-        skills, inferred = _skills_of(a, catalog)
-        needs = sorted(((prio[s].need, s) for s in skills), reverse=True)
-        if needs:
+    for a, (skills, inferred), key in zip(catalog.activities, prep.skills, prep.keys, strict=True):
+        if len(skills) == 1:
+            main: int | None = skills[0]
+            need = prio[skills[0]].need
+        elif skills:
+            needs = sorted(((prio[s].need, s) for s in skills), reverse=True)
             need = needs[0][0] + 0.25 * sum(n for n, _ in needs[1:])
-            main: int | None = needs[0][1]
+            main = needs[0][1]
         else:
             need, main = GENERIC_NEED, None
         mastery = prio[main].mastery if main is not None else PRIOR
-        reasons: list[Reason] = []
         comp: dict[str, float] = {"need": need}
 
         if a.kind == "practice":
@@ -245,8 +276,7 @@ def score_activities(
         else:
             fit = resource_fit(mastery, a.difficulty)
         comp["fit"] = fit
-
-        novelty = _novelty(a.key, state)
+        novelty = _novelty(key, state)
         comp["novelty"] = novelty
 
         content, trait_hit = 0.0, None
@@ -254,18 +284,18 @@ def score_activities(
             if weak_profile is not None:
                 content = max(0.0, _cos(a.vector, weak_profile)) * 0.5
             for t in state.weak_traits:
-                c = _cos(a.vector, t.vector) * t.deficit
-                if c > content and _cos(a.vector, t.vector) >= 0.3:
-                    content, trait_hit = c, t
+                c = _cos(a.vector, t.vector)
+                if c >= 0.3 and c * t.deficit > content:
+                    content, trait_hit = c * t.deficit, t
         comp["content"] = content
 
-        cf, cf_n = 0.0, 0
-        entry = help_for_me.get(a.key)
+        cf, cf_entry = 0.0, None
+        entry = help_for_me.get(key)
         if entry:
             cf = max(-1.0, min(1.0, float(entry[0]) / CF_FULL_GAIN))
-            cf_n = int(entry[1])
+            cf_entry = (float(entry[0]), int(entry[1]))
         comp["cf"] = cf
-        pop = float(popularity.get(a.key, 0.0)) / pop_max
+        pop = float(popularity.get(key, 0.0)) / pop_max
         comp["popularity"] = pop
 
         score = (
@@ -276,23 +306,35 @@ def score_activities(
             * (1.0 + CF_WEIGHT * cf)
             * (1.0 + POPULARITY_WEIGHT * pop)
         )
+        out.append(_Scored(a, main, skills, inferred, score, comp, trait_hit, cf_entry))
+    return out, prio
 
-        # Reasons, most important first.
-        sp = prio.get(main) if main is not None else None
-        if sp is not None:
-            reasons.append(_skill_reason(sp, catalog, cold=cold, inferred=inferred))
-        elif cold:
-            reasons.append(Reason("course_material", {}))
-        if a.kind == "practice" and state.has_history and 0.5 <= comp["predicted_success"] <= 0.9:
-            reasons.append(Reason("desirable_difficulty", {"success": round(comp["predicted_success"], 2)}))
-        if trait_hit is not None:
-            reasons.append(Reason("essay_trait", {"trait": trait_hit.name, "deficit": round(trait_hit.deficit, 2)}))
-        if cf >= 0.3 and cf_n >= 3:
-            reasons.append(Reason("helped_similar", {"gain": round(float(entry[0]), 2), "n": cf_n}))  # type: ignore[index]
-        if novelty < 1.0 and a.key in state.completed:
-            reasons.append(Reason("review", {}))
-        out.append(_Scored(a, main, skills, score, comp, reasons[:MAX_REASONS]))
-    return out
+
+def _reasons(
+    s: _Scored, prio: dict[int, SkillPriority], catalog: Catalog, state: LearnerState, cold: bool
+) -> tuple[Reason, ...]:
+    """Reasons for one picked activity, most important first (at most MAX_REASONS)."""
+    reasons: list[Reason] = []
+    sp = prio.get(s.main_skill) if s.main_skill is not None else None
+    if sp is not None:
+        reasons.append(_skill_reason(sp, catalog, cold=cold, inferred=s.inferred))
+    elif cold:
+        reasons.append(Reason("course_material", {}))
+    p_hat = s.components.get("predicted_success")
+    if s.activity.kind == "practice" and not cold and p_hat is not None and 0.5 <= p_hat <= 0.9:
+        reasons.append(Reason("desirable_difficulty", {"success": round(p_hat, 2)}))
+    if s.trait_hit is not None:
+        reasons.append(Reason("essay_trait", {"trait": s.trait_hit.name, "deficit": round(s.trait_hit.deficit, 2)}))
+    if s.cf_entry is not None and s.components["cf"] >= 0.3 and s.cf_entry[1] >= 3:
+        reasons.append(Reason("helped_similar", {"gain": round(s.cf_entry[0], 2), "n": s.cf_entry[1]}))
+    if s.components["novelty"] < 1.0 and s.activity.key in state.completed:
+        reasons.append(Reason("review", {}))
+    return tuple(reasons[:MAX_REASONS])
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso(when: datetime) -> str:
+    return when.isoformat()
 
 
 def _skill_reason(sp: SkillPriority, catalog: Catalog, *, cold: bool, inferred: bool) -> Reason:
@@ -300,7 +342,7 @@ def _skill_reason(sp: SkillPriority, catalog: Catalog, *, cold: bool, inferred: 
     due = catalog.due.get(sp.skill_id)
     due_params: dict[str, object] = {}
     if due is not None and sp.urgency > 0:
-        due_params = {"due": due.due_at.isoformat(), "assignment": due.title}
+        due_params = {"due": _iso(due.due_at), "assignment": due.title}
     if cold and sp.n_evidence == 0:
         if sp.weakest_prereq is None:
             return Reason("start_here", {"skill": name, "unlocks_count": len(sp.weak_dependents), **due_params})
@@ -321,7 +363,7 @@ def _skill_reason(sp: SkillPriority, catalog: Catalog, *, cold: bool, inferred: 
 
 
 def rank(
-    catalog: Catalog,
+    catalog: Catalog | Prepared,
     state: LearnerState,
     *,
     now: datetime,
@@ -329,16 +371,19 @@ def rank(
     exclude: frozenset[str] | set[str] = frozenset(),
 ) -> list[Recommendation]:
     """The top ``limit`` activities, diversified; ``exclude`` holds keys never to return
-    (hidden resources)."""
-    scored = [s for s in score_activities(catalog, state, now=now) if s.activity.key not in exclude]
+    (hidden resources). Pass ``prepare(catalog)`` when ranking many students of one course."""
+    prep = catalog if isinstance(catalog, Prepared) else prepare(catalog)
+    scored, prio = score_activities(prep, state, now=now)
+    if exclude:
+        scored = [s for s in scored if s.activity.key not in exclude]
     picked: list[_Scored] = []
     skill_count: dict[int, int] = defaultdict(int)
     remaining = scored
     while remaining and len(picked) < limit:
-        best, best_value = None, -1.0
-        for s in remaining:
+        best_i, best_value = -1, -1.0
+        for i, s in enumerate(remaining):
             value = s.score
-            if s.main_skill is not None:
+            if s.main_skill is not None and skill_count[s.main_skill]:
                 value *= SAME_SKILL_PENALTY ** skill_count[s.main_skill]
             if s.activity.vector is not None:
                 for p in picked:
@@ -347,20 +392,21 @@ def rank(
                         break
             # Ties (e.g. an empty course profile) fall back to the catalogue's order: stable lists.
             if value > best_value:
-                best, best_value = s, value
-        assert best is not None
+                best_i, best_value = i, value
+        best = remaining.pop(best_i)
         best.components["diversified_score"] = best_value
         picked.append(best)
         if best.main_skill is not None:
             skill_count[best.main_skill] += 1
-        remaining = [s for s in remaining if s is not best]
+    cold = not state.has_history
+    catalog_ = prep.catalog
     return [
         Recommendation(
             kind=s.activity.kind,
             id=s.activity.id,
             title=s.activity.title,
             score=s.components["diversified_score"],
-            reasons=tuple(s.reasons),
+            reasons=_reasons(s, prio, catalog_, state, cold),
             skill_ids=s.skills,
             components=s.components,
             resource_kind=s.activity.resource_kind,

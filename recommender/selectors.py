@@ -28,6 +28,8 @@ from eduai.courses.models import (
     PracticeItem,
     Role,
     Skill,
+    Submission,
+    SubmissionStatus,
 )
 
 from . import cf, sources
@@ -304,11 +306,22 @@ def learner_states(
             completed[row["actor_id"]].add(key)
     item_ids = [a.id for a in catalog.activities if a.kind == "practice"]
     trait_language = "en"
+    # Essay traits matter only through resource embeddings, and only students with a released
+    # essay have trait scores: ask grading for those students only (one query to know who).
+    graded: set[int] = set()
+    if any(a.vector is not None for a in catalog.activities):
+        graded = set(
+            Submission.objects.filter(
+                assignment__course_id=course_id, author_id__in=student_ids, status=SubmissionStatus.RELEASED
+            )
+            .values_list("author_id", flat=True)
+            .distinct()
+        )
     states: dict[int, LearnerState] = {}
     for sid in student_ids:
         m = mastery.get(sid, {})
         predicted = sources.predicted_success(student_id=sid, course_id=course_id, item_ids=item_ids) if m else {}
-        traits = sources.weak_traits_for_student(student_id=sid, course_id=course_id)
+        traits = sources.weak_traits_for_student(student_id=sid, course_id=course_id) if sid in graded else []
         weak: tuple[WeakTrait, ...] = ()
         if traits and catalog.skill_vectors:
             vecs = _cached_vectors([f"{n}. {d}".strip() for n, d, _ in traits], language=trait_language)

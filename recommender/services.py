@@ -223,6 +223,7 @@ def recommendations_refresh(
         for rid, action in selectors.overrides_for_course(course_id=course_id).items()
         if action == OverrideAction.HIDE
     )
+    prepared = ranking.prepare(catalog)
     computed_at = timezone.now()
     refreshed = 0
     for start in range(0, len(ids), REFRESH_CHUNK):
@@ -231,7 +232,7 @@ def recommendations_refresh(
         rows = []
         for sid in chunk:
             state = states[sid]
-            recs = ranking.rank(catalog, state, now=started, limit=RECOMMENDATIONS_KEPT, exclude=hidden)
+            recs = ranking.rank(prepared, state, now=started, limit=RECOMMENDATIONS_KEPT, exclude=hidden)
             rows.append(
                 RecommendationSet(
                     student_id=sid,

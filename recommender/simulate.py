@@ -253,10 +253,11 @@ def make_policy_eduai(course: Course, profile: dict | None) -> Policy:
     if profile:
         catalog = Catalog(catalog.course_id, catalog.skills, catalog.activities, profile=profile)
     index = {a.key: i for i, a in enumerate(catalog.activities)}
+    prepared = ranking.prepare(catalog)
 
     def policy(course_: Course, learner: Learner, t: int, rng: np.random.Generator) -> int:
         state = learner_state(course, learner, t, profile)
-        top = ranking.rank(catalog, state, now=EPOCH, limit=1)
+        top = ranking.rank(prepared, state, now=EPOCH, limit=1)
         key = top[0].key
         return index[key] if key.startswith("practice:") else course.n_items + int(key.split(":")[1])
 

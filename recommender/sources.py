@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from eduai.courses.models import ActivityEvent, ObjectType, PracticeItem, Skill
@@ -63,7 +64,10 @@ def _as_mastery(raw: object) -> MasteryData:
 def mastery_for_student(*, student_id: int, course_id: int) -> dict[int, MasteryData]:
     fn = _optional("assessment.api", "mastery_for_student")
     if fn is not None:
-        raw = fn(student_id=student_id, course_id=course_id)
+        try:
+            raw = fn(student_id=student_id, course_id=course_id)
+        except ObjectDoesNotExist:  # assessment's lookup error: unknown student or course
+            return {}
         return {int(k): _as_mastery(v) for k, v in raw.items()}
     return _fallback_mastery([student_id], course_id).get(student_id, {})
 
@@ -83,7 +87,10 @@ def mastery_for_students(*, student_ids: Sequence[int], course_id: int) -> dict[
 def predicted_success(*, student_id: int, course_id: int, item_ids: Sequence[int]) -> dict[int, float]:
     fn = _optional("assessment.api", "predicted_success")
     if fn is not None and item_ids:
-        raw = fn(student_id=student_id, item_ids=list(item_ids))
+        try:
+            raw = fn(student_id=student_id, item_ids=list(item_ids))
+        except ObjectDoesNotExist:
+            return {}
         return {int(k): float(v) for k, v in raw.items() if v is not None and math.isfinite(float(v))}
     return {}
 
