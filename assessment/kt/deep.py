@@ -1,0 +1,542 @@
+"""Attention-based deep knowledge tracing (the AKT / simpleKT family), trained with torch on CPU.
+
+Training uses torch through ``eduai.inference.kt`` (the only package allowed to import torch),
+imported lazily inside :meth:`DeepKT.fit`. Serving never needs torch: the fitted weights are
+exported to numpy and the online update below is numpy only, so a default-queue worker
+answering mastery questions does not pay torch's import time or memory.
+
+Model (after AKT, Ghosh et al., KDD 2020, and simpleKT, Liu et al., ICLR 2023):
+
+- Rasch-style embeddings. An item ``q`` with skills ``S`` is ``x = mean_s c_s + mu_q * mean_s d_s``
+  (``mu_q`` a learned scalar difficulty per item, ``d_s`` how the skill varies with difficulty);
+  an interaction adds the answer: ``y = x + mean_s e_{s,r} + mu_q * f_r``. Partial credit
+  ``r`` in (0, 1) interpolates the right/wrong embeddings. Unknown items have ``mu = 0``
+  (the average difficulty), unknown skills the mean skill embedding.
+- A question encoder (causal self-attention over x, position i sees 0..i), a knowledge encoder
+  (causal self-attention over y), and a retriever: the next item's encoded x asks the encoded
+  x of earlier positions (strictly earlier) and reads their encoded y. Output: an MLP over
+  [retrieved knowledge, x] -> P(correct).
+- Time decay instead of positions: every head subtracts ``m_h * (i - j)`` from its attention
+  scores (ALiBi, Press et al. 2022; a learned, monotonic exponential decay of attention with
+  the number of responses in between, as AKT's monotonic attention intends). No absolute
+  positions, so histories longer than the training windows are fine.
+
+Online update. Everything is causal, so a student's state is the per-layer key/value cache of
+their last ``window`` responses (like a transformer decoder's KV cache). A new response costs
+one position through each encoder layer (O(window x d)); predicting an item or the mastery of
+many skills is one query through the retriever. The cache is rebuilt from the stored history
+(the last ``window`` responses) when a state is loaded, in one batched pass.
+
+Mastery of a skill = P(correct) on an item of average difficulty (mu = 0) tagged with that
+skill alone, given the student's history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import History, KnowledgeTracer, Response, check_credit
+
+PAD = 0  # index 0 of items and skills: padding / unknown
+
+
+@dataclass
+class DeepHyper:
+    d_model: int = 64
+    n_heads: int = 4
+    d_ff: int = 128
+    n_question_layers: int = 1
+    n_knowledge_layers: int = 1
+    d_out: int = 128
+    dropout: float = 0.2
+    max_skills: int = 4  # skills per response kept (ASSISTments 2009 has at most 4)
+    train_window: int = 200  # responses per training window (pyKT and AKT use 200)
+    window: int = 400  # responses kept in the online cache
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    difficulty_prior_sd: float = 0.5  # Gaussian prior on the Rasch scalars (MAP)
+    ease_prior: float = 5.0  # pseudo-responses at the mean shrinking each item's easiness
+    batch_size: int = 32
+    max_epochs: int = 30
+    patience: int = 3
+    max_train_seconds: float = 12 * 60.0  # keeps the 15-minute CPU target with room for export
+    valid_fraction: float = 0.1
+    threads: int = 2
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary and encoding
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Vocab:
+    items: dict[str, int] = field(default_factory=dict)
+    skills: dict[str, int] = field(default_factory=dict)
+    # training responses and successes per item index (index 0: unknown item, zeros)
+    item_n: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    item_k: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    base_rate: float = 0.5
+
+    @classmethod
+    def build(cls, histories: Sequence[History]) -> Vocab:
+        items: dict[str, int] = {}
+        skills: dict[str, int] = {}
+        for h in histories:
+            for r in h:
+                items.setdefault(r.item, len(items) + 1)
+                for k in r.skills:
+                    skills.setdefault(k, len(skills) + 1)
+        v = cls(items, skills)
+        n = np.zeros(len(items) + 1)
+        k = np.zeros(len(items) + 1)
+        total, right = 0, 0.0
+        for h in histories:
+            for r in h:
+                i = items[r.item]
+                n[i] += 1
+                k[i] += r.correct
+                total += 1
+                right += r.correct
+        v.item_n, v.item_k = n, k
+        v.base_rate = min(max(right / total, 0.01), 0.99) if total else 0.5
+        return v
+
+    def item(self, key: str) -> int:
+        return self.items.get(key, PAD)
+
+    def skill_row(self, skills: tuple[str, ...], width: int) -> np.ndarray:
+        """Skill indices padded to ``width``; unknown skills are dropped, and a response left
+        with no known skill gets the 'average skill' slot (index n_skills + 1)."""
+        idx = [self.skills[k] for k in dict.fromkeys(skills) if k in self.skills][:width]
+        if not idx:
+            idx = [len(self.skills) + 1]
+        return np.array(idx + [PAD] * (width - len(idx)), dtype=np.int64)
+
+    def ease(self, n: np.ndarray, k: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
+        """Empirical easiness (log-odds of success vs the mean, shrunk towards 0 with ``prior``
+        pseudo-responses) and log1p(count), from counts n and successes k."""
+        b = self.base_rate
+        p = (k + prior * b) / (n + prior)
+        return np.log(p / (1 - p)) - math.log(b / (1 - b)), np.log1p(n)
+
+
+def _encode(
+    h: History, vocab: Vocab, width: int, prior: float, *, leave_out_self: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays of one student. ``leave_out_self``: item easiness computed without this student's
+    own answers (a training student's outcome must not leak into its own input)."""
+    q = np.array([vocab.item(r.item) for r in h], dtype=np.int64)
+    s = np.stack([vocab.skill_row(r.skills, width) for r in h]) if h else np.zeros((0, width), np.int64)
+    c = np.array([r.correct for r in h], dtype=np.float32)
+    n, k = vocab.item_n[q], vocab.item_k[q]
+    if leave_out_self and len(q):
+        own_n = np.bincount(q, minlength=len(vocab.item_n))
+        own_k = np.bincount(q, weights=c, minlength=len(vocab.item_n))
+        n, k = n - own_n[q], k - own_k[q]
+    e, lc = vocab.ease(n, k, prior)
+    e[q == PAD], lc[q == PAD] = 0.0, 0.0
+    return q, s, c, e.astype(np.float32), lc.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy forward (serving)
+# ---------------------------------------------------------------------------------------------
+
+
+def _ln(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+class _Layer:
+    """numpy mirror of one attention layer (shared Q/K projection, post-LN as in AKT)."""
+
+    def __init__(self, w: dict[str, np.ndarray], prefix: str, n_heads: int) -> None:
+        g = lambda n: w[f"{prefix}.{n}"]  # noqa: E731
+        self.wk, self.bk = g("k.weight").T.copy(), g("k.bias")
+        self.wv, self.bv = g("v.weight").T.copy(), g("v.bias")
+        self.wo, self.bo = g("o.weight").T.copy(), g("o.bias")
+        self.ln1 = (g("ln1.weight"), g("ln1.bias"))
+        self.ln2 = (g("ln2.weight"), g("ln2.bias"))
+        self.f1, self.fb1 = g("ff1.weight").T.copy(), g("ff1.bias")
+        self.f2, self.fb2 = g("ff2.weight").T.copy(), g("ff2.bias")
+        self.slope = np.log1p(np.exp(g("decay")))  # softplus, per head
+        self.bonus = g("skill_bonus")
+        self.h = n_heads
+        self.dk = self.wk.shape[1] // n_heads
+
+    def keys(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.wk + self.bk
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.wv + self.bv
+
+    def scores_bias(self, dist: np.ndarray, overlap: np.ndarray) -> np.ndarray:
+        """[h, m, n] additive bias: time decay and same-skill bonus."""
+        return -self.slope[:, None, None] * dist[None] + self.bonus[:, None, None] * overlap[None]
+
+    def attend(
+        self, q_in: np.ndarray, K: np.ndarray, V: np.ndarray, dist: np.ndarray, overlap: np.ndarray
+    ) -> np.ndarray:
+        """q_in [m, d] attends to K, V [n, d] at distances dist [m, n] (>= 0); n may be 0."""
+        m = q_in.shape[0]
+        if K.shape[0] == 0:
+            # nothing to attend to (a student's first response): zero context, as in training
+            a = np.broadcast_to(self.bo, q_in.shape)
+        else:
+            Q = self.keys(q_in).reshape(m, self.h, self.dk).transpose(1, 0, 2)
+            Kh = K.reshape(-1, self.h, self.dk).transpose(1, 0, 2)
+            Vh = V.reshape(-1, self.h, self.dk).transpose(1, 0, 2)
+            scores = Q @ Kh.transpose(0, 2, 1) / math.sqrt(self.dk) + self.scores_bias(dist, overlap)
+            a = (_softmax(scores) @ Vh).transpose(1, 0, 2).reshape(m, -1) @ self.wo + self.bo
+        z = _ln(q_in + a, *self.ln1)
+        return _ln(z + np.maximum(z @ self.f1 + self.fb1, 0.0) @ self.f2 + self.fb2, *self.ln2)
+
+
+@dataclass
+class DeepState:
+    """KV caches of the last ``window`` responses plus the raw responses to rebuild them."""
+
+    t: int = 0  # responses folded in so far (absolute position of the next one)
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    srows: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))  # skill indices
+    # per question/knowledge layer: (K, V) of that layer's inputs; retriever: keys and values
+    q_cache: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    k_cache: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    r_keys: np.ndarray | None = None
+    r_vals: np.ndarray | None = None
+    recent: list[tuple[str, tuple[str, ...], float]] = field(default_factory=list)
+    n: dict[str, int] = field(default_factory=dict)
+
+
+class DeepKT(KnowledgeTracer):
+    method: ClassVar[str] = "deep"
+
+    def __init__(self, hyper: DeepHyper | None = None) -> None:
+        self.hyper = hyper or DeepHyper()
+        self.vocab = Vocab()
+        self.weights: dict[str, np.ndarray] = {}
+        self._compiled = False
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return self.hyper.as_dict()
+
+    # ---- fitting (torch) --------------------------------------------------------------------
+    def fit(self, train: Sequence[History], *, valid: Sequence[History] | None = None, seed: int = 0) -> dict[str, Any]:
+        from eduai.inference import kt as deep_torch
+
+        hp = self.hyper
+        rng = np.random.default_rng(seed)
+        train = [h for h in train if len(h)]
+        if valid is None:
+            order = rng.permutation(len(train))
+            n_valid = max(1, round(len(train) * hp.valid_fraction)) if len(train) > 1 else 0
+            valid = [train[i] for i in order[:n_valid]]
+            train = [train[i] for i in order[n_valid:]]
+        if not train:
+            raise ValueError("cannot train the deep model on an empty history")
+        self.vocab = Vocab.build(train)
+        enc_train = [_encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=True) for h in train]
+        enc_valid = [
+            _encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False) for h in valid if len(h)
+        ]
+        t0 = time.perf_counter()
+        weights, info = deep_torch.train(
+            enc_train, enc_valid, n_items=len(self.vocab.items), n_skills=len(self.vocab.skills), hyper=hp, seed=seed
+        )
+        self.weights = weights
+        self._compile()
+        info.update(
+            {
+                "n_train_students": len(train),
+                "n_train_responses": int(sum(len(h) for h in train)),
+                "n_valid_students": len(enc_valid),
+                "n_items": len(self.vocab.items),
+                "n_skills": len(self.vocab.skills),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+        return info
+
+    # ---- serving (numpy) --------------------------------------------------------------------
+    def _compile(self) -> None:
+        w = self.weights
+        hp = self.hyper
+        self._skill = w["skill.weight"].copy()
+        self._svar = w["skill_var.weight"].copy()
+        self._resp = w["resp.weight"].copy()  # [(n_skills + 2) * 2, d]
+        n_rows = self._skill.shape[0]
+        # the 'average skill' slot (last row) is the mean of the real skills
+        real = slice(1, n_rows - 1)
+        if n_rows > 2:
+            self._skill[-1] = self._skill[real].mean(0)
+            self._svar[-1] = self._svar[real].mean(0)
+            r = self._resp.reshape(n_rows, 2, -1)
+            r[-1] = r[real].mean(0)
+            self._resp = r.reshape(n_rows * 2, -1)
+        self._diff = w["difficulty.weight"][:, 0].copy()
+        self._diff[PAD] = 0.0
+        self._ease, self._logc = self.vocab.ease(self.vocab.item_n, self.vocab.item_k, hp.ease_prior)
+        self._ease[PAD], self._logc[PAD] = 0.0, 0.0
+        self._ease_weight = float(w["ease_weight"])
+        self._rvar = w["resp_var.weight"]
+        self._q_layers = [_Layer(w, f"q_layers.{i}", hp.n_heads) for i in range(hp.n_question_layers)]
+        self._k_layers = [_Layer(w, f"k_layers.{i}", hp.n_heads) for i in range(hp.n_knowledge_layers)]
+        self._retriever = _Layer(w, "retriever", hp.n_heads)
+        self._out = [(w[f"out.{i}.weight"].T.copy(), w[f"out.{i}.bias"]) for i in (0, 3, 6)]
+        self._compiled = True
+
+    def _x(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
+        mask = (s != PAD)[..., None]
+        cnt = mask.sum(-2)
+        mu = self._diff[q][..., None]
+        return (self._skill[s] * mask).sum(-2) / cnt + mu * (self._svar[s] * mask).sum(-2) / cnt
+
+    def _y(self, x: np.ndarray, q: np.ndarray, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+        mask = (s != PAD)[..., None]
+        cnt = mask.sum(-2)
+        cc = c[..., None]
+        right = (self._resp[s * 2 + 1] * mask).sum(-2) / cnt
+        wrong = (self._resp[s * 2] * mask).sum(-2) / cnt
+        rv = cc * self._rvar[1] + (1 - cc) * self._rvar[0]
+        return x + cc * right + (1 - cc) * wrong + self._diff[q][..., None] * rv
+
+    def _head(self, h: np.ndarray, x: np.ndarray, q: np.ndarray) -> np.ndarray:
+        e, lc = self._ease[q], self._logc[q]
+        z = np.concatenate([h, x, e[..., None], lc[..., None]], axis=-1)
+        (w0, b0), (w1, b1), (w2, b2) = self._out
+        z = np.maximum(z @ w0 + b0, 0.0)
+        z = np.maximum(z @ w1 + b1, 0.0)
+        logit = (z @ w2 + b2)[..., 0] + self._ease_weight * e
+        return 1.0 / (1.0 + np.exp(-logit))
+
+    def new_state(self) -> DeepState:
+        d = self.hyper.d_model
+        empty = np.zeros((0, d))
+        return DeepState(
+            q_cache=[(empty, empty) for _ in self._q_layers],
+            k_cache=[(empty, empty) for _ in self._k_layers],
+            r_keys=empty,
+            r_vals=empty,
+            srows=np.zeros((0, self.hyper.max_skills), dtype=np.int64),
+        )
+
+    def _encode_query(self, state: DeepState, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Question-encoder output for candidate rows x [m, d] at position state.t (not cached).
+
+        Each candidate sees the cached past and itself, never the other candidates, so asking
+        for the mastery of 50 skills at once gives the same numbers as asking one by one.
+        """
+        if not self._q_layers:
+            return x
+        dist = np.broadcast_to((state.t - state.pos).astype(float), (x.shape[0], len(state.pos)))
+        overlap = _overlap(s, state.srows)
+        own_overlap = (s != PAD).any(-1).astype(float)  # a skill set overlaps itself fully
+        for layer, (K, V) in zip(self._q_layers, state.q_cache, strict=True):
+            m = x.shape[0]
+            h, dk = layer.h, layer.dk
+            Q = layer.keys(x).reshape(m, h, dk).transpose(1, 0, 2)  # [h, m, dk]
+            Vs = layer.values(x).reshape(m, h, dk).transpose(1, 0, 2)
+            Kh = K.reshape(-1, h, dk).transpose(1, 0, 2)
+            Vh = V.reshape(-1, h, dk).transpose(1, 0, 2)
+            past = Q @ Kh.transpose(0, 2, 1) / math.sqrt(dk) + layer.scores_bias(dist, overlap)
+            # shared Q/K projection: the candidate's own key is its query; distance 0
+            own = (Q * Q).sum(-1, keepdims=True) / math.sqrt(dk) + layer.bonus[:, None, None] * own_overlap[
+                None, :, None
+            ]
+            w = _softmax(np.concatenate([past, own], axis=-1))
+            a = w[..., :-1] @ Vh + w[..., -1:] * Vs
+            a = a.transpose(1, 0, 2).reshape(m, -1) @ layer.wo + layer.bo
+            z = _ln(x + a, *layer.ln1)
+            x = _ln(z + np.maximum(z @ layer.f1 + layer.fb1, 0.0) @ layer.f2 + layer.fb2, *layer.ln2)
+        return x
+
+    def _retrieve(self, state: DeepState, xq: np.ndarray, s: np.ndarray) -> np.ndarray:
+        dist = np.broadcast_to((state.t - state.pos).astype(float), (xq.shape[0], len(state.pos)))
+        assert state.r_keys is not None and state.r_vals is not None
+        return self._retriever.attend(xq, state.r_keys, state.r_vals, dist, _overlap(s, state.srows))
+
+    def _probabilities(self, state: DeepState, q: np.ndarray, s: np.ndarray) -> np.ndarray:
+        x = self._x(q, s)
+        xq = self._encode_query(state, x, s)
+        return self._head(self._retrieve(state, xq, s), x, q)
+
+    def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
+        q = np.array([self.vocab.item(item)])
+        s = self.vocab.skill_row(skills, self.hyper.max_skills)[None]
+        return float(self._probabilities(state, q, s)[0])
+
+    def update(self, state: DeepState, response: Response) -> None:
+        credit = check_credit(response.correct)
+        q = np.array([self.vocab.item(response.item)])
+        s = self.vocab.skill_row(response.skills, self.hyper.max_skills)[None]
+        self._append(state, q, s, np.array([credit]))
+        state.recent.append((response.item, tuple(response.skills), credit))
+        for k in dict.fromkeys(response.skills):
+            state.n[k] = state.n.get(k, 0) + 1
+        excess = len(state.recent) - self.hyper.window
+        if excess > 0:
+            self._evict(state, excess)
+
+    def _append(self, state: DeepState, q: np.ndarray, s: np.ndarray, c: np.ndarray) -> None:
+        """Fold responses (one, or a batch when rebuilding) in at positions t, t+1, ..."""
+        n = len(q)
+        x = self._x(q, s)
+        y = self._y(x, q, s, c)
+        new_pos = state.t + np.arange(n)
+        all_pos = np.concatenate([state.pos, new_pos])
+        all_rows = np.concatenate([state.srows, s])
+        # row i of the new block sees every cached position and new positions <= i
+        dist = new_pos[:, None] - all_pos[None, :]
+        causal = dist >= 0
+        big = np.where(causal, dist, 0).astype(float)
+        overlap = _overlap(s, all_rows)
+
+        def run(layers: list[_Layer], cache: list[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
+            for li, layer in enumerate(layers):
+                K, V = cache[li]
+                K2 = np.concatenate([K, layer.keys(h)])
+                V2 = np.concatenate([V, layer.values(h)])
+                cache[li] = (K2, V2)
+                if n == 1:
+                    h = layer.attend(h, K2, V2, big, overlap)
+                else:
+                    h = _masked_attend(layer, h, K2, V2, big, overlap, causal)
+            return h
+
+        xh = run(self._q_layers, state.q_cache, x)
+        yh = run(self._k_layers, state.k_cache, y)
+        assert state.r_keys is not None and state.r_vals is not None
+        state.r_keys = np.concatenate([state.r_keys, self._retriever.keys(xh)])
+        state.r_vals = np.concatenate([state.r_vals, self._retriever.values(yh)])
+        state.pos = all_pos
+        state.srows = all_rows
+        state.t += n
+
+    def _evict(self, state: DeepState, k: int) -> None:
+        state.recent = state.recent[k:]
+        state.pos = state.pos[k:]
+        state.srows = state.srows[k:]
+        state.q_cache = [(K[k:], V[k:]) for K, V in state.q_cache]
+        state.k_cache = [(K[k:], V[k:]) for K, V in state.k_cache]
+        assert state.r_keys is not None and state.r_vals is not None
+        state.r_keys, state.r_vals = state.r_keys[k:], state.r_vals[k:]
+
+    def mastery(self, state: DeepState, skills: Iterable[str]) -> dict[str, float]:
+        keys = list(dict.fromkeys(skills))
+        if not keys:
+            return {}
+        width = self.hyper.max_skills
+        s = np.stack([self.vocab.skill_row((k,), width) for k in keys])
+        q = np.zeros(len(keys), dtype=np.int64)
+        p = self._probabilities(state, q, s)
+        return {k: float(v) for k, v in zip(keys, p, strict=True)}
+
+    def state_dump(self, state: DeepState) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "t": state.t,
+            "recent": [[i, list(s), c] for i, s, c in state.recent],
+            "n": dict(state.n),
+        }
+
+    def state_load(self, data: dict[str, Any]) -> DeepState:
+        if data.get("method") != self.method:
+            raise ValueError(f"state was written by {data.get('method')!r}, not {self.method!r}")
+        state = self.new_state()
+        recent = [(str(i), tuple(str(k) for k in s), check_credit(c)) for i, s, c in data["recent"]]
+        if recent:
+            width = self.hyper.max_skills
+            q = np.array([self.vocab.item(i) for i, _, _ in recent])
+            s = np.stack([self.vocab.skill_row(sk, width) for _, sk, _ in recent])
+            c = np.array([c for _, _, c in recent])
+            state.t = int(data["t"]) - len(recent)
+            self._append(state, q, s, c)
+        else:
+            state.t = int(data["t"])
+        state.recent = recent
+        state.n = {str(k): int(v) for k, v in data["n"].items()}
+        return state
+
+    # ---- artefact ---------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "weights.npz", **self.weights)
+        meta = {
+            "method": self.method,
+            "hyper": self.hyper.as_dict(),
+            "items": self.vocab.items,
+            "skills": self.vocab.skills,
+            "item_n": self.vocab.item_n.tolist(),
+            "item_k": self.vocab.item_k.tolist(),
+            "base_rate": self.vocab.base_rate,
+        }
+        (directory / "deep.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, directory: Path) -> DeepKT:
+        meta = json.loads((directory / "deep.json").read_text())
+        model = cls(DeepHyper(**meta["hyper"]))
+        model.vocab = Vocab(
+            items=meta["items"],
+            skills=meta["skills"],
+            item_n=np.array(meta["item_n"], dtype=float),
+            item_k=np.array(meta["item_k"], dtype=float),
+            base_rate=float(meta["base_rate"]),
+        )
+        with np.load(directory / "weights.npz") as z:
+            model.weights = {k: z[k] for k in z.files}
+        model._compile()
+        return model
+
+
+def _masked_attend(
+    layer: _Layer,
+    q_in: np.ndarray,
+    K: np.ndarray,
+    V: np.ndarray,
+    dist: np.ndarray,
+    overlap: np.ndarray,
+    causal: np.ndarray,
+) -> np.ndarray:
+    """Batched causal attention for rebuilding a cache (rows see only dist >= 0)."""
+    m = q_in.shape[0]
+    h, dk = layer.h, layer.dk
+    Q = layer.keys(q_in).reshape(m, h, dk).transpose(1, 0, 2)
+    Kh = K.reshape(-1, h, dk).transpose(1, 0, 2)
+    Vh = V.reshape(-1, h, dk).transpose(1, 0, 2)
+    scores = Q @ Kh.transpose(0, 2, 1) / math.sqrt(dk) + layer.scores_bias(dist, overlap)
+    scores = np.where(causal[None], scores, -np.inf)
+    a = (_softmax(scores) @ Vh).transpose(1, 0, 2).reshape(m, -1) @ layer.wo + layer.bo
+    z = _ln(q_in + a, *layer.ln1)
+    return _ln(z + np.maximum(z @ layer.f1 + layer.fb1, 0.0) @ layer.f2 + layer.fb2, *layer.ln2)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of skill sets: |A & B| / sqrt(|A| |B|), rows of padded indices."""
+    if len(b) == 0:
+        return np.zeros((len(a), 0))
+    same = (a[:, None, :, None] == b[None, :, None, :]) & (a[:, None, :, None] != PAD)
+    inter = same.sum((2, 3))
+    na = (a != PAD).sum(1)
+    nb = (b != PAD).sum(1)
+    return inter / np.sqrt(np.maximum(na[:, None] * nb[None, :], 1))
