@@ -74,13 +74,31 @@ def training_set(assignment_id: int) -> TrainingSet:
             if value is not None:
                 targets[i, h] = float(value)
     language = _language_of([(text, lang) for _, text, lang, _, _ in rows], assignment_id)
+    ids = tuple(r[0] for r in rows)
     return TrainingSet(
-        ids=tuple(r[0] for r in rows),
+        ids=ids,
         texts=tuple(r[1] for r in rows),
         targets=targets,
         rubric=rubric,
         language=language,
+        weights=sample_weights(assignment_id, ids),
     )
+
+
+# Apps built on grading that weight training essays register here (in their AppConfig.ready):
+# callables (assignment_id) -> {submission_id: weight}; unlisted essays weigh 1. The review
+# loop weights up essays whose proposal a teacher marked as a model mistake. Used by the fast
+# scorer; the fine-tuned scorer trains unweighted.
+sample_weight_providers: list = []
+
+
+def sample_weights(assignment_id: int, ids: tuple[int, ...]) -> np.ndarray | None:
+    merged: dict[int, float] = {}
+    for provider in sample_weight_providers:
+        merged.update(provider(assignment_id))
+    if not merged:
+        return None
+    return np.array([max(1e-6, float(merged.get(i, 1.0))) for i in ids], dtype=np.float64)
 
 
 def _language_of(rows: list[tuple[str, str]], assignment_id: int) -> str:

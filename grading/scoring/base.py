@@ -56,6 +56,9 @@ class TrainingSet:
     rubric: Rubric
     language: str = "en"
     embeddings: np.ndarray | None = None  # (n, dim) stored frozen-encoder embeddings, or None
+    # (n,) training sample weights (None: all 1). The review loop weights up essays whose
+    # proposal a teacher marked as a model mistake (grading.training.sample_weight_providers).
+    weights: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> TrainingSet:
         idx = np.flatnonzero(mask)
@@ -66,6 +69,7 @@ class TrainingSet:
             rubric=self.rubric,
             language=self.language,
             embeddings=None if self.embeddings is None else self.embeddings[idx],
+            weights=None if self.weights is None else self.weights[idx],
         )
 
     def __len__(self) -> int:
