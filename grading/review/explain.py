@@ -151,7 +151,9 @@ def model_raw_scores(model_id: int, texts: Sequence[str]) -> np.ndarray:
     embeddings = None
     if record.method == Method.FAST and record.embedding_key:
         spec = _spec_from_key(record.embedding_key, record.language)
-        embeddings = inference.embed(spec, list(texts))
+        # One text per batch: the int8 encoder quantises activations per batch, so batching the
+        # variants together would shift every score a little and blur the differences we measure.
+        embeddings = inference.embed(spec, list(texts), batch_size=1)
     return np.asarray(loaded.scorer.predict(list(texts), embeddings), dtype=float)
 
 

@@ -267,3 +267,41 @@ def test_the_audit_trail_lists_every_step_in_order(rw, make_sub, propose):
         ("released", 5, None),
     ]
     assert events[3].actor == rw.world.admin.label
+
+
+def test_model_mistakes_reach_the_training_set_as_sample_weights(rw, make_sub, propose, settings):
+    from grading.training import training_set
+
+    settings.EDUAI_REVIEW_MISTAKE_WEIGHT = "4"
+    marked, plain = make_sub(), make_sub()
+    pm, pp = propose(marked, 5), propose(plain, 3)
+    review.review_override(submission_id=marked.pk, user_id=rw.world.teacher.pk, score=1, prediction_id=pm.pk,
+                           model_mistake=True)  # fmt: skip
+    review.review_accept(submission_id=plain.pk, user_id=rw.world.teacher.pk, prediction_id=pp.pk)
+    data = training_set(rw.assignment.pk)
+    weights = dict(zip(data.ids, data.weights.tolist(), strict=True))
+    assert weights == {marked.pk: 4.0, plain.pk: 1.0}
+
+
+def test_sample_weights_pull_the_fast_scorer_towards_the_weighted_essays(tmp_path):
+    # Same texts twice with opposite labels: weighting one copy decides what the model learns.
+    import numpy as np
+
+    from grading.scoring.base import Rubric, TrainingSet
+    from grading.scoring.fast import FastScorer
+
+    texts = [f"essay number {i} about the river and the town" for i in range(12)]
+    texts = texts + texts
+    targets = np.array([[1.0]] * 12 + [[5.0]] * 12)
+    rubric = Rubric(min_score=0, max_score=6)
+
+    def fit(weights):
+        data = TrainingSet(ids=tuple(range(24)), texts=tuple(texts), targets=targets, rubric=rubric, weights=weights)
+        FastScorer.fit(data, tmp_path / str(weights is None))
+        return float(FastScorer.load(tmp_path / str(weights is None)).predict(texts[:3])[:, 0].mean())
+
+    unweighted = fit(None)
+    weighted = fit(np.array([1.0] * 12 + [4.0] * 12))
+    # weighted mean of the labels: (12 * 1 + 12 * 4 * 5) / (12 + 48) = 4.2
+    assert weighted == pytest.approx(4.2, abs=0.5)
+    assert weighted > unweighted + 0.8
