@@ -67,6 +67,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in ours:
         # Everything here needs the services, even a test someone forgot to mark.
         item.add_marker(pytest.mark.integration)
+    # The harness's own checks first: when they fail, the feature tests' failures are noise.
+    items.sort(key=lambda item: item in ours and Path(str(item.path)).name != "test_harness.py")
     reason = unavailable_reason() if ours else None
     if reason:
         _skipped.append(reason)
