@@ -1,0 +1,234 @@
+"""Plot style and the ``Panel``: one figure, the table behind it, and a text summary.
+
+A panel is built from its table (a ``pandas.DataFrame`` with English column names and units):
+the figure is drawn from the table, the page shows the table under the figure, and the CSV
+download is the same table, so the three can never disagree.
+
+Colours: Okabe & Ito (2008), "Color Universal Design", distinguishable with the common colour
+vision deficiencies; sequential scales are cividis (Nuñez et al. 2018, made for the same aim).
+Figures are serialised with ``plotly.io.to_json`` and drawn by the plotly.js we serve ourselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION, YELLOW, BLACK = OKABE_ITO
+GREY = "#8C8C8C"
+# For lines on white: the yellow is too pale to read as a thin line, black is kept for totals.
+LINE_COLOURS = (BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION)
+LINE_DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def line_style(k: int) -> dict[str, str]:
+    """The k-th series' line: colour first, then dash pattern once the colours run out."""
+    return {
+        "color": LINE_COLOURS[k % len(LINE_COLOURS)],
+        "dash": LINE_DASHES[(k // len(LINE_COLOURS)) % len(LINE_DASHES)],
+    }
+
+
+SEQUENTIAL = "Cividis"
+FONT = 'system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "PingFang SC", sans-serif'
+# Rows of a table shown on the page; the CSV always has all of them.
+TABLE_ROWS_SHOWN = 50
+
+COLUMN_LABELS: dict[str, Any] = {
+    "assignment": gettext_lazy("Assignment"),
+    "assignment_id": gettext_lazy("Assignment id"),
+    "course": gettext_lazy("Course"),
+    "course_id": gettext_lazy("Course id"),
+    "student": gettext_lazy("Student"),
+    "student_id": gettext_lazy("Student id"),
+    "skill": gettext_lazy("Skill"),
+    "skill_id": gettext_lazy("Skill id"),
+    "score": gettext_lazy("Score (rubric points)"),
+    "source": gettext_lazy("Source"),
+    "count": gettext_lazy("Submissions"),
+    "status": gettext_lazy("Status"),
+    "oldest_waiting_days": gettext_lazy("Oldest waiting (days)"),
+    "week": gettext_lazy("Week of"),
+    "week_end": gettext_lazy("Week ending"),
+    "day": gettext_lazy("Day"),
+    "model_version": gettext_lazy("Model version"),
+    "pairs": gettext_lazy("Graded pairs"),
+    "exact_pct": gettext_lazy("Exact agreement (%)"),
+    "within_one_point_pct": gettext_lazy("Within one point (%)"),
+    "qwk": gettext_lazy("QWK"),
+    "mean_model_minus_teacher_points": gettext_lazy("Model − teacher (points)"),
+    "mastery_pct": gettext_lazy("Mastery (%)"),
+    "mean_pct": gettext_lazy("Class mean (%)"),
+    "median_pct": gettext_lazy("Median (%)"),
+    "q1_pct": gettext_lazy("Lower quartile (%)"),
+    "q3_pct": gettext_lazy("Upper quartile (%)"),
+    "students": gettext_lazy("Students"),
+    "risk_pct": gettext_lazy("Risk (%)"),
+    "at_risk": gettext_lazy("At risk"),
+    "reasons": gettext_lazy("Reasons"),
+    "kind": gettext_lazy("Kind"),
+    "title": gettext_lazy("Title"),
+    "activity_id": gettext_lazy("Activity id"),
+    "recommended_to_students": gettext_lazy("Recommended to (students)"),
+    "in_top_3": gettext_lazy("In top 3 (students)"),
+    "used_by_students_28_days": gettext_lazy("Used by (students, 28 days)"),
+    "evidence": gettext_lazy("Evidence (responses)"),
+    "trend_pct_points": gettext_lazy("Trend (points of %)"),
+    "updated_at": gettext_lazy("Last evidence"),
+    "at": gettext_lazy("Time"),
+    "attempt": gettext_lazy("Attempt"),
+    "submitted_at": gettext_lazy("Submitted"),
+    "score_pct": gettext_lazy("Score (% of range)"),
+    "grade": gettext_lazy("Grade"),
+    "feedback": gettext_lazy("Feedback"),
+    "rank": gettext_lazy("Rank"),
+    "fit_pct": gettext_lazy("Fit (% of the first pick)"),
+    "why": gettext_lazy("Why"),
+    "enrolled_students": gettext_lazy("Enrolled students"),
+    "active_7_days": gettext_lazy("Active, last 7 days"),
+    "active_28_days": gettext_lazy("Active, last 28 days"),
+    "events": gettext_lazy("Learning events"),
+    "active_students": gettext_lazy("Active students"),
+    "submissions": gettext_lazy("Submissions"),
+    "scoring_failed": gettext_lazy("Scoring failed"),
+    "awaiting_teacher": gettext_lazy("Awaiting a teacher"),
+    "released": gettext_lazy("Released"),
+    "released_by_teacher": gettext_lazy("Released by a teacher"),
+    "auto_released": gettext_lazy("Auto-released"),
+    "auto_released_pct": gettext_lazy("Auto-released (% of released)"),
+    "students_at_risk": gettext_lazy("Students at risk"),
+    "version": gettext_lazy("Version"),
+    "method": gettext_lazy("Method"),
+    "n_train": gettext_lazy("Training essays"),
+    "val_qwk": gettext_lazy("Validation QWK"),
+    "train_seconds": gettext_lazy("Training time (s)"),
+    "failure_reason": gettext_lazy("Failure"),
+    "created_at": gettext_lazy("Started"),
+    "proposals": gettext_lazy("Proposals"),
+    "mean_seconds": gettext_lazy("Mean time (s/essay)"),
+    "max_seconds": gettext_lazy("Slowest (s/essay)"),
+    "grades": gettext_lazy("Grades of record"),
+    "mean_proposal_pct": gettext_lazy("Mean proposal (% of range)"),
+    "mean_grade_pct": gettext_lazy("Mean grade of record (% of range)"),
+    "group": gettext_lazy("Group"),
+    "mean_points": gettext_lazy("Mean model − teacher (points)"),
+    "ci_low_points": gettext_lazy("95% CI low (points)"),
+    "ci_high_points": gettext_lazy("95% CI high (points)"),
+    "from_version": gettext_lazy("From version"),
+    "to_version": gettext_lazy("To version"),
+    "psi": gettext_lazy("PSI"),
+    "mean_shift_points": gettext_lazy("Mean shift (points)"),
+    "wasserstein_points": gettext_lazy("Wasserstein (points)"),
+}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard figure with its table; what the template and the CSV view use."""
+
+    key: str
+    title: str
+    summary: str
+    table: pd.DataFrame
+    figure: dict[str, Any] | None = None  # plotly figure (data + layout), None when no data
+    # column -> URL of a drill-down for that row (hidden columns starting with "_url")
+    links: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    controls: tuple[tuple[str, str, bool], ...] = ()  # (label, url, current)
+
+    @property
+    def csv_columns(self) -> list[str]:
+        return [c for c in self.table.columns if not str(c).startswith("_")]
+
+    @property
+    def has_data(self) -> bool:
+        return self.figure is not None
+
+    def header(self) -> list[str]:
+        return [str(COLUMN_LABELS.get(c, c.replace("_", " ").capitalize())) for c in self.csv_columns]
+
+    def rows(self) -> list[list[dict[str, str]]]:
+        """The first rows as display cells: {"text", "url"}."""
+        out = []
+        for _i, row in self.table.head(TABLE_ROWS_SHOWN).iterrows():
+            cells = []
+            for c in self.csv_columns:
+                url = row.get(f"_url_{c}", "") if f"_url_{c}" in self.table.columns else ""
+                cells.append(
+                    {"text": display(row[c]), "url": url if isinstance(url, str) else "", "num": _is_num(row[c])}
+                )
+            out.append(cells)
+        return out
+
+    @property
+    def hidden_rows(self) -> int:
+        return max(0, len(self.table) - TABLE_ROWS_SHOWN)
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def display(value: Any) -> str:
+    """A table cell in the reader's language: localised dates, one decimal for floats."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, float):
+        return formats.number_format(value, 1 if abs(value) >= 1 or value == 0 else 2)
+    return str(value)
+
+
+def csv_frame(panel: Panel) -> pd.DataFrame:
+    """The table as downloaded: every row, visible columns, ISO times."""
+    df = panel.table[panel.csv_columns].copy()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].map(lambda v: v.isoformat() if not pd.isna(v) else "")
+    return df
+
+
+def style(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int = 380, drill: str = "") -> dict:
+    """Our look (Okabe-Ito, site font, titles with units), serialised with plotly.io.to_json."""
+    fig.update_layout(
+        template="plotly_white",
+        colorway=list(OKABE_ITO),
+        font={"family": FONT, "size": 13, "color": "#1b1f24"},
+        # The page's heading names the figure; the title stays in the layout's metadata only,
+        # so a figure downloaded as PNG (mode bar) is labelled by its file name.
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        hoverlabel={"font": {"family": FONT}},
+        meta={"drill": drill, "title": title} if drill else {"title": title},
+    )
+    if x:
+        fig.update_xaxes(title_text=x)
+    if y:
+        fig.update_yaxes(title_text=y)
+    return json.loads(pio.to_json(fig, validate=False, engine="json"))
+
+
+def count_points(figure: dict[str, Any] | None) -> int:
+    if not figure:
+        return 0
+    return sum(1 for t in figure.get("data", []) if t)

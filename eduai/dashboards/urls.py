@@ -1,0 +1,22 @@
+"""Dashboard pages (mounted at /dashboards/): course, student, school, their CSVs, plotly.js."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "dashboards"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
+    path("courses/<int:course_id>/", views.course, name="course"),
+    path("courses/<int:course_id>/csv/<slug:key>/", views.course_csv, name="course-csv"),
+    path("courses/<int:course_id>/me/", views.my_page, name="me"),
+    path("courses/<int:course_id>/students/<int:student_id>/", views.student_page, name="student"),
+    path(
+        "courses/<int:course_id>/students/<int:student_id>/csv/<slug:key>/",
+        views.student_csv,
+        name="student-csv",
+    ),
+    path("schools/<int:school_id>/", views.school_page, name="school"),
+    path("schools/<int:school_id>/csv/<slug:key>/", views.school_csv, name="school-csv"),
+]

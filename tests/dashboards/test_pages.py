@@ -1,0 +1,266 @@
+"""Dashboard pages: who may open them, that every figure has data and a table, CSVs, offline."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def client_for(user) -> Client:
+    c = Client()
+    if user is not None:
+        c.force_login(user)
+    return c
+
+
+def course_url(data) -> str:
+    return reverse("dashboards:course", args=[data.world.course.pk])
+
+
+def student_url(data, student) -> str:
+    return reverse("dashboards:student", args=[data.world.course.pk, student.pk])
+
+
+def school_url(data) -> str:
+    return reverse("dashboards:school", args=[data.world.school.pk])
+
+
+def panels_of(response) -> dict:
+    return {item["panel"].key: item["panel"] for item in response.context["panels"]}
+
+
+# ------------------------------------------------------------------------------- access
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("teacher", 200), ("ta", 200), ("admin", 200), ("student", 403), ("other_teacher", 403), ("other_admin", 403)],
+)
+def test_course_dashboard_is_for_the_course_staff_only(course_data, who, status):
+    # given a person in one role, when they open the course dashboard
+    response = client_for(getattr(course_data.world, who)).get(course_url(course_data))
+    # then only the course's staff and its school's admins get it
+    assert response.status_code == status
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(course_data):
+    for url in (course_url(course_data), school_url(course_data), student_url(course_data, course_data.students[0])):
+        response = Client().get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_student_sees_their_own_page_and_no_one_elses(course_data):
+    me, classmate = course_data.students[0], course_data.students[1]
+    client = client_for(me)
+    assert client.get(student_url(course_data, me)).status_code == 200
+    assert client.get(student_url(course_data, classmate)).status_code == 403
+    assert (
+        client.get(
+            reverse("dashboards:student-csv", args=[course_data.world.course.pk, classmate.pk, "mastery"])
+        ).status_code
+        == 403
+    )
+    # their "my progress" link lands on their own page
+    response = client.get(reverse("dashboards:me", args=[course_data.world.course.pk]))
+    assert response.status_code == 302 and response["Location"] == student_url(course_data, me)
+
+
+def test_a_teacher_of_another_course_cannot_open_this_courses_students(course_data):
+    other = client_for(course_data.world.other_teacher)
+    assert other.get(student_url(course_data, course_data.students[0])).status_code == 403
+    assert other.get(reverse("dashboards:course-csv", args=[course_data.world.course.pk, "mastery"])).status_code == 403
+
+
+def test_a_student_page_of_someone_not_in_the_course_is_404_for_staff(course_data):
+    outsider = course_data.world.other_student
+    assert client_for(course_data.world.teacher).get(student_url(course_data, outsider)).status_code == 404
+
+
+def test_school_analytics_are_for_that_schools_admins(course_data):
+    w = course_data.world
+    assert client_for(w.admin).get(school_url(course_data)).status_code == 200
+    for who in (w.other_admin, w.teacher, w.student):
+        assert client_for(who).get(school_url(course_data)).status_code == 403
+    assert client_for(w.admin).get(reverse("dashboards:school", args=[999_999])).status_code == 404
+
+
+# ------------------------------------------------------------------------------ content
+def test_every_course_figure_has_data_and_a_table(course_data):
+    response = client_for(course_data.world.teacher).get(course_url(course_data))
+    panels = panels_of(response)
+    assert list(panels) == [
+        "scores", "backlog", "agreement_time", "agreement_version", "mastery", "mastery_time", "risk",
+        "recommendations",
+    ]  # fmt: skip
+    for key, panel in panels.items():
+        assert panel.has_data, f"{key}: {panel.summary}"
+        assert panel.figure["data"], key
+        assert len(panel.table) > 0, key
+        assert panel.summary, key
+    html = response.content.decode()
+    # each figure is embedded as JSON for the local plotly.js, with its summary for screen readers
+    assert html.count('data-figure="figure-data-') == len(panels)
+    assert 'aria-describedby="summary-mastery"' in html
+
+
+def test_agreement_figures_match_a_hand_count(course_data):
+    # given 3 teacher grades on proposals: 4 vs 4, 3 vs 2, 3 vs 3 (the serving model v2's)
+    response = client_for(course_data.world.teacher).get(course_url(course_data))
+    by_version = panels_of(response)["agreement_version"].table
+    row = by_version[by_version["model_version"] == 2].iloc[0]
+    # then 2 of 3 agree exactly, 3 of 3 within one point, and the model is 1/3 point high
+    assert row["pairs"] == 3
+    assert row["exact_pct"] == pytest.approx(200 / 3)
+    assert row["within_one_point_pct"] == pytest.approx(100.0)
+    assert row["mean_model_minus_teacher_points"] == pytest.approx(1 / 3)
+
+
+def test_review_backlog_counts_what_awaits_a_teacher(course_data):
+    response = client_for(course_data.world.teacher).get(course_url(course_data))
+    backlog = panels_of(response)["backlog"].table.iloc[0]
+    assert backlog["awaiting_teacher"] == 2  # one scored, one whose scoring failed
+    assert backlog["released"] == 3 and backlog["reviewed"] == 1
+
+
+def test_mastery_heatmap_puts_students_with_similar_gaps_together(course_data):
+    # given students whose right answers alternate by skill (two patterns: even and odd k)
+    response = client_for(course_data.world.teacher).get(course_url(course_data))
+    table = panels_of(response)["mastery"].table
+    ids = [int(i) for i in table["student_id"]]
+    pattern = {s.pk: k % 2 for k, s in enumerate(course_data.students)}
+    groups = [pattern[i] for i in ids]
+    # then the clustered order has each pattern in one contiguous block
+    changes = sum(1 for a, b in itertools.pairwise(groups) if a != b)
+    assert changes == 1, groups
+
+
+def test_mastery_heatmap_can_be_sorted_weakest_first(course_data):
+    response = client_for(course_data.world.teacher).get(course_url(course_data) + "?heatmap=weakest")
+    table = panels_of(response)["mastery"].table
+    means = table.drop(columns=["student_id", "student", "_url_student"]).mean(axis=1).tolist()
+    assert means == sorted(means)
+    # an unknown order falls back to the clustered one instead of failing
+    assert client_for(course_data.world.teacher).get(course_url(course_data) + "?heatmap=<x>").status_code == 200
+
+
+def test_a_student_sees_only_released_grades_staff_see_the_grade_of_record(course_data):
+    reviewed_author = course_data.students[3]  # decided (3) but not released
+    own = client_for(reviewed_author).get(student_url(course_data, reviewed_author))
+    staff = client_for(course_data.world.teacher).get(student_url(course_data, reviewed_author))
+    assert panels_of(own)["submissions"].table.iloc[0]["score"] is None
+    assert panels_of(staff)["submissions"].table.iloc[0]["score"] == 3
+    # and a released grade shows with its feedback comment
+    first = course_data.students[0]
+    row = panels_of(client_for(first).get(student_url(course_data, first)))["submissions"].table.iloc[0]
+    assert row["score"] == 4 and "Good structure." in row["feedback"]
+
+
+def test_student_page_figures_have_data(course_data):
+    me = course_data.students[0]
+    panels = panels_of(client_for(me).get(student_url(course_data, me)))
+    assert list(panels) == ["mastery", "progress", "submissions", "recommendations"]
+    for key, panel in panels.items():
+        assert panel.has_data and panel.figure["data"], key
+
+
+def test_school_figures_have_data(course_data):
+    panels = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))
+    for key, panel in panels.items():
+        if key == "latency":
+            continue  # predictions made "now" count; checked below
+        assert panel.has_data, f"{key}: {panel.summary}"
+    grading = panels["grading"].table.set_index("course")
+    assert grading.at["ENG1", "auto_released"] == 1
+    assert grading.at["ENG1", "auto_released_pct"] == pytest.approx(100 / 3)
+    training = panels["training"].table
+    assert sorted(training["status"]) == ["failed", "ready", "ready"]
+
+
+# ------------------------------------------------------------------------------------ CSV
+def test_csv_download_is_the_table_behind_the_figure(course_data):
+    client = client_for(course_data.world.teacher)
+    response = client.get(reverse("dashboards:course-csv", args=[course_data.world.course.pk, "risk"]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == len(course_data.students)
+    assert set(rows[0]) == {"student_id", "student", "risk_pct", "at_risk", "reasons"}  # no hidden link columns
+
+
+def test_unknown_figure_csv_is_404(course_data):
+    client = client_for(course_data.world.teacher)
+    assert client.get(reverse("dashboards:course-csv", args=[course_data.world.course.pk, "nope"])).status_code == 404
+
+
+def test_every_csv_link_on_the_pages_works(course_data):
+    w = course_data.world
+    pages = [
+        (w.teacher, course_url(course_data)),
+        (w.teacher, student_url(course_data, course_data.students[0])),
+        (w.admin, school_url(course_data)),
+    ]
+    for user, url in pages:
+        client = client_for(user)
+        html = client.get(url).content.decode()
+        links = re.findall(r'href="([^"]+/csv/[^"]+)"', html)
+        assert links
+        for link in links:
+            assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+# -------------------------------------------------------------------------------- offline
+def test_pages_load_nothing_from_another_host(course_data):
+    w = course_data.world
+    for user, url in (
+        (w.teacher, course_url(course_data)),
+        (w.student, student_url(course_data, w.student)),
+        (w.admin, school_url(course_data)),
+        (w.teacher, reverse("dashboards:index")),
+    ):
+        html = client_for(user).get(url).content.decode()
+        tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html)
+        external = [t for t in tags if re.search(r"""(?:src|href)=["']?(?:https?:)?//""", t)]
+        assert not external, (url, external)
+        if "data-figure=" in html:
+            assert re.search(r'<script src="/dashboards/plotly-[\d.]+\.min\.js"', html)
+
+
+def test_plotly_js_is_served_by_us_with_long_cache(client):
+    from eduai.dashboards.views import plotly_version
+
+    url = reverse("dashboards:plotly-js", args=[plotly_version()])
+    response = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert "immutable" in response["Cache-Control"] and "max-age=31536000" in response["Cache-Control"]
+    import gzip
+
+    assert gzip.decompress(response.content).startswith(b"/**")
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain and len(plain.content) > 1_000_000
+    assert client.get(reverse("dashboards:plotly-js", args=["0.0.1"])).status_code == 404
+
+
+def test_index_lists_the_dashboards_each_role_may_open(course_data):
+    w = course_data.world
+    teacher = client_for(w.teacher).get(reverse("dashboards:index")).content.decode()
+    assert course_url(course_data) in teacher
+    student = client_for(w.student).get(reverse("dashboards:index")).content.decode()
+    assert (
+        reverse("dashboards:me", args=[w.course.pk]) in student and f'href="{course_url(course_data)}"' not in student
+    )
+    admin = client_for(w.admin).get(reverse("dashboards:index")).content.decode()
+    assert school_url(course_data) in admin
