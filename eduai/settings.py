@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "eduai.accounts",
     "eduai.courses",
     "eduai.web",
+    "eduai.dashboards",
     "eduai.lti",
     "eduai.xapi",
     "grading",

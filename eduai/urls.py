@@ -20,5 +20,6 @@ urlpatterns = [
     path("review/", include("grading.review.urls")),
     path("assessment/", include("assessment.urls")),
     path("recommender/", include("recommender.urls")),
+    path("dashboards/", include("eduai.dashboards.urls")),
     path("", include("eduai.web.urls")),
 ]
