@@ -60,6 +60,7 @@ def part_sim(args: argparse.Namespace) -> dict:
             "random": sim.policy_random,
             "popularity": sim.make_policy_popularity(profile),
             "weakest-skill-first": sim.policy_weakest,
+            "weakest + 0.7 band": sim.policy_weakest_in_band,
             "eduai": sim.make_policy_eduai(course, profile),
             "eduai (no CF profile)": sim.make_policy_eduai(course, None),
         }

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from eduai.courses import access
 from eduai.courses.models import Course, Role
@@ -49,13 +50,13 @@ def _course(course_id: int, user: Any) -> Course:
 
 def _require_student(user: Any, course: Course) -> None:
     if access.course_role(user, course) != Role.STUDENT:
-        raise PermissionDenied("Only a student of this course has recommendations and questions here.")
+        raise PermissionDenied(_("Only a student of this course has recommendations and questions here."))
 
 
 def _require_staff(user: Any, course: Course, *, manage: bool = False) -> None:
     ok = access.can_manage(user, course) if manage else access.can_teach(user, course)
     if not ok:
-        raise PermissionDenied("Only this course's teachers may do this.")
+        raise PermissionDenied(_("Only this course's teachers may do this."))
 
 
 def course_for(*, user: Any, course_id: int) -> tuple[Course, str]:
@@ -63,7 +64,7 @@ def course_for(*, user: Any, course_id: int) -> tuple[Course, str]:
     course = _course(course_id, user)
     role = access.course_role(user, course)
     if role is None:  # visible only through a school we no longer administer: treat as unseen
-        raise PermissionDenied("You are not a member of this course.")
+        raise PermissionDenied(_("You are not a member of this course."))
     return course, role
 
 
@@ -99,7 +100,7 @@ def question_send_to_teacher(*, user: Any, course_id: int, question_id: int) -> 
     course = _course(course_id, user)
     _require_student(user, course)
     if not selectors.questions_of_student(student_id=user.pk, course_id=course.pk).filter(pk=question_id).exists():
-        raise Http404("No such question of yours in this course.")
+        raise Http404(_("No such question of yours in this course."))
     return services.question_send_to_teacher(question_id=question_id, student_id=user.pk)
 
 
@@ -119,7 +120,7 @@ def question_resolve(*, user: Any, course_id: int, question_id: int, reply: obje
     course = _course(course_id, user)
     _require_staff(user, course)
     if not selectors.questions_for_staff(course_id=course.pk).filter(pk=question_id).exists():
-        raise Http404("No such question in this course.")
+        raise Http404(_("No such question in this course."))
     return services.question_resolve(question_id=question_id, course_id=course.pk, user_id=user.pk, reply=reply)
 
 
@@ -141,5 +142,5 @@ def course_index(*, course_id: int, force: bool = False) -> int:
 def refresh_course(*, course_id: int) -> int:
     """Index the course, rebuild its profile and refresh every student's list (demo, tools)."""
     services.course_index(course_id=course_id)
-    refreshed, _ = services.recommendations_refresh(course_id=course_id, rebuild_profile=True)
+    refreshed, _again = services.recommendations_refresh(course_id=course_id, rebuild_profile=True)
     return refreshed

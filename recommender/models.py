@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from eduai.courses.models import Course, LearningResource
 
@@ -67,8 +68,8 @@ class Passage(models.Model):
 
 
 class OverrideAction(models.TextChoices):
-    PIN = "pin", "Pinned"
-    HIDE = "hide", "Hidden"
+    PIN = "pin", _("Pinned")
+    HIDE = "hide", _("Hidden")
 
 
 class ResourceOverride(models.Model):
@@ -130,10 +131,10 @@ class CourseProfile(models.Model):
 
 
 class QuestionStatus(models.TextChoices):
-    ANSWERED = "answered", "Answered from the course"
-    NOT_FOUND = "not_found", "Not found in the course"
-    SENT = "sent", "Sent to the teacher"
-    RESOLVED = "resolved", "Resolved by the teacher"
+    ANSWERED = "answered", _("Answered from the course")
+    NOT_FOUND = "not_found", _("Not found in the course")
+    SENT = "sent", _("Sent to the teacher")
+    RESOLVED = "resolved", _("Resolved by the teacher")
 
 
 class Question(models.Model):

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from eduai.courses import api as courses
 from eduai.courses.models import ActivityEvent, Course, LearningResource, ObjectType, PracticeItem
@@ -330,13 +331,13 @@ def course_profile_rebuild(*, course_id: int) -> dict:
 def resource_override_set(*, course_id: int, resource_id: object, action: str, user_id: int, note: str = "") -> str:
     """Pin, hide or clear (action "") one resource of the course. Returns the new state."""
     if action not in {OverrideAction.PIN, OverrideAction.HIDE, ""}:
-        raise ValidationError({"action": "Choose 'pin', 'hide' or '' (clear)."})
+        raise ValidationError({"action": _("Choose 'pin', 'hide' or '' (clear).")})
     try:
         rid = int(resource_id)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise ValidationError({"resource": "Expected a resource id."}) from exc
+        raise ValidationError({"resource": _("Expected a resource id.")}) from exc
     if not LearningResource.objects.filter(pk=rid, course_id=course_id).exists():
-        raise ValidationError({"resource": "This course has no such resource."})
+        raise ValidationError({"resource": _("This course has no such resource.")})
     note = courses.clean_text(note, field="note", max_chars=300, allow_empty=True)
     if action == "":
         ResourceOverride.objects.filter(course_id=course_id, resource_id=rid).delete()
@@ -354,7 +355,7 @@ def question_clean(value: object) -> str:
     text = courses.clean_text(value, field="question", max_chars=QUESTION_MAX_CHARS)
     text = " ".join(text.split())
     if not _WORDLIKE.search(text):
-        raise ValidationError({"question": "Type your question in words."})
+        raise ValidationError({"question": _("Type your question in words.")})
     return text
 
 
@@ -402,7 +403,7 @@ def question_ask(*, course_id: int, student_id: int, text: object) -> AnswerData
     """Answer a student's question from the course's resources, store it and log it as activity."""
     clean = question_clean(text)
     if not Course.objects.filter(pk=course_id).exists():
-        raise ValidationError({"course": "No such course."})
+        raise ValidationError({"course": _("No such course.")})
     answer = course_answer(course_id=course_id, text=clean)
     with transaction.atomic():
         question = Question.objects.create(
@@ -452,7 +453,7 @@ def question_send_to_teacher(*, question_id: int, student_id: int) -> Question:
     """Put the student's own question on the teacher's list (idempotent)."""
     question = Question.objects.select_for_update().filter(pk=question_id, student_id=student_id).first()
     if question is None:
-        raise ValidationError({"question": "No such question of yours."})
+        raise ValidationError({"question": _("No such question of yours.")})
     if question.status in {QuestionStatus.ANSWERED, QuestionStatus.NOT_FOUND}:
         question.status = QuestionStatus.SENT
         question.sent_at = timezone.now()
@@ -464,7 +465,7 @@ def question_send_to_teacher(*, question_id: int, student_id: int) -> Question:
 def question_resolve(*, question_id: int, course_id: int, user_id: int, reply: object = "") -> Question:
     question = Question.objects.select_for_update().filter(pk=question_id, course_id=course_id).first()
     if question is None:
-        raise ValidationError({"question": "No such question in this course."})
+        raise ValidationError({"question": _("No such question in this course.")})
     question.teacher_reply = courses.clean_text(reply, field="reply", max_chars=5000, allow_empty=True).strip()
     question.status = QuestionStatus.RESOLVED
     question.resolved_by_id = user_id

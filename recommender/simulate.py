@@ -248,6 +248,15 @@ def policy_weakest(course: Course, learner: Learner, t: int, rng: np.random.Gene
     return int(rng.choice(choices))
 
 
+def policy_weakest_in_band(course: Course, learner: Learner, t: int, rng: np.random.Generator) -> int:
+    """A stronger baseline: weakest skill first, then its practice item whose predicted success
+    is nearest the 0.7 target (desirable difficulty without the prerequisite graph)."""
+    k = int(np.argmin(learner.est))
+    items = [i for i in range(course.n_items) if int(course.item_skill[i]) == k]
+    p = [GUESS + (1 - GUESS - SLIP) * float(sigmoid(learner.est[k] - course.item_b[i])) for i in items]
+    return items[int(np.argmin([abs(x - 0.7) for x in p]))]
+
+
 def make_policy_eduai(course: Course, profile: dict | None) -> Policy:
     catalog = catalog_for(course)
     if profile:

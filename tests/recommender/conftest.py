@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from eduai.courses.models import Role
 from recommender import selectors, sources
@@ -27,12 +27,15 @@ def _recommender_isolation(request, monkeypatch, settings):
     # The world fixture makes 7 users; Django's default PBKDF2 (1M rounds) costs ~0.7 s each here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # A request with Accept-Language leaves its language active in the thread: start in English.
+    translation.activate("en")
     selectors._index_cache.clear()
     selectors._vector_cache.clear()
     sources._encoder_names.clear()
     if "real_encoder" not in request.fixturenames:
         monkeypatch.setattr(sources, "_spec", lambda language: None)
     yield
+    translation.deactivate()
     sources._encoder_names.clear()
     selectors._index_cache.clear()
 
