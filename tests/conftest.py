@@ -55,8 +55,18 @@ def world(db) -> World:
     f.SchoolAdminFactory(school=school, user=admin)
     f.SchoolAdminFactory(school=other_school, user=other_admin)
     return World(
-        school, other_school, course, other_course, foreign_course,
-        student, other_student, teacher, ta, other_teacher, admin, other_admin,
+        school,
+        other_school,
+        course,
+        other_course,
+        foreign_course,
+        student,
+        other_student,
+        teacher,
+        ta,
+        other_teacher,
+        admin,
+        other_admin,
     )
 
 

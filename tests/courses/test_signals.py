@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from eduai.courses import api as courses
 from eduai.courses.models import ActivityEvent, Submission
-
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,7 +95,9 @@ def test_activity_signal_once_per_batch_and_duplicates_skipped(recorded):
     course = f.CourseFactory()
     actor = f.UserFactory()
     sid = uuid.uuid4()
-    result = courses.activity_events_record(events=[_event(course, actor, sid), _event(course, actor), _event(course, actor, sid)])
+    result = courses.activity_events_record(
+        events=[_event(course, actor, sid), _event(course, actor), _event(course, actor, sid)]
+    )
     assert len(result.created_ids) == 2
     assert result.duplicate_statement_ids == [sid]
     assert len(recorded) == 1
