@@ -44,9 +44,11 @@ demo: migrate
 # Celery worker (tests/integration/run.py; it says loudly when those services are missing).
 test: test-unit test-integration
 
-# pytest exits 5 when it collected no test: a broken collection, never a pass.
+# The unit suites always run in the embedded set-up, whatever database or broker the shell
+# points at. pytest exits 5 when it collected no test: a broken collection, never a pass.
+UNIT_ENV = env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u EDUAI_ENV -u DEBUG
 test-unit: $(STAMP)
-	@rc=0; $(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(UNIT_ENV) $(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc = 5 ]; then echo "!! pytest collected NO tests: failing the run"; fi; exit $$rc
 
 test-integration: $(STAMP)
