@@ -190,6 +190,24 @@ PAGE_ROWS: list[Row] = [
     Row("page schema", "GET", "/api/schema/", (200,) * 8, page=True),
     Row("page schema ui", "GET", "/api/schema/ui/", (200,) * 8, page=True),
     Row("api schema with token", "GET", "/api/schema/", (200,) * 8),
+    # Dashboards (eduai/dashboards): course staff; a student their own page; school admins.
+    Row("page dashboards", "GET", "/dashboards/", (302, 200, 200, 200, 200, 200, 200, 200), page=True),
+    *[
+        Row(f"page dashboard {name}", "GET", url, statuses, page=True)
+        for name, url, statuses in [
+            ("course", "/dashboards/courses/{course}/", (302, 403, 403, 200, 200, 403, 200, 403)),
+            ("course csv", "/dashboards/courses/{course}/csv/mastery/", (302, 403, 403, 200, 200, 403, 200, 403)),
+            ("student", "/dashboards/courses/{course}/students/{student}/", (302, 200, 403, 200, 200, 403, 200, 403)),
+            (
+                "student csv",
+                "/dashboards/courses/{course}/students/{student}/csv/mastery/",
+                (302, 200, 403, 200, 200, 403, 200, 403),
+            ),
+            ("my page", "/dashboards/courses/{course}/me/", (302, 302, 403, 302, 302, 403, 302, 403)),
+            ("school", "/dashboards/schools/{school}/", (302, 403, 403, 403, 403, 403, 200, 403)),
+            ("school csv", "/dashboards/schools/{school}/csv/grading/", (302, 403, 403, 403, 403, 403, 200, 403)),
+        ]
+    ],
 ]
 
 
