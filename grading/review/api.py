@@ -7,9 +7,11 @@ Reads: ``review_queue``, ``queue_neighbours``, ``review_item``, ``events_for``,
 ``agreement_for_course``, ``agreement_for_assignment``, ``released_grade``,
 ``my_released_grades``, ``training_weights`` (sample weights for grading's training),
 ``released_comment`` (for the LTI pass-back).
+Demo: ``demo_review_state`` (teachers have worked through part of their queue).
 """
 
 from .data import AgreementReport, DecisionResult, QueuePage, ReleasedGrade, ReviewItem
+from .demo import demo_review_state
 from .selectors import (
     STATUSES,
     agreement_for_assignment,
@@ -51,6 +53,7 @@ __all__ = [
     "ReviewItem",
     "agreement_for_assignment",
     "agreement_for_course",
+    "demo_review_state",
     "events_for",
     "explanation_compute",
     "grade_release",

@@ -115,11 +115,11 @@ def signed_differences(rows: Iterable[tuple[str, int, int]]) -> list[GroupDiffer
     for group in sorted(by_group):
         d = np.asarray(by_group[group])
         mean = float(d.mean())
+        low: float | None = None
+        high: float | None = None
         if len(d) >= 2:
             half = Z95 * float(d.std(ddof=1)) / math.sqrt(len(d))
             low, high = mean - half, mean + half
-        else:
-            low = high = None
         out.append(GroupDifference(group=group, n=len(d), mean=mean, ci_low=low, ci_high=high))
     return out
 

@@ -31,7 +31,7 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, assignments: list[tuple[int, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignment"].choices = [("", _("All assignments")), *assignments]
+        self.fields["assignment"].choices = [("", _("All assignments")), *assignments]  # type: ignore[attr-defined]
 
     def cleaned(self) -> tuple[int | None, str, int]:
         """(assignment id, status, page); bad values fall back to the defaults."""
@@ -74,7 +74,7 @@ class DecisionForm(forms.Form):
                 label=t.name, required=False, min_value=t.min_score, max_value=t.max_score,
                 widget=forms.NumberInput(attrs={"min": t.min_score, "max": t.max_score}),
             )  # fmt: skip
-        self.fields["feedback"].choices = feedback_choices
+        self.fields["feedback"].choices = feedback_choices  # type: ignore[attr-defined]
 
     def trait_fields(self) -> list[forms.BoundField]:
         return [self[f"trait_{k}"] for k in range(len(self.trait_names))]

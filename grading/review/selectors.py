@@ -155,7 +155,7 @@ def queue_page(
                      page=page, page_size=page_size)  # fmt: skip
 
 
-def _queue_item(r: dict, p: dict | None) -> QueueItem:
+def _queue_item(r: Any, p: Any) -> QueueItem:
     decision = r["review_decision__kind"] or ("graded" if r["teacher_grade__id"] else "")
     return QueueItem(
         submission_id=r["id"], assignment_id=r["assignment_id"], assignment_title=r["assignment__title"],
@@ -302,7 +302,7 @@ def my_released_grades(*, user: Any) -> list[ReleasedGrade]:
 
 def _released(sub: Submission, release: GradeRelease | None, *, with_traits: bool = True) -> ReleasedGrade:
     a = sub.assignment
-    base = {"submission_id": sub.pk, "assignment_title": a.title, "course_id": a.course_id,
+    base: dict[str, Any] = {"submission_id": sub.pk, "assignment_title": a.title, "course_id": a.course_id,
             "course_code": a.course.code, "text": sub.text, "status": sub.status}  # fmt: skip
     if sub.status != SubmissionStatus.RELEASED or sub.final_score is None:
         return ReleasedGrade(released=False, **base)
@@ -346,7 +346,7 @@ def _pairs(assignment_ids: list[int]) -> list[dict]:
             "submission_id", "assignment_id", "score", "prediction_id", "updated_at", "submission__author_id"
         )
     )
-    by_sub: dict[int, list[tuple[int, int, object, int]]] = defaultdict(list)
+    by_sub: dict[int, list[tuple[int, int, Any, int]]] = defaultdict(list)
     for pid, sid, score, created, version in (
         Prediction.objects.filter(submission__assignment_id__in=assignment_ids)
         .filter(Exists(TeacherGrade.objects.filter(submission_id=OuterRef("submission_id"))))

@@ -298,8 +298,15 @@ def grade_release(*, submission_id: int, user_id: int, choice: ReleaseChoice | N
     return DecisionResult(submission_id=sub.pk, kind="released", score=grade.score, revision=revision, released=True)
 
 
+def _int_or_none(value: object) -> int | None:
+    try:
+        return None if value is None else int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
 def _feedback_for(a, score: int | None, traits: Mapping[str, object]):
-    rows = [(t.name, t.description, t.min_score, t.max_score, traits.get(t.name)) for t in a.traits.all()]
+    rows = [(t.name, t.description, t.min_score, t.max_score, _int_or_none(traits.get(t.name))) for t in a.traits.all()]
     return explain.feedback_items(score=score, min_score=a.min_score, max_score=a.max_score, traits=rows)
 
 

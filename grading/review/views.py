@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -39,6 +39,14 @@ EVENT_LABELS = {
     "auto_released": gettext_lazy("Released automatically"),
 }
 BAND_LABELS = {"short": gettext_lazy("Short"), "medium": gettext_lazy("Medium"), "long": gettext_lazy("Long")}
+
+
+def _user_id(request) -> int:
+    """The signed-in user's id (views here require a login; anonymous never reaches a service)."""
+    pk = request.user.pk
+    if pk is None:
+        raise PermissionDenied
+    return int(pk)
 
 
 def _filters(request: HttpRequest, course_id: int) -> tuple[QueueFilterForm, int | None, str, int]:
@@ -176,21 +184,21 @@ def decide(request: HttpRequest, course_id: int, submission_id: int) -> HttpResp
             if not d.get("prediction"):
                 raise ValidationError({"prediction": _("There is no proposal to accept.")})
             result = services.review_accept(
-                submission_id=sub.pk, user_id=request.user.pk, prediction_id=d["prediction"],
+                submission_id=sub.pk, user_id=_user_id(request), prediction_id=d["prediction"],
                 expected_revision=d["revision"], choice=choice, comment=d.get("comment") or "",
             )  # fmt: skip
             messages.success(request, _("Accepted %(score)s for %(name)s.") % {"score": result.score,
                                                                                 "name": sub.author.label})  # fmt: skip
         elif d["action"] == "override":
             result = services.review_override(
-                submission_id=sub.pk, user_id=request.user.pk, score=d["score"], trait_scores=form.trait_scores(),
+                submission_id=sub.pk, user_id=_user_id(request), score=d["score"], trait_scores=form.trait_scores(),
                 comment=d.get("comment") or "", model_mistake=bool(d.get("model_mistake")),
                 prediction_id=d.get("prediction"), expected_revision=d["revision"], choice=choice,
             )  # fmt: skip
             messages.success(request, _("Saved %(score)s for %(name)s.") % {"score": result.score,
                                                                              "name": sub.author.label})  # fmt: skip
         else:
-            result = services.grade_release(submission_id=sub.pk, user_id=request.user.pk, choice=choice)
+            result = services.grade_release(submission_id=sub.pk, user_id=_user_id(request), choice=choice)
             messages.success(request, _("Released %(score)s to %(name)s.") % {"score": result.score,
                                                                                "name": sub.author.label})  # fmt: skip
     except services.ReviewConflict:

@@ -13,7 +13,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,14 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The submission changed since you read it; read it again."
     default_code = "conflict"
+
+
+def _user_id(request) -> int:
+    """The signed-in user's id (views here require a login; anonymous never reaches a service)."""
+    pk = request.user.pk
+    if pk is None:
+        raise PermissionDenied
+    return int(pk)
 
 
 def _choice(data: dict[str, Any]) -> services.ReleaseChoice:
@@ -96,7 +104,7 @@ class AcceptView(_DecisionView):
     def post(self, request: Request, submission_id: int) -> Response:
         def call(sid: int, d: dict) -> Any:
             return services.review_accept(
-                submission_id=sid, user_id=request.user.pk, prediction_id=d["prediction"],
+                submission_id=sid, user_id=_user_id(request), prediction_id=d["prediction"],
                 expected_revision=d.get("revision"), choice=_choice(d), comment=d.get("comment", ""),
             )  # fmt: skip
 
@@ -108,7 +116,7 @@ class OverrideView(_DecisionView):
     def post(self, request: Request, submission_id: int) -> Response:
         def call(sid: int, d: dict) -> Any:
             return services.review_override(
-                submission_id=sid, user_id=request.user.pk, score=d["score"], trait_scores=d.get("trait_scores"),
+                submission_id=sid, user_id=_user_id(request), score=d["score"], trait_scores=d.get("trait_scores"),
                 comment=d.get("comment", ""), model_mistake=d.get("model_mistake", False),
                 prediction_id=d.get("prediction"), expected_revision=d.get("revision"), choice=_choice(d),
             )  # fmt: skip
@@ -120,7 +128,7 @@ class ReleaseView(_DecisionView):
     @extend_schema(summary="Release a decided grade", request=s.ReleaseSerializer, responses=_DECISION_RESPONSES)
     def post(self, request: Request, submission_id: int) -> Response:
         def call(sid: int, d: dict) -> Any:
-            return services.grade_release(submission_id=sid, user_id=request.user.pk, choice=_choice(d))
+            return services.grade_release(submission_id=sid, user_id=_user_id(request), choice=_choice(d))
 
         return self.run(request, submission_id, s.ReleaseSerializer, call)
 
