@@ -1,0 +1,136 @@
+"""Deep KT: the numpy online path computes exactly what the torch model trained, states survive
+a round trip, unknown keys and bad credit are handled, the cache stays bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from assessment.kt.base import Response, replay
+from assessment.kt.deep import DeepHyper, DeepKT, _encode
+from eduai.inference import kt as deep_torch
+
+TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
+
+
+def histories(n: int, seed: int, length=(5, 30)) -> list[list[Response]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        last: dict[str, bool] = {}
+        h = []
+        for _ in range(int(rng.integers(*length))):
+            k = str(rng.integers(4))
+            skills = (k,) if rng.random() < 0.8 else (k, str((int(k) + 1) % 4))
+            p = 0.85 if last.get(k, rng.random() < 0.5) else 0.25
+            c = float(rng.random() < p)
+            last[k] = c > 0.5
+            h.append(Response(item=f"{k}-{rng.integers(6)}", skills=skills, correct=c))
+        out.append(h)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model() -> DeepKT:
+    m = DeepKT(DeepHyper(**TINY, n_question_layers=1, n_knowledge_layers=1, window=1000))
+    m.fit(histories(60, seed=0), seed=0)
+    return m
+
+
+def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
+    net = deep_torch.Net(len(model.vocab.items), len(model.vocab.skills), model.hyper)
+    net.load_state_dict({k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items()})
+    net.eval()
+    arrays = _encode(h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False)
+    with torch.no_grad():
+        logits = net(*(torch.tensor(a)[None] for a in arrays))
+    return torch.sigmoid(logits)[0].numpy()
+
+
+def test_online_numpy_update_equals_the_trained_torch_forward(model):
+    # given a student history the model has not seen
+    h = histories(1, seed=9, length=(40, 41))[0]
+    # when it is replayed one response at a time through the online path
+    state = model.new_state()
+    online = []
+    for r in h:
+        online.append(model.predict(state, r.item, r.skills))
+        model.update(state, r)
+    # then every prediction is what the full causal torch forward gives
+    np.testing.assert_allclose(online, _torch_probs(model, h), atol=1e-5)
+
+
+def test_state_round_trip_predicts_the_same(model):
+    state = model.new_state()
+    for r in histories(1, seed=3)[0]:
+        model.update(state, r)
+    restored = model.state_load(model.state_dump(state))
+    for item, skills in [("0-1", ("0",)), ("unknown", ("3", "1")), ("x", ())]:
+        assert model.predict(restored, item, skills) == pytest.approx(model.predict(state, item, skills), abs=1e-9)
+    with pytest.raises(ValueError):
+        model.state_load({"method": "bkt", "p": {}, "n": {}})
+
+
+def test_asking_many_skills_at_once_equals_asking_one_by_one(model):
+    state = model.new_state()
+    for r in histories(1, seed=4)[0]:
+        model.update(state, r)
+    together = model.mastery(state, ["0", "1", "2", "3", "new skill"])
+    for k, p in together.items():
+        assert model.mastery(state, [k])[k] == pytest.approx(p, abs=1e-9)
+        assert 0.0 < p < 1.0
+
+
+def test_unknown_items_and_skills_never_raise(model):
+    state = model.new_state()
+    model.update(state, Response("brand-new item", ("brand-new skill",), 1.0))
+    model.update(state, Response("another", (), 0.0))
+    p = model.predict(state, "?", ("??",))
+    assert 0.0 < p < 1.0
+
+
+def test_empty_history_predicts_from_the_item_alone(model):
+    p = model.predict(model.new_state(), "0-1", ("0",))
+    assert 0.0 < p < 1.0
+    assert model.mastery(model.new_state(), []) == {}
+
+
+def test_bad_credit_is_refused_and_the_state_is_untouched(model):
+    state = model.new_state()
+    model.update(state, Response("0-1", ("0",), 1.0))
+    before = model.state_dump(state)
+    with pytest.raises(ValueError):
+        model.update(state, Response("0-1", ("0",), 3.0))
+    assert model.state_dump(state) == before
+    assert state.r_keys is not None and len(state.r_keys) == 1
+
+
+def test_the_online_cache_is_bounded_by_the_window(model):
+    small = DeepKT(DeepHyper(**{**TINY, "window": 8}, n_question_layers=1, n_knowledge_layers=1))
+    small.vocab, small.weights = model.vocab, model.weights
+    small._compile()
+    state = small.new_state()
+    for r in histories(1, seed=5, length=(30, 31))[0]:
+        small.update(state, r)
+    assert state.t == 30
+    assert len(state.recent) == 8 and state.r_keys is not None and len(state.r_keys) == 8
+    assert len(small.state_dump(state)["recent"]) == 8
+
+
+def test_artefact_round_trip(model, tmp_path):
+    model.save(tmp_path / "deep")
+    again = DeepKT.load(tmp_path / "deep")
+    test = histories(5, seed=7)
+    np.testing.assert_allclose(replay(again, test).y_pred, replay(model, test).y_pred, atol=1e-12)
+
+
+def test_training_refuses_an_empty_history():
+    with pytest.raises(ValueError, match="empty"):
+        DeepKT(DeepHyper(**TINY)).fit([[]])
+
+
+def test_training_is_bounded_by_its_time_budget():
+    m = DeepKT(DeepHyper(**{**TINY, "max_epochs": 50, "max_train_cpu_seconds": 0.0}))
+    info = m.fit(histories(30, seed=1))
+    assert info["epochs"] == 1 and info["stopped"] == "time_budget"
