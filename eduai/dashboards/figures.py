@@ -11,16 +11,17 @@ Figures are serialised with ``plotly.io.to_json`` and drawn by the plotly.js we 
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
 from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -89,11 +90,11 @@ COLUMN_LABELS: dict[str, Any] = {
     "at": gettext_lazy("Time"),
     "attempt": gettext_lazy("Attempt"),
     "submitted_at": gettext_lazy("Submitted"),
-    "score_pct": gettext_lazy("Score (% of range)"),
+    "score_pct": gettext_lazy("Score, share of range (%)"),
     "grade": gettext_lazy("Grade"),
     "feedback": gettext_lazy("Feedback"),
     "rank": gettext_lazy("Rank"),
-    "fit_pct": gettext_lazy("Fit (% of the first pick)"),
+    "fit_pct": gettext_lazy("Fit vs first pick (%)"),
     "why": gettext_lazy("Why"),
     "enrolled_students": gettext_lazy("Enrolled students"),
     "active_7_days": gettext_lazy("Active, last 7 days"),
@@ -106,7 +107,7 @@ COLUMN_LABELS: dict[str, Any] = {
     "released": gettext_lazy("Released"),
     "released_by_teacher": gettext_lazy("Released by a teacher"),
     "auto_released": gettext_lazy("Auto-released"),
-    "auto_released_pct": gettext_lazy("Auto-released (% of released)"),
+    "auto_released_pct": gettext_lazy("Auto-released share (%)"),
     "students_at_risk": gettext_lazy("Students at risk"),
     "version": gettext_lazy("Version"),
     "method": gettext_lazy("Method"),
@@ -119,8 +120,8 @@ COLUMN_LABELS: dict[str, Any] = {
     "mean_seconds": gettext_lazy("Mean time (s/essay)"),
     "max_seconds": gettext_lazy("Slowest (s/essay)"),
     "grades": gettext_lazy("Grades of record"),
-    "mean_proposal_pct": gettext_lazy("Mean proposal (% of range)"),
-    "mean_grade_pct": gettext_lazy("Mean grade of record (% of range)"),
+    "mean_proposal_pct": gettext_lazy("Mean proposal, share of range (%)"),
+    "mean_grade_pct": gettext_lazy("Mean grade of record, share of range (%)"),
     "group": gettext_lazy("Group"),
     "mean_points": gettext_lazy("Mean model − teacher (points)"),
     "ci_low_points": gettext_lazy("95% CI low (points)"),
@@ -207,25 +208,222 @@ def csv_frame(panel: Panel) -> pd.DataFrame:
     return df
 
 
-def style(fig: go.Figure, *, title: str, x: str = "", y: str = "", height: int = 380, drill: str = "") -> dict:
-    """Our look (Okabe-Ito, site font, titles with units), serialised with plotly.io.to_json."""
-    fig.update_layout(
-        template="plotly_white",
-        colorway=list(OKABE_ITO),
-        font={"family": FONT, "size": 13, "color": "#1b1f24"},
-        # The page's heading names the figure; the title stays in the layout's metadata only,
-        # so a figure downloaded as PNG (mode bar) is labelled by its file name.
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
-        hoverlabel={"font": {"family": FONT}},
-        meta={"drill": drill, "title": title} if drill else {"title": title},
-    )
+class Fig:
+    """A plotly figure as plain dicts, with the few ``go.Figure`` methods the panels use.
+
+    ``plotly.graph_objects`` validates every property on assignment (about 10 ms a trace and
+    50 ms for a template on this machine), which alone would spend a page's budget; these dicts
+    follow plotly's schema as written and are serialised with ``plotly.io.to_json`` unvalidated.
+    Properties use plotly's "magic underscore" (``marker_color`` is ``marker.color``).
+    """
+
+    def __init__(self, *, secondary_y: bool = False) -> None:
+        self.data: list[dict[str, Any]] = []
+        self.layout: dict[str, Any] = {"xaxis": {}, "yaxis": {}}
+        self.grid: tuple[int, int] = (1, 1)
+        if secondary_y:
+            self.layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False}
+
+    @classmethod
+    def subplots(cls, rows: int, cols: int, titles: list[str], *, hspace: float = 0.06, vspace: float = 0.16) -> Fig:
+        """A grid of independent x/y axes, one cell per title, filled row by row."""
+        fig = cls()
+        fig.grid = (rows, cols)
+        fig.layout = {}
+        w = (1 - hspace * (cols - 1)) / cols
+        h = (1 - vspace * (rows - 1)) / rows
+        annotations = []
+        for k in range(rows * cols):
+            r, c = divmod(k, cols)
+            n = "" if k == 0 else str(k + 1)
+            x0 = c * (w + hspace)
+            y1 = 1 - r * (h + vspace)
+            fig.layout[f"xaxis{n}"] = {"domain": [x0, x0 + w], "anchor": f"y{n}"}
+            fig.layout[f"yaxis{n}"] = {"domain": [y1 - h, y1], "anchor": f"x{n}"}
+            if k < len(titles):
+                annotations.append(
+                    {
+                        "text": titles[k],
+                        "x": x0 + w / 2,
+                        "y": y1,
+                        "xref": "paper",
+                        "yref": "paper",
+                        "xanchor": "center",
+                        "yanchor": "bottom",
+                        "showarrow": False,
+                        "font": {"size": 13},
+                    }
+                )
+        fig.layout["annotations"] = annotations
+        return fig
+
+    def _cell(self, row: int | None, col: int | None) -> str:
+        if row is None or col is None:
+            return ""
+        k = (row - 1) * self.grid[1] + (col - 1)
+        return "" if k == 0 else str(k + 1)
+
+    def _add(self, kind: str, props: dict[str, Any]) -> Fig:
+        row, col = props.pop("row", None), props.pop("col", None)
+        secondary = props.pop("secondary_y", False)
+        trace = {"type": kind, **magic(props)}
+        n = self._cell(row, col)
+        if n:
+            trace["xaxis"], trace["yaxis"] = f"x{n}", f"y{n}"
+        if secondary:
+            trace["yaxis"] = "y2"
+        self.data.append(trace)
+        return self
+
+    def add_bar(self, **props: Any) -> Fig:
+        return self._add("bar", props)
+
+    def add_scatter(self, **props: Any) -> Fig:
+        return self._add("scatter", props)
+
+    def add_heatmap(self, **props: Any) -> Fig:
+        return self._add("heatmap", props)
+
+    def update_layout(self, **props: Any) -> Fig:
+        _merge(self.layout, magic(props))
+        return self
+
+    def _axes(self, letter: str, row: int | None, col: int | None, secondary_y: bool | None) -> list[str]:
+        names = sorted(k for k in self.layout if re.fullmatch(f"{letter}axis\\d*", k))
+        if secondary_y is not None and letter == "y":
+            return ["yaxis2"] if secondary_y else ["yaxis"]
+        if row is None and col is None:
+            return names
+        rows, cols = self.grid
+        out = []
+        for k in range(rows * cols):
+            r, c = divmod(k, cols)
+            if (row is None or r + 1 == row) and (col is None or c + 1 == col):
+                out.append(f"{letter}axis{'' if k == 0 else k + 1}")
+        return out
+
+    def update_xaxes(self, row: int | None = None, col: int | None = None, **props: Any) -> Fig:
+        for name in self._axes("x", row, col, None):
+            _merge(self.layout.setdefault(name, {}), magic(props))
+        return self
+
+    def update_yaxes(
+        self, row: int | None = None, col: int | None = None, secondary_y: bool | None = None, **props: Any
+    ) -> Fig:
+        for name in self._axes("y", row, col, secondary_y):
+            _merge(self.layout.setdefault(name, {}), magic(props))
+        return self
+
+    def add_vline(self, x: float, *, color: str, dash: str = "dash", label: str = "") -> Fig:
+        self.layout.setdefault("shapes", []).append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": color, "dash": dash},
+            }
+        )
+        if label:
+            self.layout.setdefault("annotations", []).append(
+                {"text": label, "x": x, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False}
+            )
+        return self
+
+    def add_hline(self, y: float, *, color: str, dash: str = "dash") -> Fig:
+        self.layout.setdefault("shapes", []).append(
+            {
+                "type": "line",
+                "y0": y,
+                "y1": y,
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "xref": "paper",
+                "line": {"color": color, "dash": dash},
+            }
+        )
+        return self
+
+
+# Prefixes whose underscores nest (plotly's "magic underscore"); every other key is literal
+# (``error_y``, ``secondary_y`` are property names of their own).
+_NESTING = ("marker_", "line_", "title_", "colorbar_", "legend_", "font_", "pattern_", "hoverlabel_")
+
+
+def magic(props: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if value is None:
+            continue
+        if isinstance(value, pd.Series | pd.Index):
+            value = value.tolist()
+        if key.startswith(_NESTING):
+            head, rest = key.split("_", 1)
+            _merge(out.setdefault(head, {}), magic({rest: value}))
+        else:
+            out[key] = value
+    return out
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
+AXIS = {"gridcolor": "#E6EAEF", "zerolinecolor": "#C9D1DA", "linecolor": "#C9D1DA", "automargin": True}
+
+
+def style(fig: Fig, *, title: str, x: str = "", y: str = "", height: int = 380, drill: str = "") -> dict[str, Any]:
+    """Our look (Okabe-Ito, site font, axis titles with units) as a plain figure dict.
+
+    The page's heading names the figure, so the title is kept in ``layout.meta`` (and in the
+    file name of a PNG from the mode bar) rather than drawn twice.
+    """
+    for name in [k for k in fig.layout if re.fullmatch(r"[xy]axis\d*", k)]:
+        fig.layout[name] = {**AXIS, **fig.layout[name]}
     if x:
-        fig.update_xaxes(title_text=x)
+        fig.update_xaxes(title_text=x, row=fig.grid[0] if fig.grid != (1, 1) else None)
     if y:
-        fig.update_yaxes(title_text=y)
-    return json.loads(pio.to_json(fig, validate=False, engine="json"))
+        fig.update_yaxes(
+            title_text=y, col=1 if fig.grid != (1, 1) else None, secondary_y=False if "yaxis2" in fig.layout else None
+        )
+    layout = {
+        "colorway": list(OKABE_ITO),
+        "font": {"family": FONT, "size": 13, "color": "#1b1f24"},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        "hoverlabel": {"font": {"family": FONT}},
+        "meta": {"title": title, **({"drill": drill} if drill else {})},
+    }
+    _merge(layout, fig.layout)
+    return {"data": fig.data, "layout": layout}
+
+
+def to_json(figure: dict[str, Any]) -> str:
+    """Serialised by plotly's encoder (numpy arrays, dates, NaN as null), unvalidated."""
+    return pio.to_json(figure, validate=False, engine="json")
+
+
+# As Django's json_script: the JSON cannot close the <script> element nor start markup.
+_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def figure_script(figure: dict[str, Any], element_id: str) -> str:
+    return format_html(
+        '<script id="{}" type="application/json">{}</script>',
+        element_id,
+        mark_safe(to_json(figure).translate(_SCRIPT_ESCAPES)),
+    )
 
 
 def count_points(figure: dict[str, Any] | None) -> int:

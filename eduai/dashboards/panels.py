@@ -16,11 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from plotly.subplots import make_subplots
 
 from . import sources
 from .figures import (
@@ -33,6 +31,7 @@ from .figures import (
     SEQUENTIAL,
     SKY,
     VERMILLION,
+    Fig,
     Panel,
     line_style,
     style,
@@ -130,9 +129,7 @@ def course_scores(ctx: CourseContext) -> Panel:
     ids = list(dict.fromkeys(df["assignment_id"]))
     cols = min(3, len(ids))
     rows = -(-len(ids) // cols)
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=[str(a.at[i, "title"]) for i in ids], horizontal_spacing=0.06
-    )
+    fig = Fig.subplots(rows, cols, [str(a.at[i, "title"]) for i in ids])
     labels = {"proposal": _("Model proposal (newest)"), "final": _("Final grade")}
     colours = {"proposal": ORANGE, "final": BLUE}
     for k, aid in enumerate(ids):
@@ -185,7 +182,7 @@ def course_backlog(ctx: CourseContext) -> Panel:
         for i in df["assignment_id"]
     ]
     df["_url_assignment"] = [ctx.queue_url("waiting").replace("{id}", str(i)) for i in df["assignment_id"]]
-    fig = go.Figure()
+    fig = Fig()
     for status in sources.STATUS_ORDER:
         if df[status].sum() == 0:
             continue
@@ -223,7 +220,7 @@ def course_agreement_time(ctx: CourseContext) -> Panel:
         week=pd.to_datetime(pairs["decided_at"], utc=True).dt.tz_localize(None).dt.to_period("W").dt.start_time
     )
     df = sources.agreement_table(p, ["week"])
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = Fig(secondary_y=True)
     fig.add_scatter(
         x=df["week"],
         y=df["exact_pct"],
@@ -250,7 +247,7 @@ def course_agreement_time(ctx: CourseContext) -> Panel:
         line_dash="dot",
         secondary_y=True,
     )
-    fig.update_yaxes(title_text=_("Agreement (% of graded pairs)"), range=[0, 105], secondary_y=False)
+    fig.update_yaxes(title_text=_("Agreement, share of graded pairs (%)"), range=[0, 105], secondary_y=False)
     fig.update_yaxes(title_text=_("Quadratic weighted kappa"), range=[-0.05, 1.05], secondary_y=True, showgrid=False)
     last = df.iloc[-1]
     summary = _(
@@ -279,7 +276,7 @@ def course_agreement_version(ctx: CourseContext) -> Panel:
     df.insert(1, "assignment", df["assignment_id"].map(titles))
     df["model_version"] = df["model_version"].astype(int)
     label = [f"{t} · v{v}" for t, v in zip(df["assignment"], df["model_version"], strict=True)]
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         x=label,
         y=df["exact_pct"],
@@ -310,7 +307,7 @@ def course_agreement_version(ctx: CourseContext) -> Panel:
         fig,
         title=title,
         x=_("Assignment · model version"),
-        y=_("Agreement (% of graded pairs)"),
+        y=_("Agreement, share of graded pairs (%)"),
         drill=ctx.queue_url("all"),
     )
     return Panel("agreement_version", title, summary, df, figure)
@@ -362,25 +359,24 @@ def course_mastery_heatmap(ctx: CourseContext) -> Panel:
     ids = wide.index.to_numpy()[order]
     skill_names = skills["name"].to_numpy()[col_order].tolist()
     names = unique_labels([ctx.student_names.get(int(i), str(i)) for i in ids])
-    fig = go.Figure(
-        go.Heatmap(
-            z=np.round(m, 1),
-            x=skill_names,
-            y=names,
-            colorscale=SEQUENTIAL,
-            zmin=0,
-            zmax=100,
-            customdata=np.repeat(ids[:, None], m.shape[1], axis=1),
-            colorbar={"title": {"text": _("Mastery (%)")}},
-            hovertemplate="%{y}<br>%{x}: %{z:.0f}%<extra></extra>",
-            hoverongaps=False,
-            xgap=1,
-            ygap=1,
-        )
+    fig = Fig().add_heatmap(
+        z=np.round(m, 1),
+        x=skill_names,
+        y=names,
+        colorscale=SEQUENTIAL,
+        zmin=0,
+        zmax=100,
+        customdata=np.repeat(ids[:, None], m.shape[1], axis=1),
+        colorbar={"title": {"text": _("Mastery (%)")}},
+        hovertemplate="%{y}<br>%{x}: %{z:.0f}%<extra></extra>",
+        hoverongaps=False,
+        xgap=1,
+        ygap=1,
     )
-    fig.update_yaxes(autorange="reversed", showticklabels=len(names) <= HEATMAP_MAX_LABELS, type="category")
+    labelled = len(names) <= HEATMAP_MAX_LABELS
+    fig.update_yaxes(autorange="reversed", showticklabels=labelled, type="category", dtick=1 if labelled else None)
     fig.update_xaxes(type="category", tickangle=-35)
-    height = max(360, min(1200, 160 + 16 * len(names)))
+    height = max(360, min(1400, 170 + 18 * len(names)))
     # Table: one row per student (the heatmap's rows, in its order), skills as columns.
     df = pd.DataFrame(m, columns=skill_names)
     df.insert(0, "student", [ctx.student_names.get(int(i), str(i)) for i in ids])
@@ -411,7 +407,7 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
     dist = dist.sort_values(["skill", "week_end"]).reset_index(drop=True)
     skills = list(dict.fromkeys(dist["skill"]))
     if len(skills) <= MAX_LINES:
-        fig = go.Figure()
+        fig = Fig()
         for k, s in enumerate(skills):
             part = dist[dist["skill"] == s]
             fig.add_scatter(
@@ -426,17 +422,15 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
         figure = style(fig, title=title, x=_("Week ending"), y=_("Class mean mastery (%)"))
     else:
         wide = dist.pivot_table(index="skill", columns="week_end", values="mean_pct")
-        fig = go.Figure(
-            go.Heatmap(
-                z=np.round(wide.to_numpy(), 1),
-                x=list(wide.columns),
-                y=list(wide.index),
-                colorscale=SEQUENTIAL,
-                zmin=0,
-                zmax=100,
-                colorbar={"title": {"text": _("Class mean (%)")}},
-                hovertemplate="%{y}<br>%{x|%d %b}: %{z:.0f}%<extra></extra>",
-            )
+        fig = Fig().add_heatmap(
+            z=np.round(wide.to_numpy(), 1),
+            x=list(wide.columns),
+            y=list(wide.index),
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            zmax=100,
+            colorbar={"title": {"text": _("Class mean (%)")}},
+            hovertemplate="%{y}<br>%{x|%d %b}: %{z:.0f}%<extra></extra>",
         )
         fig.update_yaxes(type="category", autorange="reversed")
         figure = style(fig, title=title, x=_("Week ending"), y=_("Skill"), height=max(360, 120 + 18 * len(skills)))
@@ -465,7 +459,7 @@ def course_risk(ctx: CourseContext) -> Panel:
     risk = risk[["student_id", "student", "risk_pct", "at_risk", "reasons"]]
     risk["_url_student"] = [ctx.student_url(int(i)) for i in risk["student_id"]]
     top = risk.head(MAX_BARS)
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         y=unique_labels(top["student"].tolist()),
         x=top["risk_pct"],
@@ -475,13 +469,7 @@ def course_risk(ctx: CourseContext) -> Panel:
         hovertext=top["reasons"],
         hovertemplate="%{y}: %{x:.0f}%<br>%{hovertext}<extra></extra>",
     )
-    fig.add_vline(
-        x=threshold,
-        line_dash="dash",
-        line_color=BLACK,
-        annotation_text=_("at-risk threshold"),
-        annotation_position="top",
-    )
+    fig.add_vline(threshold, color=BLACK, dash="dash", label=_("at-risk threshold"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(range=[0, 100])
     n = int(risk["at_risk"].sum())
@@ -515,7 +503,7 @@ def course_recommendations(ctx: CourseContext) -> Panel:
     ]
     top = df.head(15)
     labels = unique_labels(top["title"].tolist())
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         y=labels,
         x=top["recommended_to_students"],

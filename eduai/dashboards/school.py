@@ -16,13 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from plotly.subplots import make_subplots
 
 from . import sources
-from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Panel, display, style
+from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Fig, Panel, display, style
 from .panels import _empty, pct
 
 
@@ -89,7 +87,7 @@ def school_active(ctx: SchoolContext) -> Panel:
     if df.empty:
         return Panel("active", title, _("This school has no courses yet."), _empty(df, "course"))
     df = ctx.with_course(df)
-    fig = go.Figure()
+    fig = Fig()
     for col, colour in (("enrolled_students", GREY), ("active_28_days", SKY), ("active_7_days", BLUE)):
         fig.add_bar(x=df["course"], y=df[col], name=_label(col), marker_color=colour, customdata=df["course_id"])
     fig.update_layout(barmode="group")
@@ -111,7 +109,7 @@ def school_activity(ctx: SchoolContext) -> Panel:
     df = sources.activity_per_day(course_ids=ctx.course_ids, now=ctx.now)
     if df.empty:
         return Panel("activity", title, _("No learning activity in the last 90 days."), _empty(df, "day"))
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = Fig(secondary_y=True)
     fig.add_bar(x=df["day"], y=df["events"], name=_label("events"), marker_color=SKY, opacity=0.7)
     fig.add_scatter(
         x=df["day"],
@@ -138,7 +136,7 @@ def school_submissions(ctx: SchoolContext) -> Panel:
     df = sources.submissions_per_day(course_ids=ctx.course_ids, now=ctx.now)
     if df.empty:
         return Panel("submissions", title, _("No submissions in the last 90 days."), _empty(df, "day"))
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(x=df["day"], y=df["submissions"] - df["scoring_failed"], name=_("Scored or waiting"), marker_color=BLUE)
     fig.add_bar(x=df["day"], y=df["scoring_failed"], name=_label("scoring_failed"), marker_color=VERMILLION)
     fig.update_layout(barmode="stack")
@@ -173,7 +171,7 @@ def school_grading(ctx: SchoolContext) -> Panel:
             "_url_course",
         ]
     ]
-    fig = go.Figure()
+    fig = Fig()
     for col, colour in (("released_by_teacher", GREEN), ("auto_released", ORANGE), ("awaiting_teacher", GREY)):
         fig.add_bar(x=df["course"], y=df[col], name=_label(col), marker_color=colour, customdata=df["course_id"])
     fig.update_layout(barmode="stack")
@@ -203,23 +201,21 @@ def school_agreement(ctx: SchoolContext) -> Panel:
     wide = df.pivot_table(index="course", columns="model_version", values="exact_pct")
     n = df.pivot_table(index="course", columns="model_version", values="pairs").reindex_like(wide)
     ids = [int(df.loc[df["course"] == c, "course_id"].iloc[0]) for c in wide.index]
-    fig = go.Figure(
-        go.Heatmap(
-            z=np.round(wide.to_numpy(), 1),
-            x=[f"v{v}" for v in wide.columns],
-            y=list(wide.index),
-            zmin=0,
-            zmax=100,
-            colorscale=SEQUENTIAL,
-            colorbar={"title": {"text": _("Exact (%)")}},
-            text=np.where(np.isnan(n.to_numpy()), "", n.to_numpy().astype(str)),
-            customdata=np.repeat(np.array(ids)[:, None], wide.shape[1], axis=1),
-            hovertemplate="%{y} %{x}: %{z:.0f}% " + _("exact") + " (n=%{text})<extra></extra>",
-            texttemplate="%{z:.0f}",
-            hoverongaps=False,
-            xgap=2,
-            ygap=2,
-        )
+    fig = Fig().add_heatmap(
+        z=np.round(wide.to_numpy(), 1),
+        x=[f"v{v}" for v in wide.columns],
+        y=list(wide.index),
+        zmin=0,
+        zmax=100,
+        colorscale=SEQUENTIAL,
+        colorbar={"title": {"text": _("Exact (%)")}},
+        text=np.where(np.isnan(n.to_numpy()), "", n.to_numpy().astype(str)),
+        customdata=np.repeat(np.array(ids)[:, None], wide.shape[1], axis=1),
+        hovertemplate="%{y} %{x}: %{z:.0f}% " + _("exact") + " (n=%{text})<extra></extra>",
+        texttemplate="%{z:.0f}",
+        hoverongaps=False,
+        xgap=2,
+        ygap=2,
     )
     fig.update_yaxes(type="category", autorange="reversed")
     fig.update_xaxes(type="category")
@@ -260,7 +256,7 @@ def school_risk(ctx: SchoolContext) -> Panel:
     if df.empty or df["students"].sum() == 0:
         return Panel("risk", title, _("No active students to assess yet."), _empty(df, "course"))
     df = ctx.with_course(df)
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         x=df["course"],
         y=df["students_at_risk"],
@@ -290,7 +286,7 @@ def school_training(ctx: SchoolContext) -> Panel:
     titles = sources.course_assignments(course_ids=ctx.course_ids).set_index("id")["title"]
     df.insert(2, "assignment", df["assignment_id"].map(titles))
     df = df.drop(columns=["model_id"])
-    fig = go.Figure()
+    fig = Fig()
     for status, colour, symbol in (
         ("ready", BLUE, "circle"),
         ("failed", VERMILLION, "x"),
@@ -330,7 +326,7 @@ def school_latency(ctx: SchoolContext) -> Panel:
     df = sources.scoring_latency(user=ctx.user, course_ids=ctx.course_ids, now=ctx.now)
     if df.empty:
         return Panel("latency", title, _("No essays scored in the last 90 days."), _empty(df, "day"))
-    fig = go.Figure()
+    fig = Fig()
     fig.add_scatter(
         x=df["day"], y=df["mean_seconds"], name=_label("mean_seconds"), mode="lines+markers", line_color=BLUE
     )
@@ -351,7 +347,7 @@ def school_drift(ctx: SchoolContext) -> Panel:
     df = sources.score_drift(user=ctx.user, course_ids=ctx.course_ids, now=ctx.now)
     if df.empty:
         return Panel("drift", title, _("No scores in the last 180 days."), _empty(df, "week"))
-    fig = go.Figure()
+    fig = Fig()
     fig.add_scatter(
         x=df["week"],
         y=df["mean_proposal_pct"],
@@ -373,7 +369,7 @@ def school_drift(ctx: SchoolContext) -> Panel:
     if len(gap):
         summary += " " + _("Latest gap: %(g)s points (model minus grades).") % {"g": f"{gap.iloc[-1]:+.1f}"}
     return Panel(
-        "drift", title, summary, df, style(fig, title=title, x=_("Week"), y=_("Mean score (% of rubric range)"))
+        "drift", title, summary, df, style(fig, title=title, x=_("Week"), y=_("Mean score, share of rubric range (%)"))
     )
 
 
@@ -402,7 +398,7 @@ def _fairness(ctx: SchoolContext, key: str, title: str, attr: str, axis: str) ->
         return Panel(key, title, _("No graded pairs in this course yet."), df)
     df = ctx.with_course(df)
     mean = df["mean_points"].astype(float)
-    fig = go.Figure()
+    fig = Fig()
     fig.add_scatter(
         x=df["group"],
         y=mean,
@@ -419,7 +415,7 @@ def _fairness(ctx: SchoolContext, key: str, title: str, attr: str, axis: str) ->
         hovertemplate="%{x}: %{y:+.2f} (n=%{customdata})<extra></extra>",
         name=_label("mean_points"),
     )
-    fig.add_hline(y=0, line_color=GREEN, line_dash="dash")
+    fig.add_hline(0, color=GREEN)
     fig.update_xaxes(type="category")
     spread = mean.max() - mean.min() if len(mean.dropna()) > 1 else 0.0
     summary = _(

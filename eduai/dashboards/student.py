@@ -12,13 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import sources
-from .figures import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILLION, Panel, line_style, style
+from .figures import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILLION, Fig, Panel, line_style, style
 from .panels import MAX_LINES, _empty, pct, status_label
 
 # Mastery bands of the open learner model (share of the skill's evidence the model credits):
@@ -55,7 +54,7 @@ def student_mastery(ctx: StudentContext) -> Panel:
         return Panel("mastery", title, _("This course has no skills yet."), _empty(df, "skill"))
     df.insert(1, "skill", df["skill_id"].map(ctx.skills.set_index("id")["name"]))
     df = df.sort_values("skill").reset_index(drop=True)
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         y=df["skill"],
         x=df["mastery_pct"],
@@ -72,7 +71,7 @@ def student_mastery(ctx: StudentContext) -> Panel:
         + ": %{customdata[1]:+.0f}<extra></extra>",
     )
     for edge, label in ((40, _("getting there")), (70, _("secure"))):
-        fig.add_vline(x=edge, line_dash="dot", line_color=GREY, annotation_text=label, annotation_position="top")
+        fig.add_vline(edge, color=GREY, dash="dot", label=label)
     fig.update_xaxes(range=[0, 110])
     fig.update_yaxes(autorange="reversed", type="category")
     secure = int((df["mastery_pct"] >= 70).sum())
@@ -104,7 +103,7 @@ def student_progress(ctx: StudentContext) -> Panel:
         1, "skill", [names.get(s, "") if s is not None and not pd.isna(s) else _("All skills") for s in df["skill_id"]]
     )
     overall = df[df["skill_id"].isna()]
-    fig = go.Figure()
+    fig = Fig()
     skills = [s for s in dict.fromkeys(df.loc[df["skill_id"].notna(), "skill"])]
     for k, s in enumerate(skills):
         part = df[df["skill"] == s]
@@ -176,7 +175,7 @@ def student_submissions(ctx: StudentContext) -> Panel:
     graded = df[df["score_pct"].notna()]
     figure = None
     if not graded.empty:
-        fig = go.Figure()
+        fig = Fig()
         for k, (a, part) in enumerate(graded.groupby("assignment", sort=False)):
             fig.add_scatter(
                 x=part["submitted_at"],
@@ -189,7 +188,7 @@ def student_submissions(ctx: StudentContext) -> Panel:
                 hovertemplate=f"{a}<br>%{{x|%d %b %Y}}: %{{y:.0f}}%<extra></extra>",
             )
         fig.update_yaxes(range=[-5, 105])
-        figure = style(fig, title=title, x=_("Submitted"), y=_("Grade (% of the rubric range)"))
+        figure = style(fig, title=title, x=_("Submitted"), y=_("Grade, share of the rubric range (%)"))
     summary = ngettext("%(n)s submission, %(g)s with a grade.", "%(n)s submissions, %(g)s with a grade.", len(df)) % {
         "n": len(df),
         "g": len(graded),
@@ -215,7 +214,7 @@ def student_recommendations(ctx: StudentContext) -> Panel:
     top = float(df["score"].max())
     df["fit_pct"] = (100.0 * df["score"].astype(float) / top).clip(lower=0) if top > 0 else 0.0
     df = df.drop(columns=["score"])
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         y=[f"{r}. {t}" for r, t in zip(df["rank"], df["title"], strict=True)],
         x=df["fit_pct"],
@@ -231,7 +230,7 @@ def student_recommendations(ctx: StudentContext) -> Panel:
         "t": df.iloc[0]["title"],
         "why": df.iloc[0]["why"] or "—",
     }
-    figure = style(fig, title=title, x=_("Fit (% of the first pick's score)"), height=140 + 34 * len(df))
+    figure = style(fig, title=title, x=_("Fit vs the first pick's score (%)"), height=140 + 34 * len(df))
     return Panel("recommendations", title, summary, df, figure)
 
 

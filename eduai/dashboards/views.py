@@ -29,7 +29,7 @@ from eduai.courses import access
 from eduai.courses.models import Course, Enrollment, Role, School
 
 from . import panels, school, student
-from .figures import Panel, csv_frame
+from .figures import Panel, csv_frame, figure_script
 
 STAFF = {"admin", Role.TEACHER, Role.TA}
 # plotly.js as shipped inside the plotly package: versioned URL, so it may be cached for a year.
@@ -208,7 +208,9 @@ def school_csv(request: HttpRequest, school_id: int, key: str) -> HttpResponse:
 
 
 def _with_csv(panel: Panel, url: str) -> dict[str, Any]:
-    return {"panel": panel, "csv_url": url, "figure_id": f"figure-data-{panel.key}"}
+    figure_id = f"figure-data-{panel.key}"
+    script = figure_script(panel.figure, figure_id) if panel.figure is not None else ""
+    return {"panel": panel, "csv_url": url, "figure_id": figure_id, "figure_script": script}
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:

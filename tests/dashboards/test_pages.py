@@ -264,3 +264,19 @@ def test_index_lists_the_dashboards_each_role_may_open(course_data):
     )
     admin = client_for(w.admin).get(reverse("dashboards:index")).content.decode()
     assert school_url(course_data) in admin
+
+
+# ---------------------------------------------------------------------------------- i18n
+def test_pages_speak_chinese_when_the_user_chose_it(course_data):
+    w = course_data.world
+    w.teacher.language = "zh-hans"
+    w.teacher.save(update_fields=["language"])
+    response = client_for(w.teacher).get(course_url(course_data))
+    html = response.content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert "课程仪表板" in html and "下载 CSV" in html
+    panels = panels_of(response)
+    assert panels["mastery"].title == "按学生和技能的掌握度"
+    assert "名学生" in panels["mastery"].summary
+    # axis titles inside the figure JSON are translated too
+    assert panels["risk"].figure["layout"]["xaxis"]["title"]["text"] == "估计风险（%）"
