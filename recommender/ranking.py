@@ -94,16 +94,16 @@ def _m(state: LearnerState, skill_id: int) -> MasteryData:
 def _dependents(catalog: Catalog) -> dict[int, dict[int, int]]:
     """skill -> {dependent skill: depth} over the transitive 'unlocks' relation."""
     direct: dict[int, list[int]] = defaultdict(list)
-    for s in catalog.skills.values():
-        for pre in s.prerequisites:
-            if pre in catalog.skills and pre != s.id:
-                direct[pre].append(s.id)
+    for skill in catalog.skills.values():
+        for pre in skill.prerequisites:
+            if pre in catalog.skills and pre != skill.id:
+                direct[pre].append(skill.id)
     out: dict[int, dict[int, int]] = {}
     for root in catalog.skills:
         depth: dict[int, int] = {}
         frontier, d = list(direct.get(root, ())), 1
         while frontier and d <= len(catalog.skills):
-            nxt = []
+            nxt: list[int] = []
             for s in frontier:
                 if s not in depth and s != root:
                     depth[s] = d

@@ -27,6 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -91,7 +92,7 @@ def _jieba() -> object:
 
 
 _stemmer_lock = threading.Lock()
-_stemmer: object | None = None
+_stemmer: Any = None
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -104,7 +105,7 @@ def _fold(word: str) -> str:
 
         with _stemmer_lock:
             _stemmer = _stemmer or snowballstemmer.stemmer("english")
-    return str(_stemmer.stemWord(word))  # type: ignore[attr-defined]
+    return str(_stemmer.stemWord(word))
 
 
 def terms(text: str) -> list[str]:
@@ -277,8 +278,7 @@ class CourseIndex:
             return []
         lex = self.lexical(terms(query))
         sem = np.zeros(self.n)
-        use_sem = query_vector is not None and self.vectors is not None and self.vectors.size
-        if use_sem:
+        if query_vector is not None and self.vectors is not None and self.vectors.size:
             sem = np.asarray(semantic_scale(self.vectors @ query_vector), dtype=np.float64)
             sem[~self.has_vector] = 0.0
             fused = np.where(self.has_vector, SEMANTIC_WEIGHT * sem + (1 - SEMANTIC_WEIGHT) * lex, lex)

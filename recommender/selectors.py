@@ -258,6 +258,8 @@ def _due_by_skill(course_id: int, skills: dict[int, SkillInfo], now: datetime) -
         assignment__due_at__lte=now + timedelta(days=DUE_LOOKAHEAD_DAYS),
     ).values_list("skill_id", "assignment_id", "assignment__title", "assignment__due_at")
     for sid, aid, title, due_at in rows:
+        if due_at is None:  # excluded by the filter; keeps the type checker honest
+            continue
         info = DueInfo(aid, title, due_at)
         if sid not in direct or due_at < direct[sid].due_at:
             direct[sid] = info
@@ -440,12 +442,9 @@ def overrides_for_course(*, course_id: int) -> dict[int, str]:
 def resources_with_overrides(*, course_id: int) -> list[dict]:
     overrides = overrides_for_course(course_id=course_id)
     indexed = dict(ResourceIndex.objects.filter(course_id=course_id).values_list("resource_id", "passage_count"))
-    rows = list(
-        LearningResource.objects.filter(course_id=course_id)
+    return [
+        {**r, "override": overrides.get(r["id"], ""), "passages": indexed.get(r["id"])}
+        for r in LearningResource.objects.filter(course_id=course_id)
         .order_by("title", "id")
         .values("id", "title", "kind", "is_active")
-    )
-    for r in rows:
-        r["override"] = overrides.get(r["id"], "")
-        r["passages"] = indexed.get(r["id"])
-    return rows
+    ]

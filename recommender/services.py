@@ -13,6 +13,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -93,7 +94,7 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
         r["resource_id"]: r
         for r in ResourceIndex.objects.filter(resource_id__in=ids).values("resource_id", "content_hash", "encoder")
     }
-    plans = []
+    plans: list[_Plan] = []
     for r in rows:
         lang = _resource_language(r["language"], r["course__language"], f"{r['title']}\n{r['body']}")
         digest = selectors.content_hash(r["title"], r["body"], lang)
@@ -104,90 +105,105 @@ def _index_chunk(ids: list[int], *, force: bool) -> int:
         passages = retrieval.split_passages(r["body"]) or [r["title"]]
         title_terms = retrieval.terms(r["title"])
         plans.append(
-            {
-                **r,
-                "lang": lang,
-                "digest": digest,
-                "encoder": encoder,
-                "passages": passages,
-                "terms": [retrieval.terms(p) + title_terms for p in passages],
-            }
+            _Plan(
+                id=r["id"],
+                course_id=r["course_id"],
+                title=r["title"],
+                lang=lang,
+                digest=digest,
+                encoder=encoder,
+                passages=passages,
+                terms=[retrieval.terms(p) + title_terms for p in passages],
+            )
         )
     # Embed per language, outside any transaction (seconds on CPU): each passage (with its
     # resource's title, which often names the topic) and each of its sentences (highlighting).
     by_lang: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     texts_by_lang: dict[str, list[str]] = defaultdict(list)
     for pi, plan in enumerate(plans):
-        for j, passage in enumerate(plan["passages"]):
-            by_lang[plan["lang"]].append((pi, j, -1))
-            texts_by_lang[plan["lang"]].append(f"{plan['title']}. {passage}")
+        for j, passage in enumerate(plan.passages):
+            by_lang[plan.lang].append((pi, j, -1))
+            texts_by_lang[plan.lang].append(f"{plan.title}. {passage}")
             for k, (a, b) in enumerate(retrieval.sentence_spans(passage)):
-                by_lang[plan["lang"]].append((pi, j, k))
-                texts_by_lang[plan["lang"]].append(passage[a:b])
+                by_lang[plan.lang].append((pi, j, k))
+                texts_by_lang[plan.lang].append(passage[a:b])
     vectors: dict[tuple[int, int, int], np.ndarray] = {}
     for lang, keys in by_lang.items():
         embedded = sources.embed_texts(texts_by_lang[lang], language=lang)
         if embedded is None:
             for plan in plans:
-                if plan["lang"] == lang:
-                    plan["encoder"] = ""
+                if plan.lang == lang:
+                    plan.encoder = ""
             continue
         for key, vec in zip(keys, embedded, strict=True):
             vectors[key] = vec
     written = 0
     for pi, plan in enumerate(plans):
         with transaction.atomic():
-            current = LearningResource.objects.select_for_update().filter(pk=plan["id"]).values("title", "body").first()
-            if (
-                current is None
-                or selectors.content_hash(current["title"], current["body"], plan["lang"]) != plan["digest"]
-            ):
+            current = LearningResource.objects.select_for_update().filter(pk=plan.id).values("title", "body").first()
+            if current is None or selectors.content_hash(current["title"], current["body"], plan.lang) != plan.digest:
                 continue  # deleted or edited meanwhile: the next indexing run picks the new text up
-            Passage.objects.filter(resource_id=plan["id"]).delete()
-            pvecs = [vectors.get((pi, j, -1)) for j in range(len(plan["passages"]))]
+            Passage.objects.filter(resource_id=plan.id).delete()
+            pvecs = [vectors.get((pi, j, -1)) for j in range(len(plan.passages))]
             svecs = [
                 [vectors.get((pi, j, k)) for k in range(len(retrieval.sentence_spans(text)))]
-                for j, text in enumerate(plan["passages"])
+                for j, text in enumerate(plan.passages)
             ]
             Passage.objects.bulk_create(
                 [
                     Passage(
-                        resource_id=plan["id"],
-                        course_id=plan["course_id"],
+                        resource_id=plan.id,
+                        course_id=plan.course_id,
                         position=j,
                         text=text[:20000],
-                        language=plan["lang"],
-                        terms=plan["terms"][j],
-                        vector=pvecs[j].astype(np.float32).tobytes() if pvecs[j] is not None else b"",
+                        language=plan.lang,
+                        terms=plan.terms[j],
+                        vector=_stack([pvecs[j]]),
                         sentence_vectors=_stack(svecs[j]),
                     )
-                    for j, text in enumerate(plan["passages"])
+                    for j, text in enumerate(plan.passages)
                 ]
             )
-            mean = None
             present = [v for v in pvecs if v is not None]
+            mean_bytes = b""
             if present:
                 mean = np.mean(present, axis=0)
-                mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+                mean_bytes = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32).tobytes()
             ResourceIndex.objects.update_or_create(
-                resource_id=plan["id"],
+                resource_id=plan.id,
                 defaults={
-                    "course_id": plan["course_id"],
-                    "content_hash": plan["digest"],
-                    "vector": mean.tobytes() if mean is not None else b"",
-                    "encoder": plan["encoder"] if present else "",
-                    "language": plan["lang"],
-                    "passage_count": len(plan["passages"]),
+                    "course_id": plan.course_id,
+                    "content_hash": plan.digest,
+                    "vector": mean_bytes,
+                    "encoder": plan.encoder if present else "",
+                    "language": plan.lang,
+                    "passage_count": len(plan.passages),
                 },
             )
             written += 1
     return written
 
 
+@dataclass
+class _Plan:
+    """One resource to (re)index: its text cut into passages, before embedding."""
+
+    id: int
+    course_id: int
+    title: str
+    lang: str
+    digest: str
+    encoder: str
+    passages: list[str]
+    terms: list[list[str]]
+
+
 def _stack(vectors: list[np.ndarray | None]) -> bytes:
-    if not vectors or any(v is None for v in vectors):
+    """Rows as float32 bytes; b"" unless every row has a vector."""
+    present = [v for v in vectors if v is not None]
+    if not vectors or len(present) != len(vectors):
         return b""
-    return np.stack(vectors).astype(np.float32).tobytes()  # type: ignore[arg-type]
+    return np.stack(present).astype(np.float32).tobytes()
 
 
 def resource_index_invalidate(*, resource_id: int) -> None:

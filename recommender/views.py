@@ -30,8 +30,9 @@ def _errors(exc: ValidationError) -> str:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The student's courses (one course: straight to it); staff see the courses they teach."""
+    user_id = int(request.user.pk or 0)  # login_required: never anonymous here
     student_courses = list(
-        Enrollment.objects.filter(user=request.user, role=Role.STUDENT, is_active=True, course__is_active=True)
+        Enrollment.objects.filter(user_id=user_id, role=Role.STUDENT, is_active=True, course__is_active=True)
         .select_related("course")
         .order_by("course__code")
     )
