@@ -37,6 +37,7 @@ from rest_framework.test import APIClient
 from eduai.courses.models import Enrollment
 
 from . import factories as f
+from .review.matrix import review_objects
 
 ROLES = ("anon", "stu", "stu2", "tch", "ta", "tch2", "adm", "adm2")
 WORLD_ATTR = {
@@ -68,6 +69,8 @@ CREATE_SETUP = (401, 403, 403, 201, 403, 400, 201, 400)
 UPDATE_SETUP = (401, 403, 404, 200, 403, 404, 200, 404)
 DELETE_SETUP = (401, 403, 404, 204, 403, 404, 204, 404)
 NOT_ALLOWED = (401, 405, 405, 405, 405, 405, 405, 405)
+REVIEW_STAFF = (401, 404, 404, 200, 200, 404, 200, 404)
+REVIEW_PAGE = (302, 404, 404, 200, 200, 404, 200, 404)
 
 
 def crud_rows(plural: str, obj: str, spare: str, create_body: dict, update_body: dict) -> list[Row]:
@@ -179,6 +182,41 @@ ROWS: list[Row] = [
         ],
     ),
     Row("events delete", "DELETE", "/api/v1/events/{event}/", NOT_ALLOWED),
+    # --- review of auto-graded work (grading/review): the course's teachers, TAs and admins;
+    # a student reads only what was released of their own work ---------------------------
+    *[
+        Row(f"review {name}", method, url, statuses, body=body)
+        for name, method, url, statuses, body in [
+            ("queue", "GET", "/api/v1/review/courses/{course}/queue/", REVIEW_STAFF, None),
+            ("course agreement", "GET", "/api/v1/review/courses/{course}/agreement/", REVIEW_STAFF, None),
+            ("assignment agreement", "GET", "/api/v1/review/assignments/{assignment}/agreement/", REVIEW_STAFF, None),
+            ("item", "GET", "/api/v1/review/submissions/{review_submission}/", REVIEW_STAFF, None),
+            ("events", "GET", "/api/v1/review/submissions/{review_submission}/events/", REVIEW_STAFF, None),
+            ("released", "GET", "/api/v1/review/submissions/{review_submission}/released/", DETAIL_IN_COURSE, None),
+            (
+                "accept",
+                "POST",
+                "/api/v1/review/submissions/{review_submission}/accept/",
+                REVIEW_STAFF,
+                {"prediction": "{proposal}", "revision": 0},
+            ),
+            (
+                "override",
+                "POST",
+                "/api/v1/review/submissions/{review_submission}/override/",
+                REVIEW_STAFF,
+                {"score": 2, "prediction": "{proposal}", "revision": 0},
+            ),
+            # Nothing decided yet: staff are told why (400), outsiders see nothing (404).
+            (
+                "release",
+                "POST",
+                "/api/v1/review/submissions/{review_submission}/release/",
+                (401, 404, 404, 400, 400, 404, 400, 404),
+                {},
+            ),
+        ]
+    ],
 ]
 
 PAGE_ROWS: list[Row] = [
@@ -206,6 +244,32 @@ PAGE_ROWS: list[Row] = [
             ("my page", "/dashboards/courses/{course}/me/", (302, 302, 403, 302, 302, 403, 302, 403)),
             ("school", "/dashboards/schools/{school}/", (302, 403, 403, 403, 403, 403, 200, 403)),
             ("school csv", "/dashboards/schools/{school}/csv/grading/", (302, 403, 403, 403, 403, 403, 200, 403)),
+        ]
+    ],
+    # Review pages (grading/review): staff of the course; "my" pages: the author and the staff.
+    *[
+        Row(f"page review {name}", method, url, statuses, body=body, page=True)
+        for name, method, url, statuses, body in [
+            ("queue", "GET", "/review/courses/{course}/", REVIEW_PAGE, None),
+            ("item", "GET", "/review/courses/{course}/submissions/{review_submission}/", REVIEW_PAGE, None),
+            ("agreement", "GET", "/review/courses/{course}/agreement/", REVIEW_PAGE, None),
+            (
+                "decide",
+                "POST",
+                "/review/courses/{course}/submissions/{review_submission}/decide/",
+                (302, 404, 404, 302, 302, 404, 302, 404),
+                {"action": "override", "score": 2, "revision": 0},
+            ),
+            # TAs review but do not change course setup (the release policy).
+            (
+                "policy",
+                "POST",
+                "/review/courses/{course}/assignments/{assignment}/policy/",
+                (302, 404, 404, 302, 403, 404, 302, 404),
+                {"release_policy": "review_all", "auto_release_max_interval": 1, "auto_release_min_qwk": 0.7},
+            ),
+            ("my grades", "GET", "/review/my/", (302, 200, 200, 200, 200, 200, 200, 200), None),
+            ("my submission", "GET", "/review/my/{review_submission}/", (302, 200, 404, 200, 200, 404, 200, 404), None),
         ]
     ],
 ]
@@ -246,6 +310,7 @@ def objects(world) -> dict[str, Any]:
         "resource": f.LearningResourceFactory(course=world.course).pk,
         "submission": f.SubmissionFactory(assignment=assignment, author=world.student).pk,
         "event": f.ActivityEventFactory(course=world.course, actor=world.student, practice_item=item).pk,
+        **review_objects(world, assignment),
     }
 
 
