@@ -247,11 +247,24 @@ def grading_volume(*, course_ids: list[int]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ grading
+def _grading(user: Any) -> tuple[Any, Any]:
+    """grading.api's scoped querysets (predictions, teacher grades), built once per request.
+
+    Building them asks which courses the user may see (two queries); the querysets are lazy,
+    so each panel filters a clone. Kept on the user object, as ``eduai.courses.access`` does.
+    """
+    cached = getattr(user, "_dashboards_grading", None)
+    if cached is None:
+        from grading import api as grading
+
+        cached = (grading.predictions_visible(user=user), grading.teacher_grades_visible(user=user))
+        user._dashboards_grading = cached
+    return cached
+
+
 def latest_proposal_counts(*, user: Any, course_id: int) -> pd.DataFrame:
     """The newest proposal of each submission, counted per assignment and score."""
-    from grading import api as grading
-
-    preds = grading.predictions_visible(user=user).filter(submission__assignment__course_id=course_id)
+    preds = _grading(user)[0].filter(submission__assignment__course_id=course_id)
     newer = preds.model.objects.filter(submission_id=OuterRef("submission_id"), id__gt=OuterRef("id"))
     rows = (
         preds.filter(~Exists(newer))
@@ -285,14 +298,11 @@ def agreement_pairs(*, user: Any, course_ids: list[int]) -> pd.DataFrame:
     newest proposal made before the grade (as the review loop pairs them: a later model may
     have been trained on that grade, so its score would not be an independent opinion).
     """
-    from grading import api as grading
-
-    grades = grading.teacher_grades_visible(user=user).filter(assignment__course_id__in=course_ids)
-    before = (
-        grading.predictions_visible(user=user)
-        .filter(submission_id=OuterRef("submission_id"), created_at__lte=OuterRef("updated_at"))
-        .order_by("-id")
-    )
+    predictions, teacher_grades = _grading(user)
+    grades = teacher_grades.filter(assignment__course_id__in=course_ids)
+    before = predictions.filter(
+        submission_id=OuterRef("submission_id"), created_at__lte=OuterRef("updated_at")
+    ).order_by("-id")
     rows = grades.annotate(
         proposal=Coalesce(F("prediction__score"), Subquery(before.values("score")[:1])),
         version=Coalesce(F("prediction__model__version"), Subquery(before.values("model__version")[:1])),
@@ -343,10 +353,8 @@ def grading_models(*, course_ids: list[int]) -> pd.DataFrame:
 
 def scoring_latency(*, user: Any, course_ids: list[int], now: datetime) -> pd.DataFrame:
     """Per day of the last 90: proposals made, mean and slowest scoring time (seconds/essay)."""
-    from grading import api as grading
-
     rows = (
-        grading.predictions_visible(user=user)
+        _grading(user)[0]
         .filter(submission__assignment__course_id__in=course_ids, created_at__gte=now - timedelta(days=SERIES_DAYS))
         .annotate(day=TruncDate("created_at"))
         .values("day")
@@ -366,12 +374,10 @@ def score_drift(*, user: Any, course_ids: list[int], now: datetime) -> pd.DataFr
     A gap that opens between the two lines is drift (the model scoring higher or lower than
     the grades that stand); both are normalised so assignments on different scales mix.
     """
-    from grading import api as grading
-
     since = now - timedelta(days=SERIES_DAYS * 2)
     span = F("submission__assignment__max_score") - F("submission__assignment__min_score")
     proposals = (
-        grading.predictions_visible(user=user)
+        _grading(user)[0]
         .filter(submission__assignment__course_id__in=course_ids, created_at__gte=since)
         .annotate(week=TruncWeek("created_at"))
         .values("week")

@@ -1,0 +1,106 @@
+"""Query counts of each page, pinned: they must not grow with the number of students, skills
+or events (aggregation happens in the database, never per student)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from .. import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _get(client: Client, url: str, django_assert_num_queries, n: int):
+    with django_assert_num_queries(n):
+        response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+def _count(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+def _more_of_everything(data) -> None:
+    """Twice the students, one more skill, more answers: the page must run the same queries."""
+    from assessment import api as assessment
+    from eduai.courses import api as courses
+    from eduai.courses.models import Role
+
+    course = data.world.course
+    extra = [f.UserFactory(username=f"late{i}") for i in range(6)]
+    for s in extra:
+        f.EnrollmentFactory(course=course, user=s, role=Role.STUDENT)
+    skill = f.SkillFactory(course=course, name="Percentages")
+    item = f.PracticeItemFactory(course=course)
+    item.skills.add(skill)
+    from django.utils import timezone
+
+    events = [
+        courses.EventInput(course_id=course.pk, actor_id=s.pk, verb="http://adlnet.gov/expapi/verbs/answered",
+                           object_type="practice_item", practice_item_id=item.pk, result_success=k % 2 == 0,
+                           timestamp=timezone.now())
+        for k, s in enumerate(extra + data.students)
+    ]  # fmt: skip
+    assessment.record_events(event_ids=courses.activity_events_record(events=events).created_ids)
+
+
+@pytest.mark.parametrize("page", ["course", "school"])
+def test_page_queries_do_not_grow_with_the_class(course_data, page):
+    w = course_data.world
+    user, url = {
+        "course": (w.teacher, reverse("dashboards:course", args=[w.course.pk])),
+        "school": (w.admin, reverse("dashboards:school", args=[w.school.pk])),
+    }[page]
+    client = Client()
+    client.force_login(user)
+    before = _count(client, url)
+    _more_of_everything(course_data)
+    assert _count(client, url) == before
+
+
+# Pinned counts (see the -v output of a failure for the list). Course page, 27: session and
+# user (2), course and role (3), assignments, final grades, grading's two scoped querysets (2)
+# and proposals, backlog, agreement pairs, mastery, skills, roster (one each), assessment's class
+# distribution (3) and risk (7, its own count), recommendation lists and their use (2).
+COURSE_QUERIES = 27
+# Student page: course and role, the student, skills, mastery (assessment: a few), history,
+# submissions, each released grade (one per released submission: a student has a handful),
+# recommendations. The student's own view also computes their list if it was never computed.
+STUDENT_QUERIES_STAFF = 26
+STUDENT_QUERIES_SELF = 27
+# School page, 48 for a school of 2 courses: one query per panel over the whole school, except
+# at-risk counts, which ask assessment once per course (7 queries each; its api scores a
+# course at a time) — the only part that grows with the number of courses.
+SCHOOL_QUERIES = 48
+
+
+def test_course_page_query_count(course_data, django_assert_num_queries):
+    w = course_data.world
+    client = Client()
+    client.force_login(w.teacher)
+    _get(client, reverse("dashboards:course", args=[w.course.pk]), django_assert_num_queries, COURSE_QUERIES)
+
+
+def test_student_page_query_count(course_data, django_assert_num_queries):
+    w = course_data.world
+    client = Client()
+    client.force_login(w.teacher)
+    url = reverse("dashboards:student", args=[w.course.pk, w.student.pk])
+    _get(client, url, django_assert_num_queries, STUDENT_QUERIES_STAFF)
+    client.force_login(w.student)
+    _get(client, url, django_assert_num_queries, STUDENT_QUERIES_SELF)
+
+
+def test_school_page_query_count(course_data, django_assert_num_queries):
+    w = course_data.world
+    client = Client()
+    client.force_login(w.admin)
+    _get(client, reverse("dashboards:school", args=[w.school.pk]), django_assert_num_queries, SCHOOL_QUERIES)
