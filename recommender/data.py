@@ -119,6 +119,10 @@ class Reason:
     params: dict[str, Any]
 
 
+# The score's factors kept in the cache (for audit in the admin and the REST API's debugging).
+_KEPT_COMPONENTS = frozenset({"need", "fit", "novelty", "content", "cf", "predicted_success", "diversified_score"})
+
+
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     kind: ActivityKind
@@ -138,6 +142,8 @@ class Recommendation:
         return f"{self.kind}:{self.id}"
 
     def to_json(self) -> dict[str, Any]:
+        """The cached form. Title, URL and kind of resource are re-read live when serving (a
+        renamed resource shows its new title), so only the title is kept, for the admin."""
         return {
             "kind": self.kind,
             "id": self.id,
@@ -145,10 +151,7 @@ class Recommendation:
             "score": round(self.score, 4),
             "reasons": [{"code": r.code, "params": r.params} for r in self.reasons],
             "skill_ids": list(self.skill_ids),
-            "components": {k: round(v, 4) for k, v in self.components.items()},
-            "pinned": self.pinned,
-            "resource_kind": self.resource_kind,
-            "url": self.url,
+            "components": {k: round(v, 3) for k, v in self.components.items() if k in _KEPT_COMPONENTS},
         }
 
     @classmethod

@@ -32,6 +32,7 @@ Every factor above 1 or below 1 that moved an activity becomes a ``Reason`` with
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -311,13 +312,23 @@ def score_activities(
 
 
 def _reasons(
-    s: _Scored, prio: dict[int, SkillPriority], catalog: Catalog, state: LearnerState, cold: bool
+    s: _Scored,
+    prio: dict[int, SkillPriority],
+    catalog: Catalog,
+    state: LearnerState,
+    cold: bool,
+    cache: dict[int, Reason],
 ) -> tuple[Reason, ...]:
     """Reasons for one picked activity, most important first (at most MAX_REASONS)."""
     reasons: list[Reason] = []
     sp = prio.get(s.main_skill) if s.main_skill is not None else None
     if sp is not None:
-        reasons.append(_skill_reason(sp, catalog, cold=cold, inferred=s.inferred))
+        if s.inferred:
+            reasons.append(_skill_reason(sp, catalog, cold=cold, inferred=True))
+        else:
+            if sp.skill_id not in cache:
+                cache[sp.skill_id] = _skill_reason(sp, catalog, cold=cold, inferred=False)
+            reasons.append(cache[sp.skill_id])
     elif cold:
         reasons.append(Reason("course_material", {}))
     p_hat = s.components.get("predicted_success")
@@ -378,35 +389,43 @@ def rank(
         scored = [s for s in scored if s.activity.key not in exclude]
     picked: list[_Scored] = []
     skill_count: dict[int, int] = defaultdict(int)
-    remaining = scored
-    while remaining and len(picked) < limit:
-        best_i, best_value = -1, -1.0
-        for i, s in enumerate(remaining):
-            value = s.score
-            if s.main_skill is not None and skill_count[s.main_skill]:
-                value *= SAME_SKILL_PENALTY ** skill_count[s.main_skill]
-            if s.activity.vector is not None:
-                for p in picked:
-                    if _cos(s.activity.vector, p.activity.vector) >= NEAR_DUPLICATE_COS:
-                        value *= NEAR_DUPLICATE_PENALTY
-                        break
-            # Ties (e.g. an empty course profile) fall back to the catalogue's order: stable lists.
-            if value > best_value:
-                best_i, best_value = i, value
-        best = remaining.pop(best_i)
-        best.components["diversified_score"] = best_value
+
+    def current(s: _Scored) -> float:
+        value = s.score
+        if s.main_skill is not None and skill_count[s.main_skill]:
+            value *= SAME_SKILL_PENALTY ** skill_count[s.main_skill]
+        if s.activity.vector is not None:
+            for p in picked:
+                if _cos(s.activity.vector, p.activity.vector) >= NEAR_DUPLICATE_COS:
+                    return value * NEAR_DUPLICATE_PENALTY
+        return value
+
+    # Lazy greedy (the penalties only ever lower a score, so a stale heap value is an upper
+    # bound): same picks as re-scoring every candidate at every step, at a fraction of the cost.
+    # Ties fall back to the catalogue's order, so lists are stable.
+    heap = [(-s.score, i) for i, s in enumerate(scored)]
+    heapq.heapify(heap)
+    while heap and len(picked) < limit:
+        _, i = heapq.heappop(heap)
+        value = current(scored[i])
+        if heap and (value < -heap[0][0] or (value == -heap[0][0] and heap[0][1] < i)):
+            heapq.heappush(heap, (-value, i))
+            continue
+        best = scored[i]
+        best.components["diversified_score"] = value
         picked.append(best)
         if best.main_skill is not None:
             skill_count[best.main_skill] += 1
     cold = not state.has_history
     catalog_ = prep.catalog
+    skill_reasons: dict[int, Reason] = {}
     return [
         Recommendation(
             kind=s.activity.kind,
             id=s.activity.id,
             title=s.activity.title,
             score=s.components["diversified_score"],
-            reasons=_reasons(s, prio, catalog_, state, cold),
+            reasons=_reasons(s, prio, catalog_, state, cold, skill_reasons),
             skill_ids=s.skills,
             components=s.components,
             resource_kind=s.activity.resource_kind,

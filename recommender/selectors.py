@@ -124,7 +124,7 @@ def cached_recommendations(*, student_id: int, course_id: int, limit: int = 10) 
             live = live_resources.get(rec.id)
             if live is None or rec.id in pinned_set or overrides.get(rec.id) == OverrideAction.HIDE:
                 continue
-            rec = replace(rec, title=live["title"], url=live["url"])
+            rec = replace(rec, title=live["title"], url=live["url"], resource_kind=live["kind"])
         else:
             title = live_items.get(rec.id)
             if title is None:
@@ -281,8 +281,8 @@ def _due_by_skill(course_id: int, skills: dict[int, SkillInfo], now: datetime) -
 def learner_states(
     *, course_id: int, student_ids: Sequence[int], catalog: Catalog, now: datetime
 ) -> dict[int, LearnerState]:
-    """States of many students of one course with a fixed number of queries, plus one call per
-    student to the tracer's ``predicted_success`` (its contract is per student)."""
+    """States of many students of one course with a fixed number of queries, plus (until the
+    tracer offers a bulk reader) one ``predicted_success`` call per student with evidence."""
     student_ids = list(student_ids)
     mastery = sources.mastery_for_students(student_ids=student_ids, course_id=course_id)
     since = now - timedelta(days=NOVELTY_WINDOW_DAYS)
@@ -319,10 +319,14 @@ def learner_states(
             .values_list("author_id", flat=True)
             .distinct()
         )
+    no_evidence = [s for s in student_ids if not any(v.n_evidence for v in mastery.get(s, {}).values())]
+    predictions = sources.predicted_success_for_students(
+        student_ids=student_ids, course_id=course_id, item_ids=item_ids, skip=no_evidence
+    )
     states: dict[int, LearnerState] = {}
     for sid in student_ids:
         m = mastery.get(sid, {})
-        predicted = sources.predicted_success(student_id=sid, course_id=course_id, item_ids=item_ids) if m else {}
+        predicted = predictions.get(sid, {})
         traits = sources.weak_traits_for_student(student_id=sid, course_id=course_id) if sid in graded else []
         weak: tuple[WeakTrait, ...] = ()
         if traits and catalog.skill_vectors:

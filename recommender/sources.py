@@ -95,6 +95,27 @@ def predicted_success(*, student_id: int, course_id: int, item_ids: Sequence[int
     return {}
 
 
+def predicted_success_for_students(
+    *, student_ids: Sequence[int], course_id: int, item_ids: Sequence[int], skip: Iterable[int] = ()
+) -> dict[int, dict[int, float]]:
+    """Bulk form for the batch refresh: the tracer's bulk reader when it has one, else one
+    ``predicted_success`` call per student (students in ``skip`` get none: no evidence yet, so
+    the ranking uses mastery and difficulty, which is all the tracer would know either)."""
+    bulk = _optional("assessment.api", "predicted_success_for_students")
+    if bulk is not None and item_ids:
+        try:
+            raw = bulk(student_ids=list(student_ids), item_ids=list(item_ids))
+        except ObjectDoesNotExist:
+            raw = {}
+        return {int(s): {int(i): float(p) for i, p in per.items()} for s, per in raw.items()}
+    skipped = set(skip)
+    return {
+        s: predicted_success(student_id=s, course_id=course_id, item_ids=item_ids)
+        for s in student_ids
+        if s not in skipped
+    }
+
+
 def source_names() -> dict[str, str]:
     """Which implementation each signal comes from (shown in the admin and the bench output)."""
     return {

@@ -138,11 +138,16 @@ def set_mastery(monkeypatch):
     monkeypatch.setattr(
         sources, "mastery_for_student", lambda *, student_id, course_id: dict(table.get(student_id, {}))
     )
+
+    def predicted(*, student_id, course_id, item_ids):
+        return {i: p for i, p in preds.get(student_id, {}).items() if i in set(item_ids)}
+
+    monkeypatch.setattr(sources, "predicted_success", predicted)
     monkeypatch.setattr(
         sources,
-        "predicted_success",
-        lambda *, student_id, course_id, item_ids: {
-            i: p for i, p in preds.get(student_id, {}).items() if i in set(item_ids)
+        "predicted_success_for_students",
+        lambda *, student_ids, course_id, item_ids, skip=(): {
+            s: predicted(student_id=s, course_id=course_id, item_ids=item_ids) for s in student_ids
         },
     )
     return _set
