@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import F
 
 from eduai.courses.models import ActivityEvent, ObjectType, Role, Submission
 
@@ -37,6 +38,8 @@ def refresh_after_events(event_ids: list[int]) -> int:
         ActivityEvent.objects.filter(
             pk__in=list(event_ids)[:100000],
             object_type__in=_EVIDENCE_TYPES,
+            # a student of THIS course (a teacher here may be a student elsewhere)
+            actor__enrollments__course_id=F("course_id"),
             actor__enrollments__role=Role.STUDENT,
             actor__enrollments__is_active=True,
         ).values_list("course_id", "actor_id")

@@ -234,6 +234,8 @@ def test_grade_release_schedules_a_refresh_for_the_author(world, maths, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 def test_teachers_and_question_events_trigger_nothing(world, maths, monkeypatch):
+    # the teacher is also a student in another course: still no list for them here
+    f.EnrollmentFactory(course=world.other_course, user=world.teacher)
     scheduled: list = []
     monkeypatch.setattr(tasks.refresh_students, "apply_async", lambda args=None, **kw: scheduled.append(args))
     courses.activity_events_record(
@@ -268,3 +270,16 @@ def test_batch_refresh_builds_the_course_profile_and_every_list(world, maths, cl
 
     profile = CourseProfile.objects.get(course=maths.course).data
     assert profile["skill_ids"] == sorted([maths.fractions.pk, maths.ratios.pk, maths.percentages.pk])
+
+
+def test_management_command_indexes_and_refreshes(world, maths):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("recommender_refresh", "--course", str(maths.course.pk), stdout=out)
+    assert "4 resources indexed, 1 students refreshed" in out.getvalue()
+    assert RecommendationSet.objects.filter(student=world.student, computed_at__isnull=False).exists()
+    with pytest.raises(CommandError):
+        call_command("recommender_refresh", "--course", "999999", stdout=StringIO())
