@@ -32,6 +32,7 @@ __all__ = [
     "course_for",
     "course_index",
     "course_questions",
+    "course_recommendation_lists",
     "course_resources",
     "override_set",
     "question_resolve",
@@ -40,6 +41,7 @@ __all__ = [
     "recommendations_for",
     "refresh_course",
     "student_questions",
+    "student_recommendations_for_staff",
 ]
 
 
@@ -87,6 +89,26 @@ def recommendations_for(*, user: Any, course_id: int, limit: int = 10) -> Recomm
         cached = selectors.cached_recommendations(student_id=user.pk, course_id=course.pk, limit=limit)
     assert cached is not None
     return cached
+
+
+def student_recommendations_for_staff(
+    *, user: Any, course_id: int, student_id: int, limit: int = 10
+) -> RecommendationList | None:
+    """A student's cached list as their teacher sees it (None if never computed): never
+    computes one (a teacher's visit must not change what the student is shown)."""
+    course = _course(course_id, user)
+    _require_staff(user, course)
+    if not selectors.is_active_student(student_id=student_id, course_id=course.pk):
+        raise Http404(_("No such student in this course."))
+    return selectors.cached_recommendations(student_id=student_id, course_id=course.pk, limit=limit)
+
+
+def course_recommendation_lists(*, user: Any, course_id: int) -> dict[int, tuple[Recommendation, ...]]:
+    """Every computed list of the course as cached, by student id (staff dashboards: what is
+    being recommended). One query; hides and deletions are NOT re-checked here."""
+    course = _course(course_id, user)
+    _require_staff(user, course)
+    return selectors.course_lists(course_id=course.pk)
 
 
 def ask_course(*, user: Any, course_id: int, text: object) -> AnswerData:

@@ -141,6 +141,13 @@ def cached_recommendations(*, student_id: int, course_id: int, limit: int = 10) 
     )
 
 
+def course_lists(*, course_id: int) -> dict[int, tuple[Recommendation, ...]]:
+    rows = RecommendationSet.objects.filter(course_id=course_id, computed_at__isnull=False).values_list(
+        "student_id", "items"
+    )
+    return {sid: tuple(Recommendation.from_json(raw) for raw in items or []) for sid, items in rows}
+
+
 # --- Inputs of the ranking -------------------------------------------------------------------
 
 _vector_cache: dict[tuple[str, str], np.ndarray] = {}

@@ -283,3 +283,27 @@ def test_management_command_indexes_and_refreshes(world, maths):
     assert RecommendationSet.objects.filter(student=world.student, computed_at__isnull=False).exists()
     with pytest.raises(CommandError):
         call_command("recommender_refresh", "--course", "999999", stdout=StringIO())
+
+
+def test_staff_read_cached_lists_without_computing_them(world, maths, classmate):
+    # nothing computed yet: the teacher's look changes nothing
+    assert (
+        api.student_recommendations_for_staff(
+            user=world.teacher, course_id=maths.course.pk, student_id=world.student.pk
+        )
+        is None
+    )
+    assert not RecommendationSet.objects.exists()
+    api.recommendations_for(user=world.student, course_id=maths.course.pk)
+    seen = api.student_recommendations_for_staff(
+        user=world.teacher, course_id=maths.course.pk, student_id=world.student.pk
+    )
+    assert seen is not None and seen.items
+    lists = api.course_recommendation_lists(user=world.ta, course_id=maths.course.pk)
+    assert set(lists) == {world.student.pk}
+    with pytest.raises(PermissionDenied):
+        api.course_recommendation_lists(user=world.student, course_id=maths.course.pk)
+    with pytest.raises(Http404):
+        api.student_recommendations_for_staff(
+            user=world.teacher, course_id=maths.course.pk, student_id=world.other_student.pk
+        )
