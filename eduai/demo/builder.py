@@ -31,16 +31,23 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+import assessment.api as assessment_api
+import grading.api as grading_api
+import grading.review.api as review_api
+import recommender.api as recommender_api
 from eduai.courses import services
 from eduai.courses.data import EventInput
 from eduai.courses.models import (
@@ -66,6 +73,9 @@ _STATEMENT_NS = uuid.UUID("6f1c1d2e-6b3a-4d0e-9a57-2f1d5e0c2026")
 # magnitudes reported for tutoring data (Baker, Corbett & Aleven 2008: slip ~0.1, guess ~0.2).
 SLIP = 0.1
 GUESS = 0.2
+# Events per ingestion call: the REST API's per-request maximum (EDUAI_MAX_EVENTS_PER_REQUEST),
+# so each activity_recorded signal carries what one LMS batch would.
+EVENTS_PER_CALL = 1000
 
 
 class DemoError(Exception):
@@ -82,11 +92,22 @@ class DemoConfig:
     essays: bool = True
     # Train the grading models on the teacher-scored essays before new essays arrive.
     train_models: bool = True
+    # Index the resources and compute every student's recommendations (embeds the resources).
+    recommendations: bool = True
 
     @classmethod
     def small(cls) -> DemoConfig:
-        """A few students, two weeks and a handful of essays: enough for page and browser tests."""
-        return cls(n_students=10, weeks=2, essay_scale=0.15, train_models=False)
+        """A few students, two weeks and a handful of essays: enough for page and browser tests.
+
+        No model training and no recommendation refresh (both load or fit models: tens of
+        seconds on a small CPU); pages that need them compute on demand.
+        """
+        return cls(n_students=10, weeks=2, essay_scale=0.15, train_models=False, recommendations=False)
+
+    @classmethod
+    def people_only(cls) -> DemoConfig:
+        """School, people, courses, skills, resources and assignments; no activity or essays."""
+        return cls(n_students=10, activity=False, essays=False, train_models=False, recommendations=False)
 
 
 @dataclass
@@ -180,7 +201,8 @@ class _Builder:
         self.staff_ids: dict[str, int] = {}
 
     def count(self, what: str, n: int = 1) -> None:
-        self.created[what] = self.created.get(what, 0) + n
+        if n:
+            self.created[what] = self.created.get(what, 0) + n
 
     def timed(self, name: str, step: Callable[[], None]) -> None:
         start = time.perf_counter()
@@ -358,6 +380,7 @@ class _Builder:
         intro_day = {n: round(i * days * 0.8 / max(1, len(names))) for i, n in enumerate(names)}
         offset = rng.gauss(0, 0.3)  # the course suits some students more than others
         total = 0
+        pending: list[EventInput] = []
         for s in self.members[code]:
             theta = s.ability + offset + rng.gauss(0, 0.3)
             known = {n: rng.random() < 0.5 * _sigmoid(theta - 0.5 - 0.4 * depth[n]) for n in names}
@@ -386,10 +409,18 @@ class _Builder:
                         rng,
                     )
                 day += rng.expovariate(s.engagement * rate / 7)
-            if events:
-                result = services.activity_events_record(events=events)
-                total += len(result.created_ids)
+            pending += events
+            if len(pending) >= EVENTS_PER_CALL:
+                total += self._record(pending)
+                pending = []
+        total += self._record(pending)
         self.count("activity_events", total)
+
+    def _record(self, events: list[EventInput]) -> int:
+        created = 0
+        for start in range(0, len(events), EVENTS_PER_CALL):
+            created += len(services.activity_events_record(events=events[start : start + EVENTS_PER_CALL]).created_ids)
+        return created
 
     def _session(
         self,
@@ -467,23 +498,57 @@ class _Builder:
                     known[skill] = True
         return events
 
+    def mastery_model(self) -> None:
+        """Fit knowledge tracing (BKT) to the school's practice history.
+
+        Assessment activates it only if it beats the serving model on held-out students, and
+        then rebuilds every student's mastery with it.
+        """
+        try:
+            version = assessment_api.train_model(school_id=self.school_id, method="bkt", seed=content.SEED)
+        except ValueError as exc:  # too little history (small test configurations)
+            self.log(f"    no mastery model trained: {exc}")
+            return
+        auc = "n/a" if version.valid_auc is None else f"{version.valid_auc:.3f}"
+        base = "n/a" if version.baseline_auc is None else f"{version.baseline_auc:.3f}"
+        self.log(f"    BKT v{version.version}: held-out AUC {auc} (serving model before: {base}), {version.status}")
+        self.count("mastery_models")
+
     # Essays -----------------------------------------------------------------------------
 
     def essays(self) -> None:
         plans = [self._essay_plan(spec) for spec in content.ASSIGNMENTS]
         # 1. The essays the teacher has already marked, with their grades.
         for spec, scored, _waiting in plans:
-            for s, score, quality, submitted_at, rng in scored:
-                submission_id = self._submit(spec, s, quality, submitted_at, rng)
-                if submission_id is not None:
-                    self._teacher_grade(spec, submission_id, score, quality, rng)
+            created = self._submit_batch(spec, scored)
+            for s, score, quality, _at, rng in scored:
+                if s.user_id in created:
+                    self._teacher_grade(spec, created[s.user_id], score, quality, rng)
         # 2. Train the graders on them, so that new essays get a suggestion on arrival.
         if self.config.train_models:
             self._train()
         # 3. New essays, waiting for the AI (scored through the submission_received signal).
         for spec, _scored, waiting in plans:
-            for s, _score, quality, submitted_at, rng in waiting:
-                self._submit(spec, s, quality, submitted_at, rng)
+            self._submit_batch(spec, waiting)
+
+    def _submit_batch(self, spec: content.AssignmentSpec, plan: list) -> dict[int, int]:
+        """Hand in one assignment's essays together; returns author id -> new submission id.
+
+        Each essay goes through ``submission_create`` and its ``submission_received`` signal
+        fires as usual, on commit. Before that commit, grading embeds the whole batch in one
+        encoder pass (its public ``embed_default``), so the scoring task each signal starts
+        finds its vector stored: one batched pass instead of one encoder call per essay, which
+        is what a bulk import would do too.
+        """
+        created: dict[int, int] = {}
+        with transaction.atomic():
+            for s, _score, quality, submitted_at, rng in plan:
+                submission_id = self._submit(spec, s, quality, submitted_at, rng)
+                if submission_id is not None:
+                    created[s.user_id] = submission_id
+            if created:
+                grading_api.embed_default(submission_ids=list(created.values()))
+        return created
 
     def _essay_plan(self, spec: content.AssignmentSpec) -> tuple[content.AssignmentSpec, list, list]:
         rng = random.Random(f"{content.SEED}:{spec.title}:essays")
@@ -538,19 +603,51 @@ class _Builder:
             )
             for t in spec.traits
         }
-        teacher_id = next(p for p in content.STAFF if p.roles.get(spec.course) == "teacher").username
-        # TODO(grading): record the teacher's grade through grading.api.teacher_grade_set once it
-        # exists: submission_id, score, traits (name -> score), comment, graded_by=teacher, release.
-        del comment, traits, teacher_id
-        self.count("teacher_grades_pending_api")
-        if "TODO(grading): teacher_grade_set" not in self.extension_points:
-            self.extension_points.append("TODO(grading): teacher_grade_set")
+        teacher = next(p for p in content.STAFF if p.roles.get(spec.course) == "teacher")
+        grader_id = self.staff_ids[teacher.username]
+        # The builder trains once, after all teacher grades are in (``_train``), instead of
+        # letting each threshold crossing start a background training run mid-build.
+        grading_api.teacher_grade_set(
+            submission_id=submission_id,
+            score=score,
+            trait_scores=traits,
+            grader_id=grader_id,
+            comment=comment,
+            trigger_training=False,
+        )
+        review_api.grade_release(submission_id=submission_id, user_id=grader_id)
+        self.count("teacher_grades")
 
     def _train(self) -> None:
-        # TODO(grading): train each essay assignment's model on its teacher-scored essays through
-        # grading.api (training entry point) once it exists, so new essays get a suggestion.
-        if "TODO(grading): training" not in self.extension_points:
-            self.extension_points.append("TODO(grading): training")
+        # The fast scorer: seconds per assignment on CPU (fine-tuning would take minutes each).
+        for spec in content.ASSIGNMENTS:
+            assignment_id = self.assignment_ids[spec.title]
+            if grading_api.serving_model_for(assignment_id=assignment_id) is not None:
+                continue  # a rerun: the assignment already has a model
+            try:
+                result = grading_api.model_train(assignment_id=assignment_id, method="fast", trigger="demo")
+            except ValidationError as exc:  # too few teacher grades (small test configurations)
+                self.log(f"    {spec.title}: no model trained: {exc.messages[0]}")
+                continue
+            qwk = "n/a" if result.val_qwk is None else f"{result.val_qwk:.2f}"
+            self.log(f"    {spec.title}: model v{result.version} ({result.method}), validation QWK {qwk}")
+            self.count("grading_models")
+
+    def review_decisions(self) -> None:
+        """Teachers have worked through part of the review queue (the review loop's own demo
+        step, contributed by its engineer): some AI proposals accepted, some overridden, the rest
+        waiting, so the queue and the agreement figures have something to show. A no-op for a
+        course where a teacher already decided something."""
+        for what, n in review_api.demo_review_state(course_ids=self.course_ids.values()).items():
+            self.count(what, n)
+
+    # Recommendations --------------------------------------------------------------------
+
+    def recommendations(self) -> None:
+        # Students open the demo to a ready list rather than one computed on first view.
+        for course_id in self.course_ids.values():
+            refreshed = recommender_api.refresh_course(course_id=course_id)
+            self.log(f"    {refreshed} recommendation lists in course {course_id}")
 
     # Summary ----------------------------------------------------------------------------
 
@@ -574,11 +671,36 @@ class _Builder:
         return rows
 
 
+@contextmanager
+def _training_by_the_builder_only() -> Iterator[None]:
+    """Switch off grading's automatic training (``EDUAI_GRADER_AUTO_TRAIN``) while building.
+
+    In production each teacher grade may cross a training threshold and start training; with
+    no broker that runs in a background thread. During the build the builder trains once, at
+    the right moment, itself: threshold-started threads would train on a half-built school and
+    hold SQLite's write lock while the builder writes ("database is locked").
+    """
+    missing = object()
+    previous = getattr(settings, "EDUAI_GRADER_AUTO_TRAIN", missing)
+    settings.EDUAI_GRADER_AUTO_TRAIN = "0"
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del settings.EDUAI_GRADER_AUTO_TRAIN
+        else:
+            settings.EDUAI_GRADER_AUTO_TRAIN = previous
+
+
 def build_demo(
     *, config: DemoConfig | None = None, now: datetime | None = None, log: Callable[[str], None] = lambda _m: None
 ) -> DemoSummary:
     """Create whatever of the demo is missing; see the module docstring."""
-    config = config or DemoConfig()
+    with _training_by_the_builder_only():
+        return _build(config or DemoConfig(), now, log)
+
+
+def _build(config: DemoConfig, now: datetime | None, log: Callable[[str], None]) -> DemoSummary:
     # Whole minutes: events and due dates line up across the pages.
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     builder = _Builder(config, now, log)
@@ -590,8 +712,15 @@ def build_demo(
     # Activity and essays commit per call, so each write's signal runs as it would in production.
     if config.activity:
         builder.timed("activity", builder.activity)
+        if config.train_models and builder.created.get("activity_events"):
+            builder.timed("mastery model", builder.mastery_model)
     if config.essays:
         builder.timed("essays", builder.essays)
+        builder.timed("review decisions", builder.review_decisions)
+    # Recomputed only when this run added something: a rerun that finds the demo in place stays a
+    # no-op (an interrupted first run is repaired by --reset).
+    if config.recommendations and builder.created:
+        builder.timed("recommendations", builder.recommendations)
     return DemoSummary(
         school_id=builder.school_id,
         course_ids=dict(builder.course_ids),
@@ -611,6 +740,10 @@ def reset_demo() -> dict[str, int]:
         with transaction.atomic():
             school = School.objects.filter(slug=content.SCHOOL_SLUG).first()
             if school is not None:
+                # Submissions first: grading's predictions cascade from them but PROTECT their
+                # model, which the course would otherwise try to delete while they exist.
+                _, per_model = Submission.objects.filter(assignment__course__school=school).delete()
+                _merge(deleted, per_model)
                 _, per_model = Course.objects.filter(school=school).delete()
                 _merge(deleted, per_model)
                 _, per_model = school.delete()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+import grading.review.api as review_api
 from eduai.courses import access
 from eduai.courses.models import (
     Assignment,
@@ -59,6 +60,7 @@ class FeedbackRow:
     min_score: int
     max_score: int
     graded_at: object
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,26 +145,29 @@ def home_data(*, user: object) -> HomeData:
     feedback: tuple[FeedbackRow, ...] = ()
     pending = 0
     if learning:
+        # What the review loop released to this student (score, teacher's comment); the review
+        # app decides what a student may see of their own work.
+        mine = review_api.my_released_grades(user=user)
+        released = sorted(
+            (g for g in mine if g.released and g.score is not None),
+            key=lambda g: (g.released_at is not None, g.released_at, g.submission_id),
+            reverse=True,
+        )
         feedback = tuple(
             FeedbackRow(
-                submission_id=s.pk,
-                course_id=s.assignment.course_id,
-                course_code=s.assignment.course.code,
-                assignment_title=s.assignment.title,
-                score=s.final_score,  # type: ignore[arg-type]
-                min_score=s.assignment.min_score,
-                max_score=s.assignment.max_score,
-                graded_at=s.updated_at,
+                submission_id=g.submission_id,
+                course_id=g.course_id,
+                course_code=g.course_code,
+                assignment_title=g.assignment_title,
+                score=g.score,  # type: ignore[arg-type]
+                min_score=g.min_score,  # type: ignore[arg-type]
+                max_score=g.max_score,  # type: ignore[arg-type]
+                graded_at=g.released_at,
+                comment=g.comment,
             )
-            for s in Submission.objects.filter(author=user, status=SubmissionStatus.RELEASED, final_score__isnull=False)
-            .select_related("assignment__course")
-            .order_by("-updated_at", "-id")[:FEEDBACK_LIMIT]
+            for g in released[:FEEDBACK_LIMIT]
         )
-        pending = (
-            Submission.objects.filter(author=user)
-            .exclude(status__in=[SubmissionStatus.RELEASED, SubmissionStatus.REVIEWED])
-            .count()
-        )
+        pending = sum(1 for g in mine if not g.released)
     return HomeData(learning=learning, teaching=teaching, school=school, feedback=feedback, pending_submissions=pending)
 
 

@@ -5,9 +5,10 @@
   end (install: ``apt-get install -y chromium``).
 - One Chromium per test run of this package; each test gets a fresh context (cookies,
   storage) and a page whose ``base_url`` is the live server.
-- ``demo_site`` loads a small demo school (same builder as ``manage.py load_demo``) into the
-  live server's database; the live server needs a transactional database, which pytest-django
-  flushes after each test.
+- ``demo_site`` loads a small demo school (same builder as ``manage.py load_demo``: activity,
+  essays, grades) into the live server's database; ``demo_people`` only its people and courses
+  (much cheaper). The live server needs a transactional database, which pytest-django flushes
+  after each test.
 - Playwright's sync API keeps an asyncio loop running in the test thread, which makes Django
   refuse ORM calls there (SynchronousOnlyOperation). Nothing in the test thread is actually
   asynchronous, so ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set while the browser runs, and restored
@@ -102,8 +103,19 @@ def page(browser, live_server) -> Iterator[object]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def demo_site(live_server):  # type: ignore[no-untyped-def]
+def demo_site(live_server, settings, tmp_path):  # type: ignore[no-untyped-def]
     """A small demo school in the live server's database; returns the builder's summary."""
     from eduai.demo.builder import DemoConfig, build_demo
 
+    # Grading embeds every essay on arrival; 64 tokens keep that cheap (as grading's own tests do).
+    settings.EDUAI_EMBED_MAX_TOKENS = 64
+    settings.EDUAI_MODEL_ROOT = tmp_path / "models"
     return build_demo(config=DemoConfig.small())
+
+
+@pytest.fixture
+def demo_people(live_server):  # type: ignore[no-untyped-def]
+    """The demo school's people and courses only (no activity, no essays): a second, not ten."""
+    from eduai.demo.builder import DemoConfig, build_demo
+
+    return build_demo(config=DemoConfig.people_only())

@@ -71,13 +71,13 @@ def test_teacher_sees_courses_taught_and_work_awaiting_a_grade(page, demo_site):
     save_screenshot(page, "07-course-teacher-zh-course")
 
 
-def test_school_admin_sees_every_course_of_the_school(page, demo_site):
+def test_school_admin_sees_every_course_of_the_school(page, demo_people):
     login_as(page, "helen.carter")
     expect(page.locator("#school tbody tr")).to_have_count(3)
     save_screenshot(page, "08-home-admin")
 
 
-def test_wrong_password_is_refused_in_the_browser(page, demo_site):
+def test_wrong_password_is_refused_in_the_browser(page, demo_people):
     page.goto("/login/")
     page.get_by_label("Username").fill("li.wei")
     page.get_by_label("Password").fill("not-the-password")

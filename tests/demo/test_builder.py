@@ -29,8 +29,11 @@ SMALL = DemoConfig.small()
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
+def _cheap_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Grading embeds every essay on arrival; 64 tokens keep that cheap (as grading's own tests do).
+    settings.EDUAI_EMBED_MAX_TOKENS = 64
+    settings.EDUAI_MODEL_ROOT = tmp_path / "models"
 
 
 def _snapshot() -> dict[str, int]:
@@ -152,7 +155,9 @@ def test_full_demo_simulation_carries_real_signal():
 def test_load_demo_command_prints_url_logins_and_is_idempotent(monkeypatch, capsys):
     from eduai.courses.management.commands import load_demo
 
-    monkeypatch.setattr(load_demo, "build_demo", lambda **kw: build_demo(config=SMALL, now=NOW, **kw))
+    # The command's own job (options, output, idempotence, reset) needs people and courses only.
+    content_only = DemoConfig(n_students=6, activity=False, essays=False, train_models=False, recommendations=False)
+    monkeypatch.setattr(load_demo, "build_demo", lambda **kw: build_demo(config=content_only, now=NOW, **kw))
     call_command("load_demo", "--port", "8123")
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123/" in out

@@ -66,6 +66,40 @@ def test_student_home_lists_their_courses_and_latest_grades(client, world):
     assert 'id="teaching"' not in html
 
 
+def test_student_home_shows_the_teachers_released_grade_and_comment(client, world):
+    import grading.api as grading_api
+    import grading.review.api as review_api
+
+    # Given: the teacher grades and releases an essay through the grading services
+    assignment = f.AssignmentFactory(course=world.course, title="River essay", min_score=1, max_score=6)
+    submission = f.SubmissionFactory(assignment=assignment, author=world.student)
+    grading_api.teacher_grade_set(
+        submission_id=submission.id,
+        score=4,
+        grader_id=world.teacher.id,
+        comment="Vary your openings.",
+        trigger_training=False,
+    )
+    review_api.grade_release(submission_id=submission.id, user_id=world.teacher.id)
+    # When
+    html = _client_for(client, world.student).get(reverse("home")).content.decode()
+    # Then: score, comment and a link to their own submission page
+    assert "River essay" in html and '<span class="score">4</span>' in html
+    assert '<blockquote class="comment">Vary your openings.</blockquote>' in html
+    assert reverse("review:my-submission", args=[submission.id]) in html
+
+
+def test_teacher_home_links_to_the_review_and_recommendation_pages(client, world):
+    html = _client_for(client, world.teacher).get(reverse("home")).content.decode()
+    for url in (
+        reverse("review:queue", args=[world.course.id]),
+        reverse("review:agreement", args=[world.course.id]),
+        reverse("recommender:course", args=[world.course.id]),
+    ):
+        assert url in html
+        assert client.get(url).status_code == 200, url
+
+
 def test_student_does_not_see_other_students_grades(client, world):
     assignment = f.AssignmentFactory(course=world.course, title="Secret essay")
     classmate = f.UserFactory(username="classmate")
@@ -155,7 +189,8 @@ def test_course_page_for_staff_counts_the_class_and_shows_drafts(client, world):
     html = _client_for(client, world.teacher).get(reverse("course-detail", args=[world.course.id])).content.decode()
     assert "Draft one" in html and "draft" in html
     assert "Awaiting a grade" in html
-    assert '<span class="badge warn">1</span>' in html
+    queue = reverse("review:queue", args=[world.course.id])
+    assert f'href="{queue}?assignment={published.id}" title="Review queue">1</a>' in html
     assert "Your submissions" not in html
 
 
@@ -233,8 +268,15 @@ def test_user_text_is_escaped_everywhere(client, world):
     world.student.save()
     world.teacher.display_name = EVIL
     world.teacher.save()
+    import grading.api as grading_api
+    import grading.review.api as review_api
+
     assignment = f.AssignmentFactory(course=world.course, title=EVIL)
-    f.SubmissionFactory(assignment=assignment, author=world.student, status=SubmissionStatus.RELEASED, final_score=3)
+    submission = f.SubmissionFactory(assignment=assignment, author=world.student)
+    grading_api.teacher_grade_set(
+        submission_id=submission.id, score=3, grader_id=world.teacher.id, comment=EVIL, trigger_training=False
+    )
+    review_api.grade_release(submission_id=submission.id, user_id=world.teacher.id)
     f.SkillFactory(course=world.course, name=EVIL, description=EVIL)
     resource = f.LearningResourceFactory(course=world.course, title=EVIL, body=EVIL)
     client.force_login(world.student)

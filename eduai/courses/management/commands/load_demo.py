@@ -7,12 +7,37 @@ command prints (``make demo PORT=8001`` serves there).
 
 from __future__ import annotations
 
+import logging
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from eduai.demo import content
 from eduai.demo.builder import DemoError, build_demo, reset_demo
+
+# One INFO line per in-process task (hundreds in a demo build) would bury the logins at the end.
+_CHATTY_LOGGERS = ("celery.app.trace", "celery.worker.strategy")
+
+
+@contextmanager
+def _quiet(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    # Read by huggingface_hub/transformers when they are first imported (progress bars on stderr).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -34,7 +59,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             self.stdout.write(f"Removed the old demo ({sum(deleted.values())} rows).")
         self.stdout.write("Building the EduAI demo school ...")
-        summary = build_demo(log=self.stdout.write)
+        with _quiet(options.get("verbosity", 1) < 2):  # -v 2 shows every task
+            summary = build_demo(log=self.stdout.write)
         elapsed = time.perf_counter() - start
 
         if summary.created_anything:
