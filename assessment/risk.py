@@ -357,7 +357,7 @@ def _sigmoid(x: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
     """Equal-width bins of predicted probability: count, mean predicted, observed rate."""
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
@@ -443,7 +443,7 @@ def course_snapshots(*, course_id: int, now: datetime) -> list[Snapshot]:
         .values("actor_id")
         .annotate(last=Max("timestamp"), recent=Count("id", filter=Q(timestamp__gte=now - timedelta(days=14))))
     }
-    subs = defaultdict(dict)
+    subs: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
     grades: dict[int, list[float]] = defaultdict(list)
     assignments = {
         a["id"]: a
@@ -465,7 +465,8 @@ def course_snapshots(*, course_id: int, now: datetime) -> list[Snapshot]:
     ).values_list("author_id", "assignment_id", "final_score"):
         a = assignments.get(aid)
         if a:
-            grades[author].append(min(1.0, max(0.0, (score - a["min_score"]) / (a["max_score"] - a["min_score"]))))
+            lo, hi = a["min_score"], a["max_score"]
+            grades[author].append(min(1.0, max(0.0, (float(score or 0) - lo) / (hi - lo))))
     due = [a for a in assignments.values() if a["due_at"] is not None and a["due_at"] <= now]
     skills: dict[int, list[SkillState]] = defaultdict(list)
     for student, name, p, trend in Mastery.objects.filter(course_id=course_id, student_id__in=ids).values_list(

@@ -354,10 +354,11 @@ def _replay(row: StudentKTState, model: KnowledgeTracer, version_id: int | None,
     masteries = []
     for sid, points in per_skill.items():
         m = existing.get(sid) or Mastery(student_id=row.student_id, course_id=row.course_id, skill_id=sid)
-        m.recent, m.n_evidence, m.as_of = [], 0, None
+        m.recent, m.n_evidence = [], 0
         for p, at in points[-(TREND_WINDOW + 1) :]:
             _set_mastery(m, p, at, model.method)
         m.n_evidence = len(points)
+        m.as_of = points[-1][1]  # evidence is in time order; an old later as_of may be voided
         masteries.append(m)
     _save_masteries(masteries)
     row.model_version_id = version_id

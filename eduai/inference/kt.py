@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -31,10 +31,11 @@ from torch.nn import functional as F
 # train_window, batch_size, lr, weight_decay, difficulty_prior_sd, max_epochs, patience,
 # max_train_cpu_seconds, max_train_seconds, threads.
 DeepHyper = Any
-# (items, skill rows, credits, item easiness, log1p item count) of one student
 log = logging.getLogger(__name__)
 
-Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# (items, skill rows, credits, item easiness, log1p item count, count features) of one student
+Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+N_COUNTS = 4  # assessment.kt.deep.count_features
 
 # Initial per-head decay slopes (attention weight shrinks by exp(-slope) per response in
 # between): one nearly flat head for long memory, the others increasingly recency-minded.
@@ -67,7 +68,7 @@ class Layer(nn.Module):
         self.skill_bonus = nn.Parameter(torch.tensor(bonus, dtype=torch.float32))
         self.drop = nn.Dropout(dropout)
 
-    def bias(self, dist: torch.Tensor, allowed: torch.Tensor, overlap: torch.Tensor) -> torch.Tensor:
+    def attn_bias(self, dist: torch.Tensor, allowed: torch.Tensor, overlap: torch.Tensor) -> torch.Tensor:
         """Additive attention bias [B, heads, T, T]: time decay, same-skill bonus, -1e9 where
         not allowed."""
         b = -F.softplus(self.decay)[None, :, None, None] * dist[None, None]
@@ -106,12 +107,13 @@ class Net(nn.Module):
         # was (right on a hard item says more than right on an easy one): an Elo-like residual
         self.ease_vec = nn.Parameter(torch.randn(d) * 0.1)
         self.res_vec = nn.Parameter(torch.randn(d) * 0.1)
+        self.base_logit: torch.Tensor
         self.register_buffer("base_logit", torch.tensor(0.0))
         self.q_layers = nn.ModuleList(Layer(d, hp.n_heads, hp.d_ff, hp.dropout) for _ in range(hp.n_question_layers))
         self.k_layers = nn.ModuleList(Layer(d, hp.n_heads, hp.d_ff, hp.dropout) for _ in range(hp.n_knowledge_layers))
         self.retriever = Layer(d, hp.n_heads, hp.d_ff, hp.dropout)
         self.out = nn.Sequential(
-            nn.Linear(2 * d + 2, hp.d_out),
+            nn.Linear(2 * d + 2 + N_COUNTS, hp.d_out),
             nn.ReLU(),
             nn.Dropout(hp.dropout),
             nn.Linear(hp.d_out, hp.d_out // 2),
@@ -121,7 +123,13 @@ class Net(nn.Module):
         )
 
     def forward(
-        self, q: torch.Tensor, s: torch.Tensor, c: torch.Tensor, e: torch.Tensor, lc: torch.Tensor
+        self,
+        q: torch.Tensor,
+        s: torch.Tensor,
+        c: torch.Tensor,
+        e: torch.Tensor,
+        lc: torch.Tensor,
+        counts: torch.Tensor,
     ) -> torch.Tensor:
         t = q.shape[1]
         mask = (s != 0).unsqueeze(-1).float()
@@ -147,12 +155,12 @@ class Net(nn.Module):
         dist = dist.clamp(min=0)
         xh, yh = x, y
         every = torch.ones(t, dtype=torch.bool)
-        for layer in self.q_layers:
-            xh = layer(xh, xh, xh, layer.bias(dist, peek, overlap), every)
-        for layer in self.k_layers:
-            yh = layer(yh, yh, yh, layer.bias(dist, peek, overlap), every)
-        h = self.retriever(xh, xh, yh, self.retriever.bias(dist, strict, overlap), strict.any(-1))
-        z = torch.cat([h, x, e.unsqueeze(-1), lc.unsqueeze(-1)], dim=-1)
+        for layer in cast(list[Layer], list(self.q_layers)):
+            xh = layer(xh, xh, xh, layer.attn_bias(dist, peek, overlap), every)
+        for layer in cast(list[Layer], list(self.k_layers)):
+            yh = layer(yh, yh, yh, layer.attn_bias(dist, peek, overlap), every)
+        h = self.retriever(xh, xh, yh, self.retriever.attn_bias(dist, strict, overlap), strict.any(-1))
+        z = torch.cat([h, x, e.unsqueeze(-1), lc.unsqueeze(-1), counts], dim=-1)
         return self.out(z).squeeze(-1) + self.ease_weight * e
 
 
@@ -181,11 +189,12 @@ def _collate(batch: list[Encoded]) -> tuple[torch.Tensor, ...]:
     C = np.zeros((b, t), np.float32)
     E = np.zeros((b, t), np.float32)
     L = np.zeros((b, t), np.float32)
+    F_ = np.zeros((b, t, N_COUNTS), np.float32)
     M = np.zeros((b, t), bool)
-    for i, (q, s, c, e, lc) in enumerate(batch):
+    for i, (q, s, c, e, lc, cf) in enumerate(batch):
         n = len(q)
-        Q[i, :n], S[i, :n], C[i, :n], E[i, :n], L[i, :n], M[i, :n] = q, s, c, e, lc, True
-    return tuple(torch.from_numpy(a) for a in (Q, S, C, E, L, M))
+        Q[i, :n], S[i, :n], C[i, :n], E[i, :n], L[i, :n], F_[i, :n], M[i, :n] = q, s, c, e, lc, cf, True
+    return tuple(torch.from_numpy(a) for a in (Q, S, C, E, L, F_, M))
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -200,8 +209,8 @@ def predict_windows(net: Net, windows: list[Encoded], batch_size: int = 64) -> t
     ys, ps = [], []
     with torch.no_grad():
         for batch in _batches(windows, batch_size, None):
-            Q, S, C, E, L, M = _collate(batch)
-            p = torch.sigmoid(net(Q, S, C, E, L))
+            Q, S, C, E, L, F_, M = _collate(batch)
+            p = torch.sigmoid(net(Q, S, C, E, L, F_))
             ys.append(C[M].numpy())
             ps.append(p[M].numpy())
     return (np.concatenate(ys), np.concatenate(ps)) if ys else (np.zeros(0), np.zeros(0))
@@ -234,8 +243,8 @@ def train(
         net.train()
         total, count = 0.0, 0
         for batch in _batches(train_w, hyper.batch_size, rng):
-            Q, S, C, E, L, M = _collate(batch)
-            logits = net(Q, S, C, E, L)
+            Q, S, C, E, L, F_, M = _collate(batch)
+            logits = net(Q, S, C, E, L, F_)
             loss = F.binary_cross_entropy_with_logits(logits[M], C[M])
             # Gaussian prior N(0, sd^2) on the Rasch scalars, in the same per-response units as
             # the mean loss (MAP over the whole training set)

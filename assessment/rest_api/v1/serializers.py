@@ -39,7 +39,7 @@ class PredictedSuccessQuery(serializers.Serializer):
         return list(dict.fromkeys(ids))
 
 
-class TrainRequest(serializers.Serializer):
+class KTTrainRequest(serializers.Serializer):
     school_id = serializers.IntegerField(min_value=1)
     method = serializers.ChoiceField(choices=["bkt", "deep"])
 
@@ -100,3 +100,21 @@ class KTModelOut(serializers.Serializer):
     train_seconds = serializers.FloatField()
     artefact_path = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class HistoryOut(serializers.Serializer):
+    student_id = serializers.IntegerField()
+    course_id = serializers.IntegerField()
+    skills = serializers.DictField(child=PointOut(many=True), help_text="skill id -> points")
+    overall = PointOut(many=True)
+
+
+class CourseDistributionOut(serializers.Serializer):
+    """skill id -> one entry per period, oldest first."""
+
+    skills = serializers.DictField(child=DistributionOut(many=True))
+
+
+class PredictedSuccessOut(serializers.Serializer):
+    student_id = serializers.IntegerField()
+    items = serializers.DictField(child=serializers.FloatField(), help_text="item id -> P(correct)")

@@ -79,7 +79,9 @@ class StudentMasteryView(APIView):
 
 
 class StudentMasteryHistoryView(APIView):
-    @extend_schema(parameters=[s.HistoryQuery], summary="Mastery trajectory per skill and overall")
+    @extend_schema(
+        parameters=[s.HistoryQuery], responses=s.HistoryOut, summary="Mastery trajectory per skill and overall"
+    )
     def get(self, request: Request, course_id: int, student_id: int) -> Response:
         q = _query(s.HistoryQuery, request)
         course = _course(request, course_id)
@@ -99,13 +101,17 @@ class StudentMasteryHistoryView(APIView):
 
 
 class CourseDistributionView(APIView):
-    @extend_schema(parameters=[s.DistributionQuery], summary="Distribution of mastery per skill over time")
+    @extend_schema(
+        parameters=[s.DistributionQuery],
+        responses=s.CourseDistributionOut,
+        summary="Distribution of mastery per skill over time",
+    )
     def get(self, request: Request, course_id: int) -> Response:
         q = _query(s.DistributionQuery, request)
         course = _course(request, course_id)
         _staff(request, course)
         dist = api.course_mastery_distribution(course_id=course.pk, **q)
-        return Response({str(k): s.DistributionOut(v, many=True).data for k, v in dist.items()})
+        return Response({"skills": {str(k): s.DistributionOut(v, many=True).data for k, v in dist.items()}})
 
 
 class AtRiskView(APIView):
@@ -144,6 +150,7 @@ class LearningGainView(APIView):
 class PredictedSuccessView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("item_ids", str, description="Comma-separated practice item ids")],
+        responses=s.PredictedSuccessOut,
         summary="Predicted probability of answering each item correctly",
     )
     def get(self, request: Request, student_id: int) -> Response:
@@ -176,9 +183,9 @@ class ModelRegistryView(APIView):
             rows = api.kt_models(school_ids=schools)
         return Response(s.KTModelOut(rows, many=True).data)
 
-    @extend_schema(request=s.TrainRequest, responses={202: None}, summary="Train a model on the school's history")
+    @extend_schema(request=s.KTTrainRequest, responses={202: None}, summary="Train a model on the school's history")
     def post(self, request: Request) -> Response:
-        ser = s.TrainRequest(data=request.data)
+        ser = s.KTTrainRequest(data=request.data)
         ser.is_valid(raise_exception=True)
         school_id, method = ser.validated_data["school_id"], ser.validated_data["method"]
         if not courses.access.is_school_admin(request.user, school_id):

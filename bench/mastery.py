@@ -1,0 +1,126 @@
+"""Knowledge-tracing benchmark: BKT and the deep model on the ASSISTments 2009 dev logs. Prints
+figures; not a test.
+
+Protocol (the same code path as ``manage.py evaluate_mastery``, assessment/kt/evaluation.py):
+for each test fold, students of that fold are the test set and the students of the other folds
+train (the deep model keeps 10% of the training students aside for early stopping); each test
+student is replayed response by response through the online update path, every response
+predicted from that student's earlier responses only. BKT is measured in the same run, on the
+same split, as the baseline; the deep model's figures are also given as ratios/differences
+against it. Responses tagged with several skills are one prediction.
+
+Update latency is wall-clock per response (update + reading back its skills' mastery), p50 and
+p99 over all test responses; ``update_cpu_ms`` is the same in thread CPU time, which does not
+count the time the process waited for a core on a shared machine. Training time is wall clock
+and CPU seconds (``train_cpu_s``; CPU-s / 2 is the idle 2-core equivalent).
+
+Run (the full run trains the deep model once per test fold: ~25 CPU-minutes each):
+    nice .venv/bin/python bench/mastery.py [--data ../shared/data/kt/assist2009_dev.csv]
+        [--test-folds 4] [--skip-deep] [--deep-hyper '{"max_epochs": 3}'] [--sample 0.25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assessment.kt.base import KnowledgeTracer  # noqa: E402
+from assessment.kt.evaluation import evaluate  # noqa: E402
+from assessment.kt.io import read_interactions  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "kt" / "assist2009_dev.csv"
+
+
+def cpu_latency(model: KnowledgeTracer, histories: list, limit: int = 20000) -> tuple[float, float]:
+    """p50/p99 of thread CPU ms per update (+ mastery read-back) over up to ``limit`` responses."""
+    times = []
+    for h in histories:
+        state = model.new_state()
+        for r in h:
+            t0 = time.thread_time_ns()
+            model.update(state, r)
+            model.mastery(state, r.skills)
+            times.append((time.thread_time_ns() - t0) / 1e6)
+        if len(times) >= limit:
+            break
+    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--test-folds", default="4", help="comma-separated folds, each tested once")
+    ap.add_argument("--skip-deep", action="store_true")
+    ap.add_argument("--deep-hyper", default="", help="DeepHyper overrides as JSON")
+    ap.add_argument("--sample", type=float, default=1.0, help="fraction of train and test students (development)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", help="write all figures as JSON here")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # per-epoch progress
+    path = Path(args.data)
+    if not path.is_file():
+        print(f"no data at {path}: see /work/shared/data/README.md (the benchmark needs the dev logs)")
+        return 2
+    hyper = json.loads(args.deep_hyper) if args.deep_hyper else None
+    logs = read_interactions(path)
+    rng = np.random.default_rng(args.seed)
+    results = []
+    for fold in [f.strip() for f in args.test_folds.split(",") if f.strip()]:
+        train = [s.responses for s in logs if s.split != fold]
+        test = [s.responses for s in logs if s.split == fold]
+        if args.sample < 1.0:
+            train = [train[i] for i in rng.permutation(len(train))[: max(1, int(len(train) * args.sample))]]
+            test = [test[i] for i in rng.permutation(len(test))[: max(1, int(len(test) * args.sample))]]
+        row: dict[str, object] = {"test_fold": fold, "train_students": len(train), "test_students": len(test)}
+        for name in ["bkt"] + ([] if args.skip_deep else ["deep"]):
+            t0, c0 = time.perf_counter(), time.process_time()
+            metrics, info, model = evaluate(name, train, test, hyper=hyper if name == "deep" else None, seed=args.seed)
+            cpu50, cpu99 = cpu_latency(model, test)
+            row[name] = {
+                **metrics,
+                "train_cpu_s": info.get("train_cpu_seconds"),
+                "update_cpu_ms_p50": cpu50,
+                "update_cpu_ms_p99": cpu99,
+                "epochs": info.get("epochs"),
+                "best_epoch": info.get("best_epoch"),
+                "valid_auc": info.get("valid_auc"),
+                "stopped": info.get("stopped"),
+                "total_wall_s": time.perf_counter() - t0,
+                "total_cpu_s": time.process_time() - c0,
+            }
+            print(f"fold {fold} {name}: {json.dumps(row[name], default=float)}", flush=True)
+        results.append(row)
+
+    print("\nfold  model  AUC     ACC     RMSE    n_test  train_s  train_cpu_s  upd_p50  upd_p99  cpu_p50  cpu_p99")
+    for row in results:
+        for name in ("bkt", "deep"):
+            m = row.get(name)
+            if not isinstance(m, dict):
+                continue
+            print(
+                f"{row['test_fold']:<5} {name:<6} {m['auc']:.4f}  {m['acc']:.4f}  {m['rmse']:.4f}  "
+                f"{m['n_test_responses']:>6}  {m['train_seconds']:>7.1f}  {m['train_cpu_s'] or 0:>11.1f}  "
+                f"{m['update_ms_p50']:>7.3f}  {m['update_ms_p99']:>7.3f}  "
+                f"{m['update_cpu_ms_p50']:>7.3f}  {m['update_cpu_ms_p99']:>7.3f}"
+            )
+    deep_rows = [r for r in results if isinstance(r.get("deep"), dict)]
+    if deep_rows:
+        gains = [r["deep"]["auc"] - r["bkt"]["auc"] for r in deep_rows]  # type: ignore[index]
+        print(f"\ndeep - BKT AUC, median over {len(gains)} fold(s): {statistics.median(gains):+.4f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
