@@ -92,12 +92,24 @@ def test_student_home_shows_the_teachers_released_grade_and_comment(client, worl
 def test_teacher_home_links_to_the_review_and_recommendation_pages(client, world):
     html = _client_for(client, world.teacher).get(reverse("home")).content.decode()
     for url in (
+        reverse("dashboards:course", args=[world.course.id]),
         reverse("review:queue", args=[world.course.id]),
         reverse("review:agreement", args=[world.course.id]),
         reverse("recommender:course", args=[world.course.id]),
     ):
         assert url in html
         assert client.get(url).status_code == 200, url
+
+
+def test_student_home_links_to_their_progress_and_next_steps(client, world):
+    html = _client_for(client, world.student).get(reverse("home")).content.decode()
+    for url in (
+        reverse("dashboards:me", args=[world.course.id]),
+        reverse("recommender:course", args=[world.course.id]),
+        reverse("review:my-grades"),
+    ):
+        assert url in html
+        assert client.get(url, follow=True).status_code == 200, url
 
 
 def test_student_does_not_see_other_students_grades(client, world):
