@@ -98,9 +98,7 @@ def proposal_process(*, prediction_id: int) -> str:
         latest = Prediction.objects.filter(submission_id=sub.pk).order_by("-id").values_list("id", flat=True).first()
         if latest != p.pk:
             return "stale"  # a newer model's proposal supersedes this one; its own run decides
-        if not eligible:
-            return "waiting"
-        released = _auto_release(p, a, reason=reason, figures=figures)
+        released = eligible and _auto_release(p, a, reason=reason, figures=figures)
     if conf.explain_on_proposal():
         from .tasks import explain_predictions
 

@@ -208,3 +208,15 @@ def test_queue_page_query_count_does_not_grow_with_the_queue(client, rw, make_su
         propose(make_sub(), 4)
     with django_assert_num_queries(12):
         assert len(_queue_order(client.get(url).content.decode())) == 23
+
+
+def test_review_pages_speak_chinese(client, rw, make_sub, propose):
+    sub = make_sub()
+    propose(sub, 4)
+    rw.world.teacher.language = "zh-hans"
+    rw.world.teacher.save(update_fields=["language"])
+    c = _client(client, rw.world.teacher)
+    queue = c.get(reverse("review:queue", args=[rw.world.course.pk])).content.decode()
+    assert "审核队列" in queue and "等待审核" in queue
+    page = c.get(reverse("review:item", args=[rw.world.course.pk, sub.pk])).content.decode()
+    assert "模型的建议" in page and "采纳 4 分" in page and "Ideas" in page

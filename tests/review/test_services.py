@@ -305,3 +305,13 @@ def test_sample_weights_pull_the_fast_scorer_towards_the_weighted_essays(tmp_pat
     # weighted mean of the labels: (12 * 1 + 12 * 4 * 5) / (12 + 48) = 4.2
     assert weighted == pytest.approx(4.2, abs=0.5)
     assert weighted > unweighted + 0.8
+
+
+def test_explanations_are_queued_for_every_new_proposal_when_a_worker_runs_them(
+    rw, make_sub, propose, settings, monkeypatch
+):
+    settings.EDUAI_REVIEW_EXPLAIN_ON_PROPOSAL = "1"
+    queued = []
+    monkeypatch.setattr("grading.review.tasks.explain_predictions.delay_on_commit", lambda ids: queued.append(ids))
+    p = propose(make_sub(), 4)
+    assert queued == [[p.pk]]
