@@ -302,3 +302,21 @@ def test_pagination_is_bounded(world, api_as):
     assert (page["count"], len(page["results"])) == (5, 2)
     assert page["next"] is not None
     assert client.get("/api/v1/skills/?page=99").status_code == 404
+
+
+def test_a_constraint_race_past_the_checks_is_a_409_not_a_500(world, api_as, monkeypatch):
+    # given a write that loses a race to a concurrent one (the database refuses it)
+    from django.db import IntegrityError
+
+    from eduai.courses import services
+
+    def lose_the_race(**kwargs):
+        raise IntegrityError("UNIQUE constraint failed: courses_skill.course_id, courses_skill.name")
+
+    monkeypatch.setattr(services, "skill_create", lose_the_race)
+    # when the teacher's request hits it
+    response = api_as(world.teacher).post("/api/v1/skills/", {"course": world.course.pk, "name": "X"}, format="json")
+    # then they are told it conflicts, without database details
+    assert response.status_code == 409
+    assert "nothing was saved" in response.json()["detail"]
+    assert "UNIQUE" not in response.content.decode()
