@@ -17,6 +17,12 @@ from eduai.courses.models import Role
 from . import factories as f
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 costs ~0.6 s per user on this 2-core CI; MD5 is fine for throwaway test passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class World:
     school: object
