@@ -118,7 +118,6 @@ class DemoSummary:
     logins: list[tuple[str, str, str]]
     created: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    extension_points: list[str] = field(default_factory=list)
     # Simulation ground truth, for checks and benchmarks only (never shown on a page):
     # username -> hidden ability (standard normal), and username -> days since last activity
     # for the students who stopped working (at-risk by construction).
@@ -194,7 +193,6 @@ class _Builder:
         self.rng = random.Random(content.SEED)
         self.created: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
-        self.extension_points: list[str] = []
         self.course_ids: dict[str, int] = {}
         self.skill_ids: dict[tuple[str, str], int] = {}
         self.students: list[_Student] = []
@@ -352,17 +350,19 @@ class _Builder:
     def activity(self) -> None:
         # Each course's activity comes from its own seeded stream, so a change to one course
         # (or to the essays) does not reshuffle the others.
-        for code, rate in (("MATH9", 1.0), ("ENG9", 0.45), ("ZH9", 0.3)):
+        # Relative session rates. The writing courses practise less than maths, but not so
+        # little that an ordinary gap between sessions looks like disengagement to at-risk.
+        for code, rate in (("MATH9", 1.0), ("ENG9", 0.8), ("ZH9", 0.7)):
             self._course_activity(code, rate)
 
     def _course_activity(self, code: str, rate: float) -> None:
         course_id = self.course_ids[code]
         rng = random.Random(f"{content.SEED}:{code}:activity")
-        skills = [s for s in content.SKILLS if s.course == code]
-        names = [s.name for s in skills]
+        skills = [spec for spec in content.SKILLS if spec.course == code]
+        names = [spec.name for spec in skills]
         depth: dict[str, int] = {}
-        for s in skills:  # content lists prerequisites before the skills that need them
-            depth[s.name] = 1 + max((depth[p] for p in s.prerequisites), default=-1)
+        for spec in skills:  # content lists prerequisites before the skills that need them
+            depth[spec.name] = 1 + max((depth[p] for p in spec.prerequisites), default=-1)
         items_by_skill: dict[str, list[tuple[int, str, float, str, tuple[str, ...]]]] = {n: [] for n in names}
         item_rows = PracticeItem.objects.filter(course_id=course_id).prefetch_related("skills").order_by("id")
         for item in item_rows:
@@ -682,14 +682,14 @@ def _training_by_the_builder_only() -> Iterator[None]:
     """
     missing = object()
     previous = getattr(settings, "EDUAI_GRADER_AUTO_TRAIN", missing)
-    settings.EDUAI_GRADER_AUTO_TRAIN = "0"
+    setattr(settings, "EDUAI_GRADER_AUTO_TRAIN", "0")  # noqa: B010 - not a declared setting (read by grading.conf)
     try:
         yield
     finally:
         if previous is missing:
-            del settings.EDUAI_GRADER_AUTO_TRAIN
+            delattr(settings, "EDUAI_GRADER_AUTO_TRAIN")
         else:
-            settings.EDUAI_GRADER_AUTO_TRAIN = previous
+            setattr(settings, "EDUAI_GRADER_AUTO_TRAIN", previous)  # noqa: B010
 
 
 def build_demo(
@@ -727,7 +727,6 @@ def _build(config: DemoConfig, now: datetime | None, log: Callable[[str], None])
         logins=builder.logins(),
         created=builder.created,
         seconds=builder.seconds,
-        extension_points=builder.extension_points,
         hidden_ability={s.username: s.ability for s in builder.students},
         inactive_days={s.username: s.inactive_days for s in builder.students if s.inactive_days},
     )

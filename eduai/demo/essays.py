@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from functools import partial
 
 from .essay_banks import EssayBank
 
@@ -150,7 +151,7 @@ def compose(bank: EssayBank, *, quality: float, rng: random.Random) -> str:
         drawn = [s for s in (_from_levels(theme, q, picker) for _ in range(per_paragraph)) if s]
         if rng.random() < q:
             # Each bank theme is written in narrative order; a skilled writer keeps it.
-            drawn.sort(key=lambda s, theme=theme: _bank_position(theme, s))
+            drawn.sort(key=partial(_bank_position, theme))
         sentences: list[str] = []
         for position, sentence in enumerate(drawn):
             if position == 0 and len(chosen_themes) > 1 and rng.random() < 0.2 + 0.6 * q:

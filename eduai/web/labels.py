@@ -6,6 +6,8 @@ migration in an app the pages do not own), so the pages translate the codes here
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.utils.translation import gettext_lazy as _
 
 ROLE_LABELS = {
@@ -38,6 +40,6 @@ RESOURCE_KIND_LABELS = {
 }
 
 
-def label(mapping: dict[str, object], code: str) -> str:
+def label(mapping: Mapping[str, object], code: str) -> str:
     """The translated label for ``code``, or the code itself for values added later."""
     return str(mapping.get(code, code))

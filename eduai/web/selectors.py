@@ -7,6 +7,7 @@ templates), in a fixed number of queries whatever the number of courses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q
 
@@ -76,7 +77,7 @@ class HomeData:
         return not (self.learning or self.teaching or self.school)
 
 
-def home_data(*, user: object) -> HomeData:
+def home_data(*, user: Any) -> HomeData:
     """What the home page shows: the user's courses by role, and a student's latest grades."""
     enrollments = list(
         Enrollment.objects.filter(user=user, is_active=True, course__is_active=True).values_list("course_id", "role")
@@ -186,7 +187,7 @@ class AssignmentRow:
     awaiting: int
 
 
-def course_assignments(*, user: object, course: Course, staff: bool) -> tuple[AssignmentRow, ...]:
+def course_assignments(*, user: Any, course: Course, staff: bool) -> tuple[AssignmentRow, ...]:
     """Assignments with submission counts: the whole class for staff, own work for students."""
     qs = Assignment.objects.filter(course=course)
     mine = Q(submissions__author=user)
@@ -242,7 +243,7 @@ def course_resources(*, course: Course, staff: bool, limit: int = 100) -> list[L
     return list(qs[:limit])
 
 
-def my_submissions(*, user: object, course: Course) -> list[Submission]:
+def my_submissions(*, user: Any, course: Course) -> list[Submission]:
     return list(
         Submission.objects.filter(author=user, assignment__course=course)
         .select_related("assignment")

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Delete the demo school and users, then rebuild.")
         parser.add_argument("--port", type=int, default=8000, help="Port shown in the printed URL (default 8000).")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"]
         if not isinstance(port, int) or not 1 <= port <= 65535:
             raise CommandError(f"--port must be between 1 and 65535, not {port}.")
@@ -68,8 +69,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo ready in {elapsed:.0f} s: created {made}."))
         else:
             self.stdout.write(self.style.SUCCESS("The demo was already loaded; nothing new was created."))
-        for point in summary.extension_points:
-            self.stdout.write(self.style.WARNING(f"Not yet wired: {point}"))
 
         self.stdout.write("")
         self.stdout.write(f"Open http://127.0.0.1:{port}/ and sign in with one of these accounts.")
