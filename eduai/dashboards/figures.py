@@ -109,6 +109,7 @@ COLUMN_LABELS: dict[str, Any] = {
     "auto_released": gettext_lazy("Auto-released"),
     "auto_released_pct": gettext_lazy("Auto-released share (%)"),
     "students_at_risk": gettext_lazy("Students at risk"),
+    "computed_at": gettext_lazy("Computed"),
     "version": gettext_lazy("Version"),
     "method": gettext_lazy("Method"),
     "n_train": gettext_lazy("Training essays"),

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from . import sources
+from . import services, sources
 from .figures import (
     BLACK,
     BLUE,
@@ -103,9 +103,13 @@ class CourseContext:
     def pairs(self) -> pd.DataFrame:
         return sources.agreement_pairs(user=self.user, course_ids=[self.course.pk])
 
+    @cached_property
+    def _student_url(self) -> str:
+        # Reversed once: a heatmap links every one of its (hundreds of) rows.
+        return reverse("dashboards:student", args=[self.course.pk, 0]).removesuffix("0/")
+
     def student_url(self, student_id: Any = "{id}") -> str:
-        url = reverse("dashboards:student", args=[self.course.pk, 0])
-        return url.replace("/0/", f"/{student_id}/")
+        return f"{self._student_url}{student_id}/"
 
     def queue_url(self, status: str = "all") -> str:
         return reverse("review:queue", args=[self.course.pk]) + f"?status={status}&assignment={{id}}"
@@ -320,16 +324,16 @@ def _cluster_order(matrix: np.ndarray) -> list[int]:
         return list(range(matrix.shape[0]))
     from scipy.cluster.hierarchy import leaves_list, linkage
 
-    filled = np.where(np.isnan(matrix), np.nanmean(np.where(np.isnan(matrix), np.nan, matrix), axis=0), matrix)
-    filled = np.nan_to_num(filled, nan=50.0)
+    col_mean = pd.DataFrame(matrix).mean(axis=0).fillna(50.0).to_numpy()  # skips NaN, no warning
+    filled = np.where(np.isnan(matrix), col_mean[None, :], matrix)
     return [int(i) for i in leaves_list(linkage(filled, method="average", metric="euclidean"))]
 
 
 def course_mastery_heatmap(ctx: CourseContext) -> Panel:
     title = _("Mastery by student and skill")
-    long = sources.mastery_matrix(course_id=ctx.course.pk)
     skills = ctx.skills
     students = ctx.students
+    long = sources.mastery_matrix(course_id=ctx.course.pk)
     controls = tuple(
         (str(lbl), f"?heatmap={key}#panel-mastery", key == ctx.heatmap_sort)
         for key, lbl in (("cluster", _("similar gaps together")), ("weakest", _("weakest first")), ("name", _("name")))
@@ -349,7 +353,7 @@ def course_mastery_heatmap(ctx: CourseContext) -> Panel:
     )
     matrix = wide.to_numpy(dtype=float)
     if ctx.heatmap_sort == "weakest":
-        order = list(np.argsort(np.nan_to_num(np.nanmean(np.where(np.isnan(matrix), np.nan, matrix), axis=1), nan=101)))
+        order = list(np.argsort(pd.DataFrame(matrix).mean(axis=1).fillna(101.0).to_numpy(), kind="stable"))
     elif ctx.heatmap_sort == "name":
         order = list(range(len(wide)))
     else:
@@ -399,19 +403,19 @@ def course_mastery_heatmap(ctx: CourseContext) -> Panel:
 
 def course_mastery_time(ctx: CourseContext) -> Panel:
     title = _("Class mastery over time per skill")
-    dist = sources.mastery_distribution(course_id=ctx.course.pk)
+    dist = sources.mastery_distribution(course_id=ctx.course.pk, now=ctx.now)
     if dist.empty:
         return Panel("mastery_time", title, _("No mastery history yet."), _empty(dist, "skill"))
     names = ctx.skills.set_index("id")["name"]
     dist.insert(1, "skill", dist["skill_id"].map(names))
-    dist = dist.sort_values(["skill", "week_end"]).reset_index(drop=True)
+    dist = dist.sort_values(["skill", "week"]).reset_index(drop=True)
     skills = list(dict.fromkeys(dist["skill"]))
     if len(skills) <= MAX_LINES:
         fig = Fig()
         for k, s in enumerate(skills):
             part = dist[dist["skill"] == s]
             fig.add_scatter(
-                x=part["week_end"],
+                x=part["week"],
                 y=part["mean_pct"],
                 name=s,
                 mode="lines+markers",
@@ -419,9 +423,9 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
                 hovertemplate=f"{s}<br>%{{x|%d %b}}: %{{y:.0f}}%<extra></extra>",
             )
         fig.update_yaxes(range=[0, 100])
-        figure = style(fig, title=title, x=_("Week ending"), y=_("Class mean mastery (%)"))
+        figure = style(fig, title=title, x=_("Week of"), y=_("Class mean mastery (%)"))
     else:
-        wide = dist.pivot_table(index="skill", columns="week_end", values="mean_pct")
+        wide = dist.pivot_table(index="skill", columns="week", values="mean_pct")
         fig = Fig().add_heatmap(
             z=np.round(wide.to_numpy(), 1),
             x=list(wide.columns),
@@ -433,11 +437,13 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
             hovertemplate="%{y}<br>%{x|%d %b}: %{z:.0f}%<extra></extra>",
         )
         fig.update_yaxes(type="category", autorange="reversed")
-        figure = style(fig, title=title, x=_("Week ending"), y=_("Skill"), height=max(360, 120 + 18 * len(skills)))
-    last = dist.sort_values("week_end").groupby("skill").tail(1)
-    first = dist.sort_values("week_end").groupby("skill").head(1).set_index("skill")["mean_pct"]
+        figure = style(fig, title=title, x=_("Week of"), y=_("Skill"), height=max(360, 120 + 18 * len(skills)))
+    last = dist.sort_values("week").groupby("skill").tail(1)
+    first = dist.sort_values("week").groupby("skill").head(1).set_index("skill")["mean_pct"]
     gain = (last.set_index("skill")["mean_pct"] - first).sort_values()
-    summary = _("Class mean mastery per skill, week by week, for %(k)s skills.") % {"k": len(skills)}
+    summary = _(
+        "Class mean mastery per skill, week by week, for %(k)s skills (the mean of the estimates made that week)."
+    ) % {"k": len(skills)}
     if len(gain):
         summary += " " + _("Largest rise: %(up)s (%(u)s points); smallest: %(down)s (%(d)s points).") % {
             "up": gain.index[-1],
@@ -456,6 +462,14 @@ def course_risk(ctx: CourseContext) -> Panel:
         return Panel("risk", title, _("No active students to assess yet."), _empty(risk, "student"))
     risk.insert(1, "student", risk["student_id"].map(ctx.student_names).fillna(risk["student_id"].astype(str)))
     risk["at_risk"] = risk["risk_pct"] >= threshold
+    # The school page reads this count rather than scoring every course itself.
+    services.risk_snapshot_save(
+        course_id=ctx.course.pk,
+        students=len(risk),
+        at_risk=int(risk["at_risk"].sum()),
+        threshold=threshold / 100.0,
+        at=ctx.now,
+    )
     risk = risk[["student_id", "student", "risk_pct", "at_risk", "reasons"]]
     risk["_url_student"] = [ctx.student_url(int(i)) for i in risk["student_id"]]
     top = risk.head(MAX_BARS)
@@ -538,6 +552,10 @@ def course_recommendations(ctx: CourseContext) -> Panel:
 def _empty(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(dict.fromkeys([*cols, *df.columns])))
 
+
+# Panels the page leaves to the browser to fetch after it is shown (each from its own URL):
+# assessment's risk scoring takes about a second for a class of 500 on PostgreSQL.
+COURSE_DEFERRED = {"risk": gettext_lazy("Students at risk, with their reasons")}
 
 COURSE: dict[str, Callable[[CourseContext], Panel]] = {
     "scores": course_scores,

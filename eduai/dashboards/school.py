@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import sources
 from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Fig, Panel, display, style
@@ -66,8 +67,12 @@ class SchoolContext:
             {"id": cid, "code": code, "current": cid == self.fairness_course_id} for cid, code in self.codes.items()
         ]
 
+    @cached_property
+    def _course_url(self) -> str:
+        return reverse("dashboards:course", args=[0]).removesuffix("0/")
+
     def course_url(self, course_id: Any = "{id}") -> str:
-        return reverse("dashboards:course", args=[0]).replace("/0/", f"/{course_id}/")
+        return f"{self._course_url}{course_id}/"
 
     def csv_url(self, key: str) -> str:
         url = reverse("dashboards:school-csv", args=[self.school.pk, key])
@@ -241,38 +246,65 @@ def school_agreement(ctx: SchoolContext) -> Panel:
 
 def school_risk(ctx: SchoolContext) -> Panel:
     title = _("Students at risk per course")
-    threshold = sources.risk_threshold_pct()
-    rows = []
-    for cid in ctx.course_ids:
-        risk = sources.course_risk(course_id=cid)
-        rows.append(
+    from .models import CourseRiskSnapshot
+
+    snaps = {
+        r["course_id"]: r
+        for r in CourseRiskSnapshot.objects.filter(course_id__in=ctx.course_ids).values(
+            "course_id", "students", "at_risk", "computed_at"
+        )
+    }
+    df = pd.DataFrame(
+        [
             {
                 "course_id": cid,
-                "students": len(risk),
-                "students_at_risk": int((risk["risk_pct"] >= threshold).sum()) if len(risk) else 0,
+                "students": snaps[cid]["students"] if cid in snaps else None,
+                "students_at_risk": snaps[cid]["at_risk"] if cid in snaps else None,
+                "computed_at": snaps[cid]["computed_at"] if cid in snaps else None,
             }
+            for cid in ctx.course_ids
+        ],
+        columns=["course_id", "students", "students_at_risk", "computed_at"],
+    )
+    known = df[df["students"].notna()]
+    if known.empty or known["students"].sum() == 0:
+        return Panel(
+            "risk",
+            title,
+            _(
+                "No course's risk has been computed yet: open a course dashboard, or run "
+                "manage.py dashboards_risk_refresh."
+            ),
+            _empty(df, "course"),
         )
-    df = pd.DataFrame(rows, columns=["course_id", "students", "students_at_risk"])
-    if df.empty or df["students"].sum() == 0:
-        return Panel("risk", title, _("No active students to assess yet."), _empty(df, "course"))
     df = ctx.with_course(df)
+    known = df[df["students"].notna()]
     fig = Fig()
     fig.add_bar(
-        x=df["course"],
-        y=df["students_at_risk"],
+        x=known["course"],
+        y=known["students_at_risk"],
         marker_color=VERMILLION,
-        customdata=df["course_id"],
+        customdata=known["course_id"],
         name=_label("students_at_risk"),
-        text=[pct(100.0 * a / s) if s else "" for a, s in zip(df["students_at_risk"], df["students"], strict=True)],
+        text=[
+            pct(100.0 * a / s) if s else "" for a, s in zip(known["students_at_risk"], known["students"], strict=True)
+        ],
         textposition="outside",
     )
     fig.update_xaxes(type="category")
+    oldest = known["computed_at"].min()
     summary = _("%(a)s of %(s)s active students are at risk (at least %(t)s) across %(c)s courses.") % {
-        "a": int(df["students_at_risk"].sum()),
-        "s": int(df["students"].sum()),
-        "t": pct(threshold),
-        "c": len(df),
+        "a": int(known["students_at_risk"].sum()),
+        "s": int(known["students"].sum()),
+        "t": pct(sources.risk_threshold_pct()),
+        "c": len(known),
     }
+    summary += " " + _("Counts as of the last computation per course (oldest: %(t)s).") % {"t": display(oldest)}
+    missing = len(df) - len(known)
+    if missing:
+        summary += " " + ngettext(
+            "%(n)s course has not been computed yet.", "%(n)s courses have not been computed yet.", missing
+        ) % {"n": missing}
     figure = style(fig, title=title, x=_("Course"), y=_("Students at risk"), drill=ctx.course_url())
     return Panel("risk", title, summary, df, figure)
 
@@ -451,6 +483,17 @@ def _label(col: str) -> str:
 def _status(code: str) -> str:
     return {"ready": _("Ready"), "failed": _("Failed"), "training": _("Training")}.get(code, code)
 
+
+# Panels fetched by the browser after the page is shown: each scans a large share of the
+# school's events or grades (0.5-4 s at 2,000,000 events, bench/dashboards.py), or is the review
+# loop's full fairness report of one course.
+DEFERRED = {
+    "active": gettext_lazy("Active students per course"),
+    "activity": gettext_lazy("Activity per day (last 90 days)"),
+    "agreement": gettext_lazy("Human/AI agreement per course and model version"),
+    "fairness_language": gettext_lazy("Fairness: model − teacher by language background"),
+    "fairness_length": gettext_lazy("Fairness: model − teacher by essay length"),
+}
 
 PANELS: dict[str, Callable[[SchoolContext], Panel]] = {
     "active": school_active,

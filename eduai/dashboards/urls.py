@@ -10,6 +10,7 @@ urlpatterns = [
     path("plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
     path("courses/<int:course_id>/", views.course, name="course"),
     path("courses/<int:course_id>/csv/<slug:key>/", views.course_csv, name="course-csv"),
+    path("courses/<int:course_id>/panel/<slug:key>/", views.course_panel, name="course-panel"),
     path("courses/<int:course_id>/me/", views.my_page, name="me"),
     path("courses/<int:course_id>/students/<int:student_id>/", views.student_page, name="student"),
     path(
@@ -19,4 +20,5 @@ urlpatterns = [
     ),
     path("schools/<int:school_id>/", views.school_page, name="school"),
     path("schools/<int:school_id>/csv/<slug:key>/", views.school_csv, name="school-csv"),
+    path("schools/<int:school_id>/panel/<slug:key>/", views.school_panel, name="school-panel"),
 ]

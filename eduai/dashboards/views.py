@@ -83,10 +83,10 @@ def index(request: HttpRequest) -> HttpResponse:
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     c = _staff_course(request, course_id)
     ctx = _course_context(request, c)
-    built = [build(ctx) for build in panels.COURSE.values()]
+    fragment = lambda key: reverse("dashboards:course-panel", args=[c.pk, key])  # noqa: E731
     context = {
         "course": c,
-        "panels": [_with_csv(p, ctx.csv_url(p.key)) for p in built],
+        "panels": _items(ctx, panels.COURSE, panels.COURSE_DEFERRED, ctx.csv_url, fragment),
         "students": ctx.students.to_dict("records"),
         "student_url": ctx.student_url(),
     }
@@ -97,12 +97,11 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
 @require_GET
 def student_page(request: HttpRequest, course_id: int, student_id: int) -> HttpResponse:
     ctx = _student_context(request, course_id, student_id)
-    built = [build(ctx) for build in student.PANELS.values()]
     context = {
         "course": ctx.course,
         "student_name": ctx.name,
         "is_self": not ctx.staff,
-        "panels": [_with_csv(p, ctx.csv_url(p.key)) for p in built],
+        "panels": _items(ctx, student.PANELS, {}, ctx.csv_url, None),
     }
     return _render(request, "dashboards/student.html", context)
 
@@ -143,10 +142,15 @@ def _student_context(request: HttpRequest, course_id: int, student_id: int) -> s
 @require_GET
 def school_page(request: HttpRequest, school_id: int) -> HttpResponse:
     ctx = _school_context(request, school_id)
-    built = [build(ctx) for build in school.PANELS.values()]
+
+    def fragment(key: str) -> str:
+        url = reverse("dashboards:school-panel", args=[ctx.school.pk, key])
+        course = ctx.fairness_course_id if key.startswith("fairness") else None
+        return url + (f"?course={course}" if course else "")
+
     context = {
         "school": ctx.school,
-        "panels": [_with_csv(p, ctx.csv_url(p.key)) for p in built],
+        "panels": _items(ctx, school.PANELS, school.DEFERRED, ctx.csv_url, fragment),
         "fairness_courses": ctx.fairness_choices(),
     }
     return _render(request, "dashboards/school.html", context)
@@ -207,10 +211,42 @@ def school_csv(request: HttpRequest, school_id: int, key: str) -> HttpResponse:
     return _csv(panel, f"{ctx.school.slug}-{key}")
 
 
+def _items(ctx: Any, registry: dict[str, Any], deferred: dict[str, Any], csv_url: Any, fragment: Any) -> list[dict]:
+    """The page's panels in order: built now, or (``deferred``) a placeholder the browser fills
+    from the panel's own URL once the page is shown."""
+    items = []
+    for key, build in registry.items():
+        if key in deferred:
+            items.append({"key": key, "deferred": True, "title": deferred[key], "src": fragment(key),
+                          "csv_url": csv_url(key)})  # fmt: skip
+        else:
+            items.append(_with_csv(build(ctx), csv_url(key)))
+    return items
+
+
+def _fragment(request: HttpRequest, panel: Panel, csv_url: str) -> HttpResponse:
+    return render(request, "dashboards/_panel.html", {"item": _with_csv(panel, csv_url)})
+
+
+@login_required
+@require_GET
+def course_panel(request: HttpRequest, course_id: int, key: str) -> HttpResponse:
+    c = _staff_course(request, course_id)
+    ctx = _course_context(request, c)
+    return _fragment(request, _panel_or_404(panels.COURSE, key, ctx), ctx.csv_url(key))
+
+
+@login_required
+@require_GET
+def school_panel(request: HttpRequest, school_id: int, key: str) -> HttpResponse:
+    ctx = _school_context(request, school_id)
+    return _fragment(request, _panel_or_404(school.PANELS, key, ctx), ctx.csv_url(key))
+
+
 def _with_csv(panel: Panel, url: str) -> dict[str, Any]:
     figure_id = f"figure-data-{panel.key}"
     script = figure_script(panel.figure, figure_id) if panel.figure is not None else ""
-    return {"panel": panel, "csv_url": url, "figure_id": figure_id, "figure_script": script}
+    return {"key": panel.key, "panel": panel, "csv_url": url, "figure_id": figure_id, "figure_script": script}
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:

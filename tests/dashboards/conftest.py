@@ -51,6 +51,8 @@ def course_data(world) -> CourseData:
         item = f.PracticeItemFactory(course=course)
         item.skills.add(skill)
         items.append(item)
+    # A skill nobody has evidence on yet: assessment answers with its prior, the heatmap shows a gap.
+    f.SkillFactory(course=course, name="Geometry")
     resource = f.LearningResourceFactory(course=course, title="Fractions explained")
     resource.skills.add(skills[0])
 

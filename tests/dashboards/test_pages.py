@@ -20,7 +20,7 @@ def _fast_password_hashing(settings):
 
 
 def client_for(user) -> Client:
-    c = Client()
+    c = _Client()
     if user is not None:
         c.force_login(user)
     return c
@@ -39,7 +39,25 @@ def school_url(data) -> str:
 
 
 def panels_of(response) -> dict:
-    return {item["panel"].key: item["panel"] for item in response.context["panels"]}
+    """Panels by key; a deferred panel is fetched from its own URL, as the browser does."""
+    out = {}
+    for item in response.context["panels"]:
+        if item.get("deferred"):
+            fragment = response.wsgi_request_client.get(item["src"])
+            assert fragment.status_code == 200, item["src"]
+            out[item["key"]] = fragment.context["item"]["panel"]
+        else:
+            out[item["key"]] = item["panel"]
+    return out
+
+
+class _Client(Client):
+    """A test client whose responses remember it (to fetch a page's deferred panels)."""
+
+    def request(self, **request):
+        response = super().request(**request)
+        response.wsgi_request_client = self
+        return response
 
 
 # ------------------------------------------------------------------------------- access
@@ -110,8 +128,12 @@ def test_every_course_figure_has_data_and_a_table(course_data):
         assert len(panel.table) > 0, key
         assert panel.summary, key
     html = response.content.decode()
-    # each figure is embedded as JSON for the local plotly.js, with its summary for screen readers
-    assert html.count('data-figure="figure-data-') == len(panels)
+    # each figure is embedded as JSON for the local plotly.js, with its summary for screen readers;
+    # the slow ones (assessment's risk scoring) arrive from their own URL after the page
+    deferred = [i["key"] for i in response.context["panels"] if i.get("deferred")]
+    assert deferred == ["risk"]
+    assert html.count('data-figure="figure-data-') == len(panels) - len(deferred)
+    assert 'data-panel-src="/dashboards/courses/' in html
     assert 'aria-describedby="summary-mastery"' in html
 
 
@@ -175,7 +197,31 @@ def test_student_page_figures_have_data(course_data):
         assert panel.has_data and panel.figure["data"], key
 
 
+def test_school_risk_counts_come_from_snapshots_kept_by_course_pages_and_the_command(course_data):
+    w = course_data.world
+    admin = client_for(w.admin)
+    # given no course's risk computed yet, the school page says so rather than scoring 50 courses
+    before = panels_of(admin.get(school_url(course_data)))["risk"]
+    assert not before.has_data and "dashboards_risk_refresh" in before.summary
+    # when a teacher's dashboard computes its course's risk
+    panels_of(client_for(w.teacher).get(course_url(course_data)))
+    # then the school page counts that course, and says the other is not computed yet
+    after = panels_of(admin.get(school_url(course_data)))["risk"]
+    row = after.table.set_index("course").loc["ENG1"]
+    assert row["students"] == len(course_data.students)
+    assert "1 course has not been computed yet" in after.summary
+    # and the periodic refresh (its command) fills in every course
+    from django.core.management import call_command
+
+    call_command("dashboards_risk_refresh", school=w.school.pk, stdout=io.StringIO())
+    final = panels_of(admin.get(school_url(course_data)))["risk"]
+    assert final.table["students"].notna().all()
+
+
 def test_school_figures_have_data(course_data):
+    from django.core.management import call_command
+
+    call_command("dashboards_risk_refresh", stdout=io.StringIO())
     panels = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))
     for key, panel in panels.items():
         if key == "latency":
@@ -279,4 +325,20 @@ def test_pages_speak_chinese_when_the_user_chose_it(course_data):
     assert panels["mastery"].title == "按学生和技能的掌握度"
     assert "名学生" in panels["mastery"].summary
     # axis titles inside the figure JSON are translated too
-    assert panels["risk"].figure["layout"]["xaxis"]["title"]["text"] == "估计风险（%）"
+    assert panels["risk"].figure["layout"]["xaxis"]["title"]["text"] == "估计风险（%）"  # a deferred panel
+
+
+def test_quadratic_weighted_kappa_matches_scikit_learn():
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    from eduai.dashboards.sources import qwk
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        teacher = rng.integers(0, 7, size=40)
+        model = np.clip(teacher + rng.integers(-2, 3, size=40), 0, 6)
+        expected = cohen_kappa_score(teacher, model, weights="quadratic", labels=list(range(7)))
+        assert qwk(model, teacher, 0, 6) == pytest.approx(expected)
+    assert qwk(np.array([3, 3]), np.array([3, 3]), 0, 6) is None  # one score used: undefined
+    assert qwk(np.array([3]), np.array([2]), 0, 6) is None

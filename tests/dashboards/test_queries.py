@@ -66,20 +66,36 @@ def test_page_queries_do_not_grow_with_the_class(course_data, page):
     assert _count(client, url) == before
 
 
-# Pinned counts (see the -v output of a failure for the list). Course page, 27: session and
+# Pinned counts (see the -v output of a failure for the list). Course page, 18: session and
 # user (2), course and role (3), assignments, final grades, grading's two scoped querysets (2)
-# and proposals, backlog, agreement pairs, mastery, skills, roster (one each), assessment's class
-# distribution (3) and risk (7, its own count), recommendation lists and their use (2).
-COURSE_QUERIES = 27
+# and proposals, backlog, agreement pairs, mastery, skills, roster, class history (one each),
+# recommendation lists and their use (2). Its risk panel is fetched on its own: assessment's
+# scoring (its own count), session, user, course, role, roster and the snapshot write (lock + save).
+COURSE_QUERIES = 18
+COURSE_RISK_FRAGMENT_QUERIES = 17
 # Student page: course and role, the student, skills, mastery (assessment: a few), history,
 # submissions, each released grade (one per released submission: a student has a handful),
 # recommendations. The student's own view also computes their list if it was never computed.
-STUDENT_QUERIES_STAFF = 26
-STUDENT_QUERIES_SELF = 27
-# School page, 48 for a school of 2 courses: one query per panel over the whole school, except
-# at-risk counts, which ask assessment once per course (7 queries each; its api scores a
-# course at a time) — the only part that grows with the number of courses.
-SCHOOL_QUERIES = 48
+STUDENT_QUERIES_STAFF = 28
+STUDENT_QUERIES_SELF = 29
+# School page, 18 whatever the number of courses: one query per panel over the whole school;
+# at-risk counts are one read of the kept snapshots. Its deferred panels, each on its own URL:
+SCHOOL_QUERIES = 18
+# session, user, school, admin check (4) and the school's courses (1), then: enrolments and active
+# students (2), events per day (1), agreement pairs with grading's scope (5), the review loop's
+# fairness report of one course (its own count).
+SCHOOL_FRAGMENT_QUERIES = {"active": 7, "activity": 6, "agreement": 10, "fairness_language": 17}
+
+
+def test_deferred_panel_query_counts(course_data):
+    w = course_data.world
+    client = Client()
+    client.force_login(w.teacher)
+    counts = {"course risk": _count(client, reverse("dashboards:course-panel", args=[w.course.pk, "risk"]))}
+    client.force_login(w.admin)
+    for key in SCHOOL_FRAGMENT_QUERIES:
+        counts[key] = _count(client, reverse("dashboards:school-panel", args=[w.school.pk, key]))
+    assert counts == {"course risk": COURSE_RISK_FRAGMENT_QUERIES, **SCHOOL_FRAGMENT_QUERIES}
 
 
 def test_course_page_query_count(course_data, django_assert_num_queries):

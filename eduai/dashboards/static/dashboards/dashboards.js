@@ -36,9 +36,38 @@
     });
   }
 
-  function start() {
-    var figures = document.querySelectorAll("[data-figure]");
+  function drawAll(root) {
+    var figures = root.querySelectorAll("[data-figure]");
     for (var i = 0; i < figures.length; i++) draw(figures[i]);
+  }
+
+  /* A deferred panel: the server sends the finished card (figure JSON, summary, table) from
+     its own URL; it replaces the placeholder and is drawn like the others. */
+  function load(placeholder) {
+    var url = placeholder.getAttribute("data-panel-src");
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var box = document.createElement("div");
+        box.innerHTML = html.trim();
+        var card = box.firstElementChild;
+        placeholder.replaceWith(card);
+        drawAll(card);
+      })
+      .catch(function () {
+        var note = placeholder.querySelector(".dash-loading");
+        placeholder.removeAttribute("aria-busy");
+        if (note) note.textContent = placeholder.getAttribute("data-failed") || "!";
+      });
+  }
+
+  function start() {
+    drawAll(document);
+    var deferred = document.querySelectorAll("[data-panel-src]");
+    for (var i = 0; i < deferred.length; i++) load(deferred[i]);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
