@@ -2,7 +2,10 @@
 
     python tests/integration/run.py [extra pytest arguments]       (make test-integration)
 
-The suite needs PostgreSQL and Redis. This script checks both, then starts pytest with
+The suite is every test marked ``integration``: tests/integration/ (whose fixtures add a real
+Celery worker) and any other test that needs PostgreSQL's behaviour (row locks, say) and marks
+itself so; ``make test-unit`` deselects them all. It needs PostgreSQL and Redis. This script
+checks both, then starts pytest with
 ``DATABASE_URL`` pointing at a fresh database name on that PostgreSQL (pytest-django creates
 ``test_<name>`` and drops it at the end) and ``CELERY_BROKER_URL`` at a Redis database number
 that nobody else is using, so two runs on one machine do not steal each other's tasks. The
@@ -91,7 +94,8 @@ def main(argv: list[str]) -> int:
     env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}
     }
-    cmd = [sys.executable, "-m", "pytest", "-m", "integration", "tests/integration", *argv]
+    # Every test marked `integration`, wherever it lives (testpaths), runs here and only here.
+    cmd = [sys.executable, "-m", "pytest", "-m", "integration", *argv]
 
     problems = [p for p in [postgres_problem(db_url)] if p]
     number, client = (None, None)
