@@ -24,6 +24,10 @@ from . import sources
 from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Fig, Panel, display, style
 from .panels import _empty, pct
 
+# Courses without an at-risk snapshot that the school page scores itself (a small school's
+# first visit); more than this waits for the periodic task (6-hourly) or the command.
+RISK_INLINE_COURSES = 3
+
 
 @dataclass
 class SchoolContext:
@@ -51,16 +55,14 @@ class SchoolContext:
     @cached_property
     def fairness_course_id(self) -> int | None:
         """The course whose fairness figures are shown: ?course= if it is one of the school's,
-        else the course with the most graded pairs."""
+        else the course with the most teacher grades (one count, not the school's pairs)."""
         try:
             asked = int(self.fairness_param or "")
         except ValueError:
             asked = None
         if asked in self.codes:
             return asked
-        if self.pairs.empty:
-            return None
-        return int(self.pairs["course_id"].value_counts().idxmax())
+        return sources.most_graded_course(user=self.user, course_ids=self.course_ids)
 
     def fairness_choices(self) -> list[dict[str, Any]]:
         return [
@@ -247,7 +249,13 @@ def school_agreement(ctx: SchoolContext) -> Panel:
 def school_risk(ctx: SchoolContext) -> Panel:
     title = _("Students at risk per course")
     from .models import CourseRiskSnapshot
+    from .services import risk_snapshots_refresh
 
+    have = set(CourseRiskSnapshot.objects.filter(course_id__in=ctx.course_ids).values_list("course_id", flat=True))
+    missing_ids = [c for c in ctx.course_ids if c not in have]
+    if 0 < len(missing_ids) <= RISK_INLINE_COURSES:
+        # A small school's first visit: score the few courses never scored (about a second each).
+        risk_snapshots_refresh(course_ids=missing_ids, now=ctx.now)
     snaps = {
         r["course_id"]: r
         for r in CourseRiskSnapshot.objects.filter(course_id__in=ctx.course_ids).values(
@@ -488,6 +496,7 @@ def _status(code: str) -> str:
 # school's events or grades (0.5-4 s at 2,000,000 events, bench/dashboards.py), or is the review
 # loop's full fairness report of one course.
 DEFERRED = {
+    "risk": gettext_lazy("Students at risk per course"),
     "active": gettext_lazy("Active students per course"),
     "activity": gettext_lazy("Activity per day (last 90 days)"),
     "agreement": gettext_lazy("Human/AI agreement per course and model version"),

@@ -324,6 +324,19 @@ def agreement_pairs(*, user: Any, course_ids: list[int]) -> pd.DataFrame:
     return df.dropna(subset=["proposal"]).reset_index(drop=True)
 
 
+def most_graded_course(*, user: Any, course_ids: list[int]) -> int | None:
+    row = (
+        _grading(user)[1]
+        .filter(assignment__course_id__in=course_ids)
+        .values("assignment__course_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "assignment__course_id")
+        .values_list("assignment__course_id", flat=True)
+        .first()
+    )
+    return None if row is None else int(row)
+
+
 def grading_models(*, course_ids: list[int]) -> pd.DataFrame:
     """The model registry of these courses' assignments (training history, failures).
 

@@ -87,7 +87,10 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     context = {
         "course": c,
         "panels": _items(ctx, panels.COURSE, panels.COURSE_DEFERRED, ctx.csv_url, fragment),
-        "students": ctx.students.to_dict("records"),
+        "students": [
+            {"name": n, "url": ctx.student_url(i)}
+            for i, n in zip(ctx.students["student_id"], ctx.students["name"], strict=True)
+        ],
         "student_url": ctx.student_url(),
     }
     return _render(request, "dashboards/course.html", context)

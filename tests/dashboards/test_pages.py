@@ -129,9 +129,9 @@ def test_every_course_figure_has_data_and_a_table(course_data):
         assert panel.summary, key
     html = response.content.decode()
     # each figure is embedded as JSON for the local plotly.js, with its summary for screen readers;
-    # the slow ones (assessment's risk scoring) arrive from their own URL after the page
+    # the slow ones (class history, assessment's risk scoring) arrive from their own URL after the page
     deferred = [i["key"] for i in response.context["panels"] if i.get("deferred")]
-    assert deferred == ["risk"]
+    assert deferred == ["mastery_time", "risk"]
     assert html.count('data-figure="figure-data-') == len(panels) - len(deferred)
     assert 'data-panel-src="/dashboards/courses/' in html
     assert 'aria-describedby="summary-mastery"' in html
@@ -197,7 +197,10 @@ def test_student_page_figures_have_data(course_data):
         assert panel.has_data and panel.figure["data"], key
 
 
-def test_school_risk_counts_come_from_snapshots_kept_by_course_pages_and_the_command(course_data):
+def test_school_risk_counts_come_from_snapshots_kept_by_course_pages_and_the_command(course_data, monkeypatch):
+    from eduai.dashboards import school
+
+    monkeypatch.setattr(school, "RISK_INLINE_COURSES", 0)  # as in a school of many courses
     w = course_data.world
     admin = client_for(w.admin)
     # given no course's risk computed yet, the school page says so rather than scoring 50 courses
@@ -218,10 +221,15 @@ def test_school_risk_counts_come_from_snapshots_kept_by_course_pages_and_the_com
     assert final.table["students"].notna().all()
 
 
-def test_school_figures_have_data(course_data):
-    from django.core.management import call_command
+def test_a_small_schools_first_visit_scores_its_few_courses(course_data):
+    from eduai.dashboards.models import CourseRiskSnapshot
 
-    call_command("dashboards_risk_refresh", stdout=io.StringIO())
+    risk = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))["risk"]
+    assert risk.has_data and risk.table["students"].notna().all()
+    assert CourseRiskSnapshot.objects.count() == 2
+
+
+def test_school_figures_have_data(course_data):
     panels = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))
     for key, panel in panels.items():
         if key == "latency":
