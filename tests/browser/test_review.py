@@ -34,9 +34,7 @@ def scored_queue(demo_site, settings, tmp_path):
     assignment = Assignment.objects.get(title=ESSAY)
     result = grading.model_train(assignment_id=assignment.pk, method="fast", trigger="browser-test")
     assert result.activated
-    waiting = list(
-        Submission.objects.filter(assignment=assignment, status=SubmissionStatus.SCORED).order_by("id")
-    )
+    waiting = list(Submission.objects.filter(assignment=assignment, status=SubmissionStatus.SCORED).order_by("id"))
     assert len(waiting) >= 2, "the small demo should leave at least two English essays for review"
     return assignment, waiting
 
