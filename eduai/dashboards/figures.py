@@ -402,6 +402,12 @@ def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
             into[k] = v
 
 
+def counts_axis(fig: Fig, axis: str, largest: float) -> None:
+    """An axis of whole counts: no 0.5 ticks on small numbers (one tick per unit up to 10)."""
+    props = {"rangemode": "tozero", "tickformat": ",d", **({"dtick": 1} if largest <= 10 else {})}
+    (fig.update_xaxes if axis == "x" else fig.update_yaxes)(**props)
+
+
 AXIS = {"gridcolor": "#E6EAEF", "zerolinecolor": "#C9D1DA", "linecolor": "#C9D1DA", "automargin": True}
 
 

@@ -33,6 +33,7 @@ from .figures import (
     VERMILLION,
     Fig,
     Panel,
+    counts_axis,
     line_style,
     style,
 )
@@ -211,6 +212,7 @@ def course_backlog(ctx: CourseContext) -> Panel:
     if not oldest.empty:
         summary += "; " + _("the oldest has waited %(d)s days") % {"d": f"{oldest.max():.1f}"}
     summary += "."
+    counts_axis(fig, "x", float(df[list(sources.STATUS_ORDER)].sum(axis=1).max()))
     figure = style(fig, title=title, x=_("Submissions"), height=140 + 36 * len(df), drill=ctx.queue_url("waiting"))
     return Panel("backlog", title, summary, df, figure)
 
@@ -541,6 +543,7 @@ def course_recommendations(ctx: CourseContext) -> Panel:
         "%(n)s activities are in students' current recommendation lists; %(u)s of them were used in the last "
         "28 days. Most recommended: %(top)s (%(k)s students)."
     ) % {"n": len(df), "u": used, "top": df.iloc[0]["title"], "k": int(df.iloc[0]["recommended_to_students"])}
+    counts_axis(fig, "x", float(top[["recommended_to_students", "used_by_students_28_days"]].to_numpy().max()))
     figure = style(fig, title=title, x=_("Students"), height=160 + 40 * len(top))
     note = _(
         "Recommended: in the student's current list. Used: any activity on it in the last 28 days (the recommender "

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from . import sources
-from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Fig, Panel, display, style
+from .figures import BLUE, GREEN, GREY, ORANGE, SEQUENTIAL, SKY, VERMILLION, Fig, Panel, counts_axis, display, style
 from .panels import _empty, pct
 
 # Courses without an at-risk snapshot that the school page scores itself (a small school's
@@ -107,6 +107,7 @@ def school_active(ctx: SchoolContext) -> Panel:
         "m": int(df["active_28_days"].sum()),
         "n": len(df),
     }
+    counts_axis(fig, "y", float(df["enrolled_students"].max()))
     figure = style(fig, title=title, x=_("Course"), y=_("Students"), drill=ctx.course_url())
     return Panel("active", title, summary, df, figure)
 
@@ -126,8 +127,10 @@ def school_activity(ctx: SchoolContext) -> Panel:
         line={"color": BLUE, "width": 2.5},
         secondary_y=True,
     )
-    fig.update_yaxes(title_text=_("Learning events per day"), secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text=_("Active students per day"), secondary_y=True, showgrid=False, rangemode="tozero")
+    fig.update_yaxes(title_text=_("Learning events per day"), secondary_y=False, rangemode="tozero", tickformat=",d")
+    fig.update_yaxes(
+        title_text=_("Active students per day"), secondary_y=True, showgrid=False, rangemode="tozero", tickformat=",d"
+    )
     busiest = df.loc[df["active_students"].idxmax()]
     summary = _("On average %(s)s students and %(e)s learning events a day; busiest day %(d)s with %(m)s students.") % {
         "s": f"{df['active_students'].mean():.0f}",
@@ -152,6 +155,7 @@ def school_submissions(ctx: SchoolContext) -> Panel:
         "f": int(df["scoring_failed"].sum()),
         "d": f"{df['submissions'].mean():.1f}",
     }
+    counts_axis(fig, "y", float(df["submissions"].max()))
     return Panel("submissions", title, summary, df, style(fig, title=title, x=_("Day"), y=_("Submissions per day")))
 
 
@@ -193,6 +197,7 @@ def school_grading(ctx: SchoolContext) -> Panel:
         "p": pct(100.0 * auto / released if released else None),
         "w": int(df["awaiting_teacher"].sum()),
     }
+    counts_axis(fig, "y", float(df["submissions"].max()))
     figure = style(fig, title=title, x=_("Course"), y=_("Submissions"), drill=ctx.course_url())
     return Panel("grading", title, summary, df, figure)
 
@@ -313,6 +318,7 @@ def school_risk(ctx: SchoolContext) -> Panel:
         summary += " " + ngettext(
             "%(n)s course has not been computed yet.", "%(n)s courses have not been computed yet.", missing
         ) % {"n": missing}
+    counts_axis(fig, "y", float(known["students_at_risk"].max()))
     figure = style(fig, title=title, x=_("Course"), y=_("Students at risk"), drill=ctx.course_url())
     return Panel("risk", title, summary, df, figure)
 
