@@ -404,7 +404,7 @@ def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
 
 def counts_axis(fig: Fig, axis: str, largest: float) -> None:
     """An axis of whole counts: no 0.5 ticks on small numbers (one tick per unit up to 10)."""
-    props = {"rangemode": "tozero", "tickformat": ",d", **({"dtick": 1} if largest <= 10 else {})}
+    props: dict[str, Any] = {"rangemode": "tozero", "tickformat": ",d", **({"dtick": 1} if largest <= 10 else {})}
     (fig.update_xaxes if axis == "x" else fig.update_yaxes)(**props)
 
 
@@ -425,7 +425,7 @@ def style(fig: Fig, *, title: str, x: str = "", y: str = "", height: int = 380, 
         fig.update_yaxes(
             title_text=y, col=1 if fig.grid != (1, 1) else None, secondary_y=False if "yaxis2" in fig.layout else None
         )
-    layout = {
+    layout: dict[str, Any] = {
         "colorway": list(OKABE_ITO),
         "font": {"family": FONT, "size": 13, "color": "#1b1f24"},
         "paper_bgcolor": "#ffffff",
@@ -436,6 +436,10 @@ def style(fig: Fig, *, title: str, x: str = "", y: str = "", height: int = 380, 
         "hoverlabel": {"font": {"family": FONT}},
         "meta": {"title": title, **({"drill": drill} if drill else {})},
     }
+    if fig.grid != (1, 1):
+        # Subplot titles sit at the top of each cell: the legend goes above them.
+        layout["legend"]["y"] = 1.0 + 60.0 / height
+        layout["margin"]["t"] = 90
     _merge(layout, fig.layout)
     return {"data": fig.data, "layout": layout}
 

@@ -157,6 +157,7 @@ def course_scores(ctx: CourseContext) -> Panel:
             )
         fig.update_xaxes(dtick=1, row=r + 1, col=c + 1)
     fig.update_layout(barmode="group", bargap=0.25)
+    counts_axis(fig, "y", float(df["count"].max()))
     fig.update_xaxes(title_text=_("Score (rubric points)"), row=rows)
     fig.update_yaxes(title_text=_("Submissions"), col=1)
     n_prop = int(props["count"].sum())

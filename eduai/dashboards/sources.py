@@ -38,7 +38,7 @@ SERIES_DAYS = 90
 MASTERY_WEEKS = 26
 
 
-def _frame(rows: Iterable[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+def _frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns)
 
 

@@ -61,9 +61,9 @@ def _course_context(request: HttpRequest, course: Course) -> panels.CourseContex
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """Every dashboard the user may open: courses taught, own pages, schools administered."""
-    user = request.user
+    user: Any = request.user  # signed in (login_required)
     rows = list(
-        Enrollment.objects.filter(user=user, is_active=True, course__is_active=True)
+        Enrollment.objects.filter(user_id=user.pk, is_active=True, course__is_active=True)
         .select_related("course")
         .order_by("course__code")
     )
