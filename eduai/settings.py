@@ -226,6 +226,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE["lti-send-outbox"] = {"task": "eduai.lti.tasks.send_outbox", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["lti-sync-rosters"] = {"task": "eduai.lti.tasks.sync_all_rosters", "schedule": 6 * 3600.0}
 CELERY_BEAT_SCHEDULE["lti-purge-launch-data"] = {"task": "eduai.lti.tasks.purge_launch_data", "schedule": 3600.0}
+# Dashboards: every course's at-risk count for the school page, every 6 hours (scoring a course
+# takes about a second, too slow to do for 50 courses while an admin waits).
+CELERY_BEAT_SCHEDULE["dashboards-risk-snapshots"] = {
+    "task": "eduai.dashboards.tasks.refresh_risk_snapshots",
+    "schedule": 6 * 3600.0,
+}
 
 # --- EduAI -----------------------------------------------------------------------------
 # Local transformers model folder for the encoder; empty = the bundled all-MiniLM-L6-v2.
