@@ -125,9 +125,7 @@ class Assignment(models.Model):
     skills = models.ManyToManyField(Skill, blank=True, related_name="assignments")
     due_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=10, blank=True, default="", help_text="Blank: the course's language.")
-    release_policy = models.CharField(
-        max_length=32, choices=ReleasePolicy.choices, default=ReleasePolicy.REVIEW_ALL
-    )
+    release_policy = models.CharField(max_length=32, choices=ReleasePolicy.choices, default=ReleasePolicy.REVIEW_ALL)
     # Auto-release only when the interval is at most this wide (rubric points) ...
     auto_release_max_interval = models.FloatField(default=1.0)
     # ... and the serving model's validated QWK is at least this.
