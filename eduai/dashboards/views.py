@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -87,10 +88,12 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     context = {
         "course": c,
         "panels": _items(ctx, panels.COURSE, panels.COURSE_DEFERRED, ctx.csv_url, fragment),
-        "students": [
-            {"name": n, "url": ctx.student_url(i)}
-            for i, n in zip(ctx.students["student_id"], ctx.students["name"], strict=True)
-        ],
+        # Built here, not in a template loop: 500 students are 1,000 template nodes (~0.1 s).
+        "students_html": format_html_join(
+            "",
+            '<li><a href="{}">{}</a></li>',
+            ((ctx.student_url(i), n) for i, n in zip(ctx.students["student_id"], ctx.students["name"], strict=True)),
+        ),
         "student_url": ctx.student_url(),
     }
     return _render(request, "dashboards/course.html", context)
