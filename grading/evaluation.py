@@ -149,11 +149,14 @@ def throwaway_database() -> Iterator[Path]:
         **original,
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(folder / "eval.sqlite3"),
-        "USER": "", "PASSWORD": "", "HOST": "", "PORT": "",
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
         "OPTIONS": {"timeout": 20},
         "CONN_MAX_AGE": 0,
         "ATOMIC_REQUESTS": False,
-    }  # fmt: skip
+    }
     connections["default"].close()
     connections.settings["default"] = replacement
     del connections["default"]
@@ -261,9 +264,13 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
             school=school, code=f"P{prompt.prompt_id}"[:50], title=f"Prompt {prompt.prompt_id}", language=language
         )
         assignment = Assignment.objects.create(
-            course=course, title=f"Prompt {prompt.prompt_id}", prompt="(evaluation)", language=language,
-            min_score=prompt.min_score, max_score=prompt.max_score,
-        )  # fmt: skip
+            course=course,
+            title=f"Prompt {prompt.prompt_id}",
+            prompt="(evaluation)",
+            language=language,
+            min_score=prompt.min_score,
+            max_score=prompt.max_score,
+        )
         GraderSettings.objects.create(assignment=assignment, serving=method)
         trait_names = sorted({k for e in train_rows for k in e.traits})
         trait_ranges = {}
@@ -293,8 +300,11 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
         test_ids = [s.pk for s in subs[len(train_rows) :]]
         grades = []
         for sid, e in zip(train_ids, train_rows, strict=True):
-            traits = {n: round(min(max(v, trait_ranges[n][0]), trait_ranges[n][1]))
-                      for n, v in e.traits.items() if n in trait_ranges}  # fmt: skip
+            traits = {
+                n: round(min(max(v, trait_ranges[n][0]), trait_ranges[n][1]))
+                for n, v in e.traits.items()
+                if n in trait_ranges
+            }
             grades.append(GradeInput(submission_id=sid, score=e.score, trait_scores=traits or None))
         teacher_grades_import(grades=grades, grader_id=teacher.pk, trigger_training=False)
 
@@ -303,8 +313,14 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
         for start in range(0, len(train_ids), 256):  # what arrival did in production, once per essay
             embed_default(submission_ids=train_ids[start : start + 256])
         t1, c1 = time.perf_counter(), time.process_time()
-        trained = model_train(assignment_id=assignment.pk, method=method, trigger="evaluation",
-                              finetune_overrides=overrides, progress=progress, schedule_scoring=False)  # fmt: skip
+        trained = model_train(
+            assignment_id=assignment.pk,
+            method=method,
+            trigger="evaluation",
+            finetune_overrides=overrides,
+            progress=progress,
+            schedule_scoring=False,
+        )
         t2, c2 = time.perf_counter(), time.process_time()
         batches = [test_ids[i : i + 64] for i in range(0, len(test_ids), 64)]
         if progress:
@@ -362,8 +378,10 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
         totals["train_cpu"] += c2 - c1
         totals["score_cpu"] += c3 - c2
         n_test_total += len(test_rows)
-        log(f"  QWK {results[prompt.prompt_id]['qwk']:.4f}  coverage {results[prompt.prompt_id]['coverage']}  "
-            f"train {t2 - t1:.1f} s  score {t3 - t2:.1f} s")  # fmt: skip
+        log(
+            f"  QWK {results[prompt.prompt_id]['qwk']:.4f}  coverage {results[prompt.prompt_id]['coverage']}  "
+            f"train {t2 - t1:.1f} s  score {t3 - t2:.1f} s"
+        )
     qwks = [r["qwk"] for r in results.values()]
     return {
         "method": method,
@@ -385,8 +403,10 @@ def format_table(result: dict[str, object]) -> str:
     lines = [f"{'prompt':>8} {'n_train':>8} {'n_test':>7} {'QWK':>7} {'coverage':>9} {'train s':>8} {'score s':>8}"]
     for pid, r in result["prompts"].items():  # type: ignore[union-attr]
         cov = "-" if r["coverage"] is None else f"{r['coverage']:.3f}"
-        lines.append(f"{pid:>8} {r['n_train']:>8} {r['n_test']:>7} {r['qwk']:>7.4f} {cov:>9} "
-                     f"{r['train_seconds']:>8.1f} {r['score_seconds']:>8.1f}")  # fmt: skip
+        lines.append(
+            f"{pid:>8} {r['n_train']:>8} {r['n_test']:>7} {r['qwk']:>7.4f} {cov:>9} "
+            f"{r['train_seconds']:>8.1f} {r['score_seconds']:>8.1f}"
+        )
     lines.append(
         f"mean QWK {result['mean_qwk']:.4f}; train {result['train_seconds']:.1f} s; "
         f"score {result['score_seconds']:.1f} s ({result['essays_per_second']} essays/s); "

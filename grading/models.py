@@ -116,6 +116,8 @@ class GradingModel(models.Model):
     ``artefact`` is relative to ``settings.EDUAI_MODEL_ROOT``. ``val_qwk`` is quadratic weighted
     kappa on the model's validation split (submissions chosen by a stable hash of their id, never
     trained on); ``interval_halfwidth`` is the split-conformal radius for ``interval_coverage``.
+    ``n_train`` counts the essays the serving artefact learnt from: a fast model is validated on a
+    model trained without its ``n_val`` validation essays, then refitted on all of them.
     """
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="grading_models")
@@ -194,8 +196,9 @@ class Prediction(models.Model):
     """A model's proposed grade for a submission. Written once, never edited.
 
     ``score`` is on the rubric scale rounded to its step (1: rubrics are integer); ``raw_score``
-    is the regressor's output before rounding and clipping. ``interval_low``/``interval_high``
-    hold the true score with probability ``interval_coverage`` (split-conformal, marginal).
+    is the regressor's output before rounding and clipping. ``interval_low``/``interval_high`` are
+    rubric points that hold the true score with probability ``interval_coverage`` (split-conformal,
+    marginal over essays), and always hold ``score``.
     """
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="predictions")

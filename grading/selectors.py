@@ -101,6 +101,14 @@ def trait_scores_for_student(*, student_id: int, course_id: int) -> list[dict[st
             t = traits.get(aid, {}).get(name)
             if t is None or score is None:
                 continue
-            rows.append({"name": name, "description": t.description, "min_score": t.min_score,
-                         "max_score": t.max_score, "score": score, "submission_id": sid})  # fmt: skip
+            rows.append(
+                {
+                    "name": name,
+                    "description": t.description,
+                    "min_score": t.min_score,
+                    "max_score": t.max_score,
+                    "score": score,
+                    "submission_id": sid,
+                }
+            )
     return rows

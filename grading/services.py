@@ -145,10 +145,14 @@ def teacher_grades_import(*, grades: Sequence[GradeInput], grader_id: int | None
                 raise ValidationError({"submission": f"Submission {g.submission_id}: {exc.messages[0]}"}) from exc
             rows.append(
                 TeacherGrade(
-                    submission_id=sub.pk, assignment_id=sub.assignment_id, score=value, trait_scores=clean,
-                    grader_id=grader_id, source=GradeSource.IMPORT,
+                    submission_id=sub.pk,
+                    assignment_id=sub.assignment_id,
+                    score=value,
+                    trait_scores=clean,
+                    grader_id=grader_id,
+                    source=GradeSource.IMPORT,
                 )
-            )  # fmt: skip
+            )
         TeacherGrade.objects.bulk_create(
             rows,
             batch_size=500,
@@ -234,9 +238,13 @@ def training_thresholds_check(*, assignment_id: int) -> list[str]:
 
 
 def training_enqueue(
-    *, assignment_id: int, method: str, trigger: str, requested_by_id: int | None = None,
+    *,
+    assignment_id: int,
+    method: str,
+    trigger: str,
+    requested_by_id: int | None = None,
     hyperparameters: Mapping[str, object] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Enqueue training after commit; without a broker, in a background thread (see conf)."""
     from celery import current_app
 

@@ -203,7 +203,7 @@ def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seco
     hp = record.hyperparameters or {}
     coverage = float(record.interval_coverage or conf.coverage())
     radius = record.interval_halfwidth if record.interval_halfwidth is not None else math.inf
-    low, high = interval(np.array([raw[0]]), radius, rubric.min_score, rubric.max_score)
+    low, high = interval(np.array([raw[0]]), radius, rubric.min_score, rubric.max_score, rubric.step)
     traits: dict[str, dict[str, float]] = {}
     trait_radius = {k: (v or {}).get("halfwidth") for k, v in (record.trait_metrics or {}).items()}
     for h, trait in enumerate(rubric.traits, start=1):

@@ -56,8 +56,12 @@ def score_submissions(self, submission_ids: list[int]) -> dict[str, object]:
 
     ids = _ids(submission_ids)
     result = submissions_score(submission_ids=ids, token=self.request.id or None)
-    summary = {"scored": list(result.scored), "failed": [list(f) for f in result.failed],
-               "skipped": list(result.skipped), "waiting": list(result.waiting)}  # fmt: skip
+    summary = {
+        "scored": list(result.scored),
+        "failed": [list(f) for f in result.failed],
+        "skipped": list(result.skipped),
+        "waiting": list(result.waiting),
+    }
     if result.retryable:
         failed_ids = [sid for sid, reason in result.failed if not reason.startswith("cannot score")]
         if failed_ids and self.request.retries < conf.scoring_max_retries():
@@ -94,12 +98,23 @@ def train_assignment_model(
         requested_by_id=int(requested_by_id) if requested_by_id is not None else None,
         finetune_overrides=dict(hyperparameters or {}),
     )
-    return {"model_id": result.model_id, "version": result.version, "activated": result.activated,
-            "val_qwk": result.val_qwk, "decision": result.decision}  # fmt: skip
+    return {
+        "model_id": result.model_id,
+        "version": result.version,
+        "activated": result.activated,
+        "val_qwk": result.val_qwk,
+        "decision": result.decision,
+    }
 
 
-@shared_task(bind=True, name="grading.tasks.embed_submissions", acks_late=True, reject_on_worker_lost=True,
-             soft_time_limit=540, time_limit=600)  # fmt: skip
+@shared_task(
+    bind=True,
+    name="grading.tasks.embed_submissions",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=540,
+    time_limit=600,
+)
 def embed_submissions(self, submission_ids: list[int]) -> dict[str, object]:
     from .serving import embed_default
 

@@ -173,9 +173,12 @@ def model_train(
             }
         )
     record = _new_record(
-        assignment_id=assignment_id, method=method, language=data.language, trigger=trigger,
+        assignment_id=assignment_id,
+        method=method,
+        language=data.language,
+        trigger=trigger,
         requested_by_id=requested_by_id,
-    )  # fmt: skip
+    )
     root = _model_root()
     (root / ".tmp").mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"a{assignment_id}-v{record.version}-", dir=root / ".tmp"))
@@ -231,9 +234,12 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
             data = TrainingSet(**{**data.__dict__, "embeddings": np.stack([found[i] for i in data.ids])})
             key = spec.key
         train, val = data.subset(~val_mask), data.subset(val_mask)
-        report = FastScorer.fit(train, workdir, embedding_key=key)
-        scorer = FastScorer.load(workdir)
-        raw_val = scorer.predict(list(val.texts), val.embeddings) if len(val) else np.zeros((0, len(rubric.heads)))
+        report = FastScorer.fit(train, workdir, val=val, embedding_key=key)
+        raw_val = report.extra["val_predictions"]
+        if raw_val is None:
+            raw_val = np.zeros((0, len(rubric.heads)))
+        # The served model was refitted on train + validation essays: it has seen them all.
+        served_ids = list(data.ids)
     else:
         from eduai.inference import finetune
         from eduai.inference.device import cuda_available
@@ -254,7 +260,8 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         (workdir / finetune.ARTEFACT_FILE).write_text(json.dumps(meta))
         hp["finetune_report"] = {k: v for k, v in report.extra.items() if k != "history"}
         hp["history"] = report.extra.get("history", [])
-    (workdir / TRAIN_IDS_FILE).write_text(json.dumps(list(train.ids)))
+        served_ids = list(train.ids)
+    (workdir / TRAIN_IDS_FILE).write_text(json.dumps(served_ids))
     np.save(workdir / "val_predictions.npy", raw_val)
     hp.update(report.hyperparameters)
     hp["val_ids"] = list(val.ids)
@@ -263,7 +270,7 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         "base_model": report.base_model,
         "embedding_key": report.embedding_key,
         "hyperparameters": hp,
-        "n_train": len(train),
+        "n_train": len(served_ids),
         "n_val": len(val),
         "interval_coverage": coverage,
         **metrics,
@@ -353,11 +360,18 @@ def _promote(record: GradingModel, data: TrainingSet, *, schedule_scoring: bool)
             act = active.val_qwk if active.val_qwk is not None else -math.inf
             better = cand > act
             basis = f"validation QWK {record.val_qwk} vs {active.val_qwk}"
-        decision = (f"serving: beat v{active.version} ({basis})" if better
-                    else f"not serving: v{active.version} is as good or better ({basis})")  # fmt: skip
+        decision = (
+            f"serving: beat v{active.version} ({basis})"
+            if better
+            else f"not serving: v{active.version} is as good or better ({basis})"
+        )
     if better:
-        activated = model_activate(model_id=record.pk, expected_active_id=active.pk if active else None,
-                                   decision=decision, schedule_scoring=schedule_scoring)  # fmt: skip
+        activated = model_activate(
+            model_id=record.pk,
+            expected_active_id=active.pk if active else None,
+            decision=decision,
+            schedule_scoring=schedule_scoring,
+        )
         if not activated:
             decision = "not serving: another model was activated meanwhile"
             GradingModel.objects.filter(pk=record.pk).update(decision=decision)
@@ -367,9 +381,14 @@ def _promote(record: GradingModel, data: TrainingSet, *, schedule_scoring: bool)
 
 
 def model_activate(
-    *, model_id: int, expected_active_id: int | None = None, decision: str = "", by_user_id: int | None = None,
-    schedule_scoring: bool = True, check_expected: bool = True,
-) -> bool:  # fmt: skip
+    *,
+    model_id: int,
+    expected_active_id: int | None = None,
+    decision: str = "",
+    by_user_id: int | None = None,
+    schedule_scoring: bool = True,
+    check_expected: bool = True,
+) -> bool:
     """Make ``model_id`` the assignment's serving model (promotion, or an admin's rollback).
 
     With ``check_expected``, it happens only if the serving model is still ``expected_active_id``

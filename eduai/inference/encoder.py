@@ -4,7 +4,7 @@ Long essays: a text longer than the spec's ``max_length`` tokens keeps its first
 last half of that budget (head+tail; Sun et al. 2019, "How to fine-tune BERT for text
 classification?", found head+tail beats head-only for long documents: openings and
 conclusions carry the structure). Nothing is cut silently: ``token_counts`` tells callers how
-long each text was, and the features record full length.
+long each text was, and the linguistic features of the fast scorer see the full text.
 
 Throughput (measured, bench/grading.py, 2 shared CPU cores, all-MiniLM-L6-v2, 200 ASAP
 essays with 212 tokens on average): fp32 about 21-23 essays/s, dynamic int8 about 43 essays/s
@@ -62,7 +62,8 @@ def load_tokenizer(path: str):
 
 
 def encode_head_tail(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], list[int]]:
-    """Token ids with special tokens, head+tail-truncated to ``max_length``; and full token counts."""
+    """Token ids with special tokens, head+tail-truncated to ``max_length``, and the token count
+    before truncation (of the text after its character clip, so a lower bound for huge texts)."""
     bound = max_length * _CHARS_PER_TOKEN_BOUND
     clipped = [t if len(t) <= 2 * bound else t[:bound] + " " + t[-bound:] for t in texts]
     raw = tokenizer(clipped, add_special_tokens=False, truncation=False)["input_ids"]

@@ -137,8 +137,9 @@ class FineTunedScorer:
         self.net = net
 
     def predict(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        normed = _predict_normed(self.net, self.tokenizer, texts, self.max_length, self.device, self.dtype,
-                                 batch_size, progress)  # fmt: skip
+        normed = _predict_normed(
+            self.net, self.tokenizer, texts, self.max_length, self.device, self.dtype, batch_size, progress
+        )
         lo = np.array([r[0] for r in self.ranges], dtype=np.float32)
         hi = np.array([r[1] for r in self.ranges], dtype=np.float32)
         return lo + normed * (hi - lo)

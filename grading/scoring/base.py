@@ -117,13 +117,22 @@ def conformal_radius(residuals: Sequence[float], coverage: float) -> float:
     return float(r[k - 1])
 
 
-def interval(raw: np.ndarray, radius: float, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """[raw - radius, raw + radius] clipped to the rubric range (whole range when radius is inf)."""
+def interval(raw: np.ndarray, radius: float, lo: int, hi: int, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The rubric points within ``radius`` of ``raw``, as [low, high], always holding the rounded score.
+
+    The true score is a rubric point, so {k : |k - raw| <= radius} is the conformal set itself
+    (same coverage guarantee); adding the rounded score only adds coverage, and keeps
+    ``low <= score <= high`` for the reviewer. Whole rubric range when the radius is infinite.
+    """
+    raw = np.asarray(raw, dtype=float)
     if not math.isfinite(radius):
         return np.full_like(raw, lo, dtype=float), np.full_like(raw, hi, dtype=float)
-    low = np.clip(raw - radius, lo, hi)
-    high = np.clip(raw + radius, lo, hi)
-    return low, np.maximum(low, high)
+    score = round_to_rubric(raw, lo, hi, step)
+    low = lo + np.ceil((raw - radius - lo) / step - 1e-9) * step
+    high = lo + np.floor((raw + radius - lo) / step + 1e-9) * step
+    low = np.clip(np.minimum(low, score), lo, hi)
+    high = np.clip(np.maximum(high, score), lo, hi)
+    return low.astype(float), high.astype(float)
 
 
 def stable_fraction(submission_id: int, salt: str = "eduai-val") -> float:

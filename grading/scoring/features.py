@@ -32,34 +32,101 @@ _PLACEHOLDER = re.compile(r"@[A-Z]+\d*")
 _SENT_EN = re.compile(r"[^.!?]+[.!?]*")
 _PARA = re.compile(r"\n\s*\n|\n(?=\s{2,})")
 _TAG = re.compile(r"<[^>]{0,200}>")
+_DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SENT_ZH = re.compile(r"[^。！？!?…]+[。！？!?…]*")
 _ZH_PUNCT = "，。！？；：、“”‘’（）《》—…"
 _ZH_CONNECTIVES = (
-    "首先", "其次", "再次", "最后", "总之", "综上", "因此", "所以", "因为", "但是", "然而", "而且",
-    "并且", "同时", "例如", "比如", "不仅", "虽然", "即使", "如果", "于是", "由此", "可见", "总而言之",
-    "另一方面", "换句话说", "事实上", "正如",
-)  # fmt: skip
+    "首先",
+    "其次",
+    "再次",
+    "最后",
+    "总之",
+    "综上",
+    "因此",
+    "所以",
+    "因为",
+    "但是",
+    "然而",
+    "而且",
+    "并且",
+    "同时",
+    "例如",
+    "比如",
+    "不仅",
+    "虽然",
+    "即使",
+    "如果",
+    "于是",
+    "由此",
+    "可见",
+    "总而言之",
+    "另一方面",
+    "换句话说",
+    "事实上",
+    "正如",
+)
 _EN_CONNECTIVES = frozenset(
     "however therefore moreover furthermore although because consequently nevertheless thus "
     "additionally finally firstly secondly instance example conclusion overall whereas meanwhile".split()
 )
 
 EN_FEATURES = (
-    "log_chars", "log_words", "log_sentences", "log_paragraphs", "log_types", "root_ttr",
-    "mean_word_len", "std_word_len", "long_word_ratio", "mean_sent_len", "std_sent_len",
-    "max_sent_len", "comma_per_sent", "punct_variety", "question_ratio", "exclaim_ratio",
-    "quote_ratio", "unknown_word_ratio", "log_unknown_words", "mean_log_freq", "rare_word_ratio",
-    "lower_i_ratio", "lower_sentence_start_ratio", "caps_word_ratio", "connective_ratio",
-    "placeholder_ratio", "markup_ratio", "digit_ratio",
-)  # fmt: skip
+    "log_chars",
+    "log_words",
+    "log_sentences",
+    "log_paragraphs",
+    "log_types",
+    "root_ttr",
+    "mean_word_len",
+    "std_word_len",
+    "long_word_ratio",
+    "mean_sent_len",
+    "std_sent_len",
+    "max_sent_len",
+    "comma_per_sent",
+    "punct_variety",
+    "question_ratio",
+    "exclaim_ratio",
+    "quote_ratio",
+    "unknown_word_ratio",
+    "log_unknown_words",
+    "mean_log_freq",
+    "rare_word_ratio",
+    "lower_i_ratio",
+    "lower_sentence_start_ratio",
+    "caps_word_ratio",
+    "connective_ratio",
+    "placeholder_ratio",
+    "markup_ratio",
+    "digit_ratio",
+)
 ZH_FEATURES = (
-    "log_chars", "log_cjk", "log_sentences", "log_paragraphs", "log_words", "log_types",
-    "root_ttr", "char_types_ratio", "mean_word_len", "multi_char_word_ratio", "four_char_ratio",
-    "mean_sent_len", "std_sent_len", "max_sent_len", "comma_per_sent", "punct_ratio",
-    "punct_variety", "quote_ratio", "connective_count", "connective_variety", "latin_ratio",
-    "digit_ratio", "markup_ratio", "para_len_std",
-)  # fmt: skip
+    "log_chars",
+    "log_cjk",
+    "log_sentences",
+    "log_paragraphs",
+    "log_words",
+    "log_types",
+    "root_ttr",
+    "char_types_ratio",
+    "mean_word_len",
+    "multi_char_word_ratio",
+    "four_char_ratio",
+    "mean_sent_len",
+    "std_sent_len",
+    "max_sent_len",
+    "comma_per_sent",
+    "punct_ratio",
+    "punct_variety",
+    "quote_ratio",
+    "connective_count",
+    "connective_variety",
+    "latin_ratio",
+    "digit_ratio",
+    "markup_ratio",
+    "para_len_std",
+)
 
 _lock = threading.Lock()
 
@@ -117,7 +184,8 @@ def _english_row(text: str) -> list[float]:
     unknown = n_words - len(known)
     log_freqs = [math.log(freq[w]) for w in known]
     starts = [s.lstrip("\"'([ ")[:1] for s in sentences]
-    punct = Counter(ch for ch in body if ch in ",.;:!?\"'()-")
+    punct = {ch: body.count(ch) for ch in ",.;:!?\"'()-"}
+    punct = {ch: c for ch, c in punct.items() if c}
     n_sent = max(len(sentences), 1)
     return [
         math.log1p(n_chars),
@@ -132,11 +200,11 @@ def _english_row(text: str) -> list[float]:
         float(np.mean(sent_lens)),
         _safe_std(sent_lens),
         float(max(sent_lens)),
-        punct[","] / n_sent,
+        punct.get(",", 0) / n_sent,
         float(len(punct)),
         body.count("?") / n_sent,
         body.count("!") / n_sent,
-        (punct['"'] + body.count("“") + body.count("”")) / n_words,
+        (punct.get('"', 0) + body.count("“") + body.count("”")) / n_words,
         unknown / n_words,
         math.log1p(unknown),
         float(np.mean(log_freqs)) if log_freqs else 0.0,
@@ -147,7 +215,7 @@ def _english_row(text: str) -> list[float]:
         sum(1 for w in lower if w in _EN_CONNECTIVES) / n_words,
         placeholders / n_words,
         markup / max(n_words, 1),
-        sum(ch.isdigit() for ch in body) / max(n_chars, 1),
+        len(_DIGIT.findall(body)) / max(n_chars, 1),
     ]
 
 
@@ -163,7 +231,7 @@ def _chinese_row(text: str) -> list[float]:
     sent_lens = [len(_CJK.findall(s)) for s in sentences] or [cjk]
     paragraphs = [p for p in re.split(r"\n+", text) if p.strip()]
     para_lens = [len(p) for p in paragraphs]
-    punct = Counter(ch for ch in text if ch in _ZH_PUNCT)
+    punct = Counter({ch: text.count(ch) for ch in _ZH_PUNCT})
     n_sent = max(len(sentences), 1)
     connectives = [c for c in _ZH_CONNECTIVES if c in text]
     return [
@@ -188,7 +256,7 @@ def _chinese_row(text: str) -> list[float]:
         float(sum(text.count(c) for c in connectives)),
         float(len(connectives)),
         len(re.findall(r"[A-Za-z]", text)) / max(n_chars, 1),
-        sum(ch.isdigit() for ch in text) / max(n_chars, 1),
+        len(_DIGIT.findall(text)) / max(n_chars, 1),
         len(_TAG.findall(text)) / n_sent,
         _safe_std(para_lens) / max(float(np.mean(para_lens)), 1.0) if para_lens else 0.0,
     ]

@@ -53,9 +53,14 @@ class FineTunedScorer:
         if config.dapt_epochs > 0 and unlabelled:
             adapted = workdir.parent / (workdir.name + "-dapt")
             extra["dapt"] = finetune.mlm_adapt(
-                base_path=base, texts=list(unlabelled), out_dir=adapted, epochs=config.dapt_epochs,
-                max_length=config.max_length, seed=config.seed, progress=progress,
-            )  # fmt: skip
+                base_path=base,
+                texts=list(unlabelled),
+                out_dir=adapted,
+                epochs=config.dapt_epochs,
+                max_length=config.max_length,
+                seed=config.seed,
+                progress=progress,
+            )
             base = str(adapted)
         lo, hi = train.rubric.min_score, train.rubric.max_score
         val_scores = val.targets[:, 0]

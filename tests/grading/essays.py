@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import random
 
-WEAK = ["i like it", "it is good", "the thing is nice", "we go there alot", "it was fun and stuf",
-        "my freind said ok", "becuase it is", "i dont no why"]  # fmt: skip
+WEAK = [
+    "i like it",
+    "it is good",
+    "the thing is nice",
+    "we go there alot",
+    "it was fun and stuf",
+    "my freind said ok",
+    "becuase it is",
+    "i dont no why",
+]
 STRONG = [
     "The library offers quiet rooms where students concentrate on demanding projects",
     "Consequently, access to books broadens the perspective of every curious reader",
@@ -20,14 +28,23 @@ STRONG = [
     "Therefore, municipal investment in libraries strengthens education and civic participation",
     "In conclusion, the evidence suggests that libraries remain indispensable institutions",
 ]
-MIDDLE = ["The library is a good place to study", "Books help people learn new things",
-          "Many people visit the library every week", "It is important to read often",
-          "Students can use computers there", "The town should keep the library open"]  # fmt: skip
+MIDDLE = [
+    "The library is a good place to study",
+    "Books help people learn new things",
+    "Many people visit the library every week",
+    "It is important to read often",
+    "Students can use computers there",
+    "The town should keep the library open",
+]
 
 ZH_WEAK = ["我喜欢", "这个好", "很好玩", "我觉得还行", "他们去了"]
-ZH_STRONG = ["首先，阅读能够开阔我们的视野，丰富我们的精神世界", "其次，经典著作蕴含着深刻的思想与智慧",
-             "因此，我们应当养成持之以恒的阅读习惯", "然而，碎片化的信息往往使人浮躁不安",
-             "总之，唯有深入思考，方能真正领悟书中的道理"]  # fmt: skip
+ZH_STRONG = [
+    "首先，阅读能够开阔我们的视野，丰富我们的精神世界",
+    "其次，经典著作蕴含着深刻的思想与智慧",
+    "因此，我们应当养成持之以恒的阅读习惯",
+    "然而，碎片化的信息往往使人浮躁不安",
+    "总之，唯有深入思考，方能真正领悟书中的道理",
+]
 ZH_MIDDLE = ["读书是一件好事", "我们应该多读书", "书里有很多知识", "老师说读书很重要"]
 
 

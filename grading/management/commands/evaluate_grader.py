@@ -50,9 +50,12 @@ class Command(BaseCommand):
             raise CommandError("--epochs/--max-length/--batch-size/--lr/--dapt-epochs apply to --method finetune only")
         try:
             result = evaluate_file(
-                opts["file"], method=opts["method"], finetune_overrides=overrides,
-                progress=not opts["no_progress"], log=lambda msg: self.stderr.write(msg),
-            )  # fmt: skip
+                opts["file"],
+                method=opts["method"],
+                finetune_overrides=overrides,
+                progress=not opts["no_progress"],
+                log=lambda msg: self.stderr.write(msg),
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except KeyboardInterrupt as exc:

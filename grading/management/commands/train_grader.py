@@ -35,12 +35,21 @@ class Command(BaseCommand):
                 from django.db import transaction
 
                 with transaction.atomic():
-                    grading.training_enqueue(assignment_id=opts["assignment_id"], method=opts["method"],
-                                             trigger="command", hyperparameters=overrides)  # fmt: skip
+                    grading.training_enqueue(
+                        assignment_id=opts["assignment_id"],
+                        method=opts["method"],
+                        trigger="command",
+                        hyperparameters=overrides,
+                    )
                 self.stdout.write("queued")
                 return
-            result = grading.model_train(assignment_id=opts["assignment_id"], method=opts["method"],
-                                         trigger="command", finetune_overrides=overrides, progress=True)  # fmt: skip
+            result = grading.model_train(
+                assignment_id=opts["assignment_id"],
+                method=opts["method"],
+                trigger="command",
+                finetune_overrides=overrides,
+                progress=True,
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except KeyboardInterrupt as exc:

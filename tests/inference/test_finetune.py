@@ -1,0 +1,63 @@
+"""The fine-tuned scorer's network: learns a signal, early-stops on the best epoch, saves atomically."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from eduai.inference import finetune
+from eduai.inference.spec import bundled_encoder_path
+from tests.grading.essays import graded_essays
+
+pytestmark = pytest.mark.slow
+
+
+def _data(n, seed):
+    pairs = graded_essays(n, seed=seed, max_quality=4)
+    texts = [t for t, _ in pairs]
+    y = np.array([[q, min(2, q // 2)] for _, q in pairs], dtype=np.float64)
+    return texts, y
+
+
+def test_finetuned_network_learns_quality_and_writes_its_artefact(tmp_path):
+    # given 40 short essays whose quality is controlled, with one trait head
+    texts, y = _data(40, seed=1)
+    val_texts, val_y = _data(15, seed=2)
+    y[::3, 1] = np.nan  # some essays have no trait score: they must add no trait loss
+    config = finetune.FineTuneConfig(max_length=48, epochs=3, batch_size=8, lr=1e-4, head_lr=5e-3, patience=2)
+    calls = []
+
+    def metric(pred):
+        calls.append(pred.shape)
+        return float(spearmanr(pred[:, 0], val_y[:, 0]).statistic)
+
+    # when it is fine-tuned
+    report = finetune.train_scorer(
+        base_path=bundled_encoder_path(),
+        texts=texts,
+        targets=y,
+        ranges=[(0, 4), (0, 2)],
+        head_names=["score", "t"],
+        val_texts=val_texts,
+        val_targets=val_y,
+        val_metric=metric,
+        out_dir=tmp_path / "m",
+        config=config,
+    )
+    # then the validation metric was computed every epoch and the best epoch kept
+    history = report["history"]
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    assert report["best_val_metric"] == max(h["val_metric"] for h in history)
+    assert calls[0] == (15, 2)
+    # and the saved model ranks unseen essays by quality
+    scorer = finetune.FineTunedScorer(tmp_path / "m", precision="fp")
+    test_texts, test_y = _data(21, seed=3)
+    pred = scorer.predict(test_texts)
+    assert pred.shape == (21, 2)
+    assert spearmanr(pred[:, 0], test_y[:, 0]).statistic > 0.6
+    meta = json.loads((tmp_path / "m" / finetune.ARTEFACT_FILE).read_text())
+    assert meta["head_names"] == ["score", "t"] and meta["max_length"] == 48
+    assert isinstance(report["int8_ok"], bool)
