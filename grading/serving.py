@@ -153,14 +153,17 @@ def claim(*, submission_ids: Iterable[int], token: str, model_id: int) -> list[i
     won: list[int] = []
     now = timezone.now()
     condition = _claim_filter(token, model_id)
-    for sid in submission_ids:
-        moved = (
-            Submission.objects.filter(pk=sid)
-            .filter(condition)
-            .update(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token, updated_at=now)
-        )
-        if moved:
-            won.append(int(sid))
+    # One transaction for the batch (one commit, not one per row); each UPDATE is still its own
+    # conditional claim, and a racing worker blocks on the row and then re-checks the condition.
+    with transaction.atomic():
+        for sid in submission_ids:
+            moved = (
+                Submission.objects.filter(pk=sid)
+                .filter(condition)
+                .update(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token, updated_at=now)
+            )
+            if moved:
+                won.append(int(sid))
     return won
 
 
@@ -334,7 +337,8 @@ def _score_claimed(record: GradingModel, ids: list[int], token: str) -> tuple[li
         _release(good, token, status=SubmissionStatus.FAILED, reason=reason)
         return [], [*failed, (good[0], reason)], True
     per_item = (time.perf_counter() - batch_start) / len(good)
-    scored = [sid for k, sid in enumerate(good) if _store(record, rubric, sid, raw[k], per_item, token)]
+    with transaction.atomic():  # one commit for the batch; each row has its own savepoint inside
+        scored = [sid for k, sid in enumerate(good) if _store(record, rubric, sid, raw[k], per_item, token)]
     return scored, failed, False
 
 
