@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eduai.courses import api as courses
-from eduai.courses.models import ActivityEvent, Course, ObjectType, PracticeItem, Skill, Submission
+from eduai.courses.models import ActivityEvent, ObjectType, PracticeItem, Skill, Submission
 
 from .kt import loader
 from .kt.base import KnowledgeTracer, Response, replay
@@ -73,8 +73,8 @@ def model_of_version(version: KTModelVersion | None) -> KnowledgeTracer:
 
 
 def serving_model(*, course_id: int) -> tuple[KnowledgeTracer, KTModelVersion | None]:
-    school_id = Course.objects.values_list("school_id", flat=True).get(pk=course_id)
-    version = active_version(school_id=school_id)
+    """The active model of the course's school (one query), or the cold-start BKT."""
+    version = KTModelVersion.objects.filter(school__courses__id=course_id, status=KTModelStatus.ACTIVE).first()
     try:
         return model_of_version(version), version
     except (OSError, ValueError, KeyError):
@@ -198,6 +198,20 @@ def grade_credit(
     return 0.5 * overall + 0.5 * trait_mean
 
 
+def _trait_value(trait_scores: dict[Any, object], trait_id: int, name: str) -> float | None:
+    """A trait's score from the payload, keyed by id or name; the value may be a number or the
+    grading engine's ``{"score": n, ...}``. Anything else counts as not scored."""
+    for key in (trait_id, str(trait_id), name):
+        if key in trait_scores:
+            value = trait_scores[key]
+            if isinstance(value, dict):
+                value = value.get("score")
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                return float(value)
+            return None
+    return None
+
+
 def evidence_from_grade(
     *,
     submission_id: int,
@@ -208,7 +222,9 @@ def evidence_from_grade(
 ) -> bool:
     """Record a released grade as evidence for the assignment's skills. True if mastery changed.
 
-    ``trait_scores`` maps trait id (or name) to its score, when the grading engine sends them.
+    ``trait_scores`` maps trait id (or name) to its score (or ``{"score": n, ...}``), when the
+    grading engine sends them; a trait score that is missing, not a number or out of its range
+    is left out (the overall score alone still counts).
     The grade counts at the submission's time (when the work was done), so it is usually
     "late" and triggers a replay. A re-released grade with the same credit changes nothing; a
     changed grade replaces the old evidence.
@@ -221,9 +237,14 @@ def evidence_from_grade(
         raise ValueError(f"submission {submission_id} is not for assignment {assignment_id}")
     traits: list[tuple[object, int, int]] = []
     for t in a.traits:
-        if trait_scores and (t.id in trait_scores or str(t.id) in trait_scores or t.name in trait_scores):
-            value = trait_scores.get(t.id, trait_scores.get(str(t.id), trait_scores.get(t.name)))
-            traits.append((value, t.min_score, t.max_score))
+        value = _trait_value(trait_scores or {}, t.id, t.name)
+        if value is None:
+            continue
+        if not (t.min_score <= value <= t.max_score):
+            # the overall score is the grade of record; a stray trait score is dropped, not fatal
+            log.warning("trait %s score %r outside [%s, %s]; ignored", t.name, value, t.min_score, t.max_score)
+            continue
+        traits.append((value, t.min_score, t.max_score))
     credit = grade_credit(score=score, min_score=a.min_score, max_score=a.max_score, traits=traits)
     if not a.skill_ids:
         return False
@@ -257,6 +278,9 @@ def evidence_from_grade(
 
 
 def _lock_state(*, student_id: int, course_id: int) -> StudentKTState:
+    row = StudentKTState.objects.select_for_update().filter(student_id=student_id, course_id=course_id).first()
+    if row is not None:
+        return row
     row, _ = StudentKTState.objects.get_or_create(student_id=student_id, course_id=course_id)
     return StudentKTState.objects.select_for_update().get(pk=row.pk)
 
@@ -295,7 +319,9 @@ def _load_live_state(row: StudentKTState, model: KnowledgeTracer) -> Any:
 
 def _online(row: StudentKTState, model: KnowledgeTracer, new: list[Evidence]) -> None:
     state = _load_live_state(row, model)
-    valid_skills = _existing_skills(new)
+    # new evidence's skills were read from the item / assignment in this same task: they exist
+    # (a replay re-checks, since old evidence may name a skill deleted since)
+    valid_skills = {int(s) for e in new for s in e.skill_ids}
     masteries = {
         m.skill_id: m
         for m in Mastery.objects.filter(student_id=row.student_id, skill_id__in=valid_skills).select_for_update()

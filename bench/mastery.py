@@ -14,7 +14,12 @@ p99 over all test responses; ``update_cpu_ms`` is the same in thread CPU time, w
 count the time the process waited for a core on a shared machine. Training time is wall clock
 and CPU seconds (``train_cpu_s``; CPU-s / 2 is the idle 2-core equivalent).
 
-Run (the full run trains the deep model once per test fold: ~25 CPU-minutes each):
+``--service N`` also times N online updates through the production service path
+(``services.evidence_from_events`` for one new event: lock the state row, update, write the
+state, mastery and history rows) in a throwaway SQLite database, with the cold-start BKT and
+with the deep model just trained registered as the school's active model.
+
+Run (the full run trains the deep model once per test fold: ~10 CPU-minutes each):
     nice .venv/bin/python bench/mastery.py [--data ../shared/data/kt/assist2009_dev.csv]
         [--test-folds 4] [--skip-deep] [--deep-hyper '{"max_epochs": 3}'] [--sample 0.25]
 """
@@ -24,9 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
+import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +64,81 @@ def cpu_latency(model: KnowledgeTracer, histories: list, limit: int = 20000) -> 
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
+def service_latency(models: dict[str, KnowledgeTracer | None], n: int) -> dict[str, dict[str, float]]:
+    """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time."""
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+        os.environ["EDUAI_MODEL_ROOT"] = f"{tmp}/models"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduai.settings")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        from assessment import services
+        from assessment.kt import loader
+        from assessment.models import KTModelVersion
+        from eduai.accounts.models import User
+        from eduai.courses import api as courses
+        from eduai.courses.models import Course, PracticeItem, School, Skill
+
+        call_command("migrate", verbosity=0)
+        # the receiver would run the update eagerly inside activity_events_record (no broker);
+        # disconnect it so that the timed call below is the one that does the work
+        courses.activity_recorded.disconnect(dispatch_uid="assessment.activity_recorded")
+        school = School.objects.create(name="Bench", slug="bench")
+        course = Course.objects.create(school=school, code="KT", title="KT")
+        skills = [Skill.objects.create(course=course, name=f"S{i}") for i in range(10)]
+        items = []
+        for i in range(50):
+            item = PracticeItem.objects.create(course=course, title=f"I{i}")
+            item.skills.add(skills[i % 10], *([skills[(i + 1) % 10]] if i % 5 == 0 else []))
+            items.append(item)
+        rng = np.random.default_rng(0)
+        for name, model in models.items():
+            KTModelVersion.objects.filter(school=school).delete()
+            loader.forget_models()
+            if model is not None:
+                path = Path(tmp) / "models" / "assessment" / name
+                model.save(path)
+                KTModelVersion.objects.create(
+                    school=school, method=model.method, version=1, status="active", artefact_path=f"assessment/{name}"
+                )
+            student = User.objects.create(username=f"bench-{name}")
+            courses.enrollment_upsert(course_id=course.pk, user_id=student.pk)
+            wall, cpu = [], []
+            start = timezone.now()
+            for k in range(n):
+                ids = courses.activity_events_record(
+                    events=[
+                        courses.EventInput(
+                            course_id=course.pk,
+                            actor_id=student.pk,
+                            verb="answered",
+                            timestamp=start + timedelta(seconds=k),
+                            object_type="practice_item",
+                            practice_item_id=items[int(rng.integers(len(items)))].pk,
+                            result_success=bool(rng.random() < 0.6),
+                        )
+                    ]
+                ).created_ids
+                t0, c0 = time.perf_counter(), time.thread_time_ns()
+                assert services.evidence_from_events(event_ids=ids) == 1
+                wall.append((time.perf_counter() - t0) * 1e3)
+                cpu.append((time.thread_time_ns() - c0) / 1e6)
+            out[name] = {
+                "wall_ms_p50": float(np.percentile(wall, 50)),
+                "wall_ms_p99": float(np.percentile(wall, 99)),
+                "cpu_ms_p50": float(np.percentile(cpu, 50)),
+                "cpu_ms_p99": float(np.percentile(cpu, 99)),
+            }
+            print(f"service path, {name}: {json.dumps(out[name])}", flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -64,6 +147,7 @@ def main() -> int:
     ap.add_argument("--deep-hyper", default="", help="DeepHyper overrides as JSON")
     ap.add_argument("--sample", type=float, default=1.0, help="fraction of train and test students (development)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--service", type=int, default=0, help="also time N updates through the service path")
     ap.add_argument("--out", help="write all figures as JSON here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # per-epoch progress
@@ -74,7 +158,8 @@ def main() -> int:
     hyper = json.loads(args.deep_hyper) if args.deep_hyper else None
     logs = read_interactions(path)
     rng = np.random.default_rng(args.seed)
-    results = []
+    results: list[dict[str, object]] = []
+    trained: dict[str, KnowledgeTracer | None] = {"cold-start bkt": None}
     for fold in [f.strip() for f in args.test_folds.split(",") if f.strip()]:
         train = [s.responses for s in logs if s.split != fold]
         test = [s.responses for s in logs if s.split == fold]
@@ -86,6 +171,8 @@ def main() -> int:
             t0, c0 = time.perf_counter(), time.process_time()
             metrics, info, model = evaluate(name, train, test, hyper=hyper if name == "deep" else None, seed=args.seed)
             cpu50, cpu99 = cpu_latency(model, test)
+            if name == "deep":
+                trained["deep"] = model
             row[name] = {
                 **metrics,
                 "train_cpu_s": info.get("train_cpu_seconds"),
@@ -117,6 +204,8 @@ def main() -> int:
     if deep_rows:
         gains = [r["deep"]["auc"] - r["bkt"]["auc"] for r in deep_rows]  # type: ignore[index]
         print(f"\ndeep - BKT AUC, median over {len(gains)} fold(s): {statistics.median(gains):+.4f}")
+    if args.service:
+        results.append({"service_path": service_latency(trained, args.service)})
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2, default=float) + "\n")
     return 0

@@ -65,6 +65,7 @@ class DeepHyper:
     train_window: int = 100  # responses per training window (attention cost grows with its square)
     window: int = 400  # responses kept in the online cache
     lr: float = 2e-3
+    lr_decay: float = 0.5  # after an epoch that does not beat the best: best weights, lr * this
     weight_decay: float = 0.0
     difficulty_prior_sd: float = 0.5  # Gaussian prior on the Rasch scalars (MAP)
     ease_prior: float = 5.0  # pseudo-responses at the mean shrinking each item's easiness

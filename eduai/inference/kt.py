@@ -10,8 +10,10 @@ probabilities).
 Training: student histories are cut into windows of ``train_window`` responses (as AKT and
 pyKT do), windows of similar length are batched together (padding on the right, which causal
 masks never let a real position see), Adam, early stopping on validation AUC with
-``patience`` epochs, and a wall-clock budget ``max_train_seconds`` after which the best epoch
-so far is kept. ``torch.set_num_threads(hyper.threads)``: 2 on the shared dev box.
+``patience`` epochs (each worse epoch restarts from the best weights with the learning rate
+times ``lr_decay``), and budgets of CPU seconds (``max_train_cpu_seconds``) and wall-clock
+seconds (``max_train_seconds``) after which the best epoch so far is kept.
+``torch.set_num_threads(hyper.threads)``: 2 on the shared dev box.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch.nn import functional as F
 
 # ``hp``/``hyper`` below is assessment.kt.deep.DeepHyper (duck-typed: this layer may not import
 # assessment): d_model, n_heads, d_ff, dropout, n_question_layers, n_knowledge_layers, d_out,
-# train_window, batch_size, lr, weight_decay, difficulty_prior_sd, max_epochs, patience,
+# train_window, batch_size, lr, lr_decay, weight_decay, difficulty_prior_sd, max_epochs, patience,
 # max_train_cpu_seconds, max_train_seconds, threads.
 DeepHyper = Any
 log = logging.getLogger(__name__)
@@ -271,6 +273,11 @@ def train(
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             bad += 1
+            if hyper.lr_decay < 1.0 and best_state is not None:
+                # a worse epoch: go back to the best weights and take smaller steps from there
+                net.load_state_dict(best_state)
+                for group in opt.param_groups:
+                    group["lr"] *= hyper.lr_decay
         if bad >= hyper.patience:
             stopped = "early_stopping"
             break

@@ -237,6 +237,22 @@ def test_trait_scores_count_half_of_the_credit(world, maths):
     assert Evidence.objects.get(submission=sub).credit == pytest.approx(0.5)
 
 
+def test_trait_scores_by_name_in_the_grading_engines_shape_and_stray_ones_ignored(world, maths):
+    assignment, sub = _graded(world, maths, 6)
+    f.RubricTraitFactory(assignment=assignment, name="ideas", min_score=0, max_score=4)
+    f.RubricTraitFactory(assignment=assignment, name="style", min_score=0, max_score=4)
+    f.RubricTraitFactory(assignment=assignment, name="voice", min_score=0, max_score=4)
+    services.evidence_from_grade(
+        submission_id=sub.pk,
+        assignment_id=assignment.pk,
+        course_id=maths.course.pk,
+        score=6,
+        trait_scores={"ideas": {"score": 2, "raw": 2.2}, "style": 9, "voice": "loud"},
+    )
+    # only "ideas" (2 of 4) counts: 0.5 * 1.0 + 0.5 * 0.5
+    assert Evidence.objects.get(submission=sub).credit == pytest.approx(0.75)
+
+
 @pytest.mark.parametrize("score", [7, -1, "six", None, float("nan"), True])
 def test_a_grade_outside_the_rubric_is_refused_without_touching_mastery(world, maths, score):
     assignment, sub = _graded(world, maths, 3)
