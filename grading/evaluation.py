@@ -254,7 +254,7 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
     teacher = User.objects.create(username="eval-teacher")
     author = User.objects.create(username="eval-student")
     results: dict[str, dict[str, object]] = {}
-    totals = defaultdict(float)
+    totals: defaultdict[str, float] = defaultdict(float)
     n_test_total = 0
     for prompt in prompts.values():
         train_rows = [e for e in prompt.essays if e.split == "train"]
@@ -382,7 +382,7 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
             f"  QWK {results[prompt.prompt_id]['qwk']:.4f}  coverage {results[prompt.prompt_id]['coverage']}  "
             f"train {t2 - t1:.1f} s  score {t3 - t2:.1f} s"
         )
-    qwks = [r["qwk"] for r in results.values()]
+    qwks = [float(r["qwk"]) for r in results.values()]  # type: ignore[arg-type]
     return {
         "method": method,
         "prompts": results,
@@ -401,7 +401,7 @@ def _evaluate(prompts: dict[str, Prompt], method: str, overrides: dict, progress
 
 def format_table(result: dict[str, object]) -> str:
     lines = [f"{'prompt':>8} {'n_train':>8} {'n_test':>7} {'QWK':>7} {'coverage':>9} {'train s':>8} {'score s':>8}"]
-    for pid, r in result["prompts"].items():  # type: ignore[union-attr]
+    for pid, r in result["prompts"].items():  # type: ignore[union-attr,attr-defined]
         cov = "-" if r["coverage"] is None else f"{r['coverage']:.3f}"
         lines.append(
             f"{pid:>8} {r['n_train']:>8} {r['n_test']:>7} {r['qwk']:>7.4f} {cov:>9} "

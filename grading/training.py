@@ -235,7 +235,7 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
             key = spec.key
         train, val = data.subset(~val_mask), data.subset(val_mask)
         report = FastScorer.fit(train, workdir, val=val, embedding_key=key)
-        raw_val = report.extra["val_predictions"]
+        raw_val = np.asarray(report.extra["val_predictions"])
         if raw_val is None:
             raw_val = np.zeros((0, len(rubric.heads)))
         # The served model was refitted on train + validation essays: it has seen them all.

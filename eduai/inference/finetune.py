@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -216,7 +217,8 @@ def train_scorer(
     total_steps = steps_per_epoch * config.epochs
     head_params = list(net.head.parameters())
     head_ids = {id(p) for p in head_params}
-    decay, no_decay = [], []
+    decay: list[Any] = []
+    no_decay: list[Any] = []
     for name, p in net.encoder.named_parameters():
         (no_decay if ("bias" in name or "LayerNorm" in name or "norm" in name.lower()) else decay).append(p)
     optim = torch.optim.AdamW(

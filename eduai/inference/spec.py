@@ -25,7 +25,7 @@ def bundled_encoder_path() -> str:
 
 def encoder_path(language: str = "en") -> str:
     """The local folder of the encoder for ``language`` (Chinese: ``EDUAI_ZH_ENCODER_PATH``)."""
-    if language == "zh" and getattr(settings, "EDUAI_ZH_ENCODER_PATH", ""):
+    if language == "zh" and str(getattr(settings, "EDUAI_ZH_ENCODER_PATH", "") or ""):
         return str(settings.EDUAI_ZH_ENCODER_PATH)
     return str(getattr(settings, "EDUAI_ENCODER_PATH", "") or bundled_encoder_path())
 

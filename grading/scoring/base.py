@@ -91,7 +91,7 @@ def round_to_rubric(raw: np.ndarray | float, lo: int, hi: int, step: int = 1) ->
     return np.clip(lo + np.rint((values - lo) / step) * step, lo, hi).astype(int)
 
 
-def qwk(y_true: Sequence[float], raw_pred: Sequence[float], lo: int, hi: int) -> float:
+def qwk(y_true: Sequence[float] | np.ndarray, raw_pred: Sequence[float] | np.ndarray, lo: int, hi: int) -> float:
     """Quadratic weighted kappa on the rubric's integer scale (sklearn), NaN targets ignored."""
     y = np.asarray(y_true, dtype=float)
     p = np.asarray(raw_pred, dtype=float)

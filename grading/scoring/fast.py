@@ -95,7 +95,7 @@ class _Folds:
 
 def _dual_view(K: np.ndarray, y: np.ndarray, folds: _Folds) -> tuple[np.ndarray, float]:
     """Out-of-fold predictions of the best penalty (chosen on those same folds) and that penalty."""
-    best = (np.inf, None, DUAL_ALPHAS[0])
+    best: tuple[float, np.ndarray | None, float] = (np.inf, None, DUAL_ALPHAS[0])
     for alpha in DUAL_ALPHAS:
         oof = np.zeros(len(y))
         for tr, te in folds.splits:
@@ -103,6 +103,7 @@ def _dual_view(K: np.ndarray, y: np.ndarray, folds: _Folds) -> tuple[np.ndarray,
         err = float(np.mean((oof - y) ** 2))
         if err < best[0]:
             best = (err, oof, alpha)
+    assert best[1] is not None, "DUAL_ALPHAS is never empty"
     return best[1], float(best[2])
 
 
@@ -229,7 +230,7 @@ def _concat(a: TrainingSet, b: TrainingSet) -> TrainingSet:
         targets=np.vstack([a.targets, b.targets]),
         rubric=a.rubric,
         language=a.language,
-        embeddings=None if a.embeddings is None else np.vstack([a.embeddings, b.embeddings]),
+        embeddings=None if a.embeddings is None or b.embeddings is None else np.vstack([a.embeddings, b.embeddings]),
     )
 
 
@@ -406,5 +407,6 @@ def _predict_rows(head: dict | None, data: dict, train_rows: np.ndarray, rows: n
     if head is None:
         return np.full(len(rows), float(np.nanmean(y)) if np.isfinite(y).any() else 0.0)
     servable = _servable(head, data)
+    assert servable is not None  # head is not None here, so _servable returned a dict
     emb = None if data["emb"] is None else data["emb"][rows]
     return _serve(servable, data["features"][rows], data["tfidf"][rows], emb)

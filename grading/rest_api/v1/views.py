@@ -46,7 +46,7 @@ def _int_param(request: Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        return int(str(raw))
     except (TypeError, ValueError) as exc:
         raise ValidationError({name: "Expected an integer id."}) from exc
 
