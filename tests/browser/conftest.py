@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 CHROMIUM = os.environ.get("EDUAI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,6 +43,19 @@ MISSING = (
     f"!! Chromium NOT FOUND at {CHROMIUM}: browser tests SKIPPED. "
     "Install it with `apt-get install -y chromium` (or set EDUAI_CHROMIUM)."
 )
+
+
+# The live server shares the test database's in-memory SQLite connection with every request
+# thread; pages that fetch several panels at once then deadlock inside SQLite (seen: a
+# dashboard's deferred panels hung the run). One request at a time is what SQLite can serve.
+class _SingleThreadWSGIServer(WSGIServer):
+    # LiveServerThread.run() already installs the shared connections in its own thread, which
+    # is where a non-threaded server handles every request.
+    def __init__(self, *args, connections_override=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = _SingleThreadWSGIServer
 
 
 def chromium_available() -> bool:
