@@ -76,8 +76,8 @@ COURSE_RISK_FRAGMENT_QUERIES = 17
 # Student page: course and role, the student, skills, mastery (assessment: a few), history,
 # submissions, each released grade (one per released submission: a student has a handful),
 # recommendations. The student's own view also computes their list if it was never computed.
-STUDENT_QUERIES_STAFF = 28
-STUDENT_QUERIES_SELF = 29
+STUDENT_QUERIES_STAFF = 27
+STUDENT_QUERIES_SELF = 28
 # School page, 17 whatever the number of courses: one query per panel over the whole school.
 # Its deferred panels, each on its own URL. At-risk counts read the kept snapshots (2) and here
 # score the one course (of 2) that has none yet (assessment's count, once per course and day).
