@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Grading and knowledge tracing both have a "method" field with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "GradingMethodEnum": "grading.models.Method",
+        "KTMethodEnum": "assessment.models.KTMethod",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------
