@@ -46,9 +46,13 @@ def _int_param(request: Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(str(raw))
+        value = int(str(raw))
     except (TypeError, ValueError) as exc:
         raise ValidationError({name: "Expected an integer id."}) from exc
+    # Ids are 64-bit database integers; a larger number would overflow the driver (a 500).
+    if not 1 <= value <= 2**63 - 1:
+        raise ValidationError({name: "Expected a positive integer id."})
+    return value
 
 
 def _assignment_for(request: Request, assignment_id: int) -> Assignment:
