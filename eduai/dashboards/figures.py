@@ -389,6 +389,8 @@ def magic(props: dict[str, Any]) -> dict[str, Any]:
         if key.startswith(_NESTING):
             head, rest = key.split("_", 1)
             _merge(out.setdefault(head, {}), magic({rest: value}))
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            _merge(out[key], value)  # line=... next to line_shape=...: both count
         else:
             out[key] = value
     return out

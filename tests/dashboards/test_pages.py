@@ -350,3 +350,15 @@ def test_quadratic_weighted_kappa_matches_scikit_learn():
         assert qwk(model, teacher, 0, 6) == pytest.approx(expected)
     assert qwk(np.array([3, 3]), np.array([3, 3]), 0, 6) is None  # one score used: undefined
     assert qwk(np.array([3]), np.array([2]), 0, 6) is None
+
+
+def test_figure_properties_nest_like_plotlys_magic_underscore():
+    from eduai.dashboards.figures import Fig, magic
+
+    assert magic({"line_shape": "hv", "line": {"color": "#000"}}) == {"line": {"shape": "hv", "color": "#000"}}
+    assert magic({"marker_pattern_shape": "/", "error_y": {"type": "data"}}) == {
+        "marker": {"pattern": {"shape": "/"}},
+        "error_y": {"type": "data"},
+    }
+    fig = Fig.subplots(1, 2, ["a", "b"]).add_bar(x=[1], y=[2], row=1, col=2)
+    assert fig.data[0]["xaxis"] == "x2" and fig.layout["xaxis2"]["anchor"] == "y2"
