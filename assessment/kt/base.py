@@ -14,7 +14,9 @@ Contract:
 - ``update`` changes the state in place and costs O(window) for the deep model and O(skills
   of the response) for BKT — never a recomputation of the whole history.
 - States serialise to plain JSON (``state_dump``/``state_load``) so they can be stored in the
-  database between requests; a state loaded from JSON predicts exactly what the live one did.
+  database between requests. A loaded BKT state predicts exactly what the live one did; a
+  loaded deep state too while the history fits its window (beyond it, the rebuilt cache has
+  seen only the window, the live one had seen more: a small difference, tested bounded).
 """
 
 from __future__ import annotations

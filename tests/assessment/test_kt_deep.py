@@ -134,3 +134,15 @@ def test_training_is_bounded_by_its_time_budget():
     m = DeepKT(DeepHyper(**{**TINY, "max_epochs": 50, "max_train_cpu_seconds": 0.0}))
     info = m.fit(histories(30, seed=1))
     assert info["epochs"] == 1 and info["stopped"] == "time_budget"
+
+
+def test_a_state_rebuilt_from_its_window_stays_close_to_the_live_one(model):
+    small = DeepKT(DeepHyper(**{**TINY, "window": 10}, n_question_layers=1, n_knowledge_layers=1))
+    small.vocab, small.weights = model.vocab, model.weights
+    small._compile()
+    live = small.new_state()
+    for r in histories(1, seed=8, length=(40, 41))[0]:
+        small.update(live, r)
+    rebuilt = small.state_load(small.state_dump(live))
+    for item, skills in [("0-1", ("0",)), ("1-2", ("1",)), ("3-3", ("3", "0"))]:
+        assert abs(small.predict(rebuilt, item, skills) - small.predict(live, item, skills)) < 0.05
