@@ -29,6 +29,31 @@ class MasteryData:
     method: str = "bkt"
 
 
+@dataclass(frozen=True, slots=True)
+class MasteryRow:
+    """One stored estimate backed by evidence (``latest_mastery``): a cell of a class matrix.
+
+    ``updated_at`` is the time of the latest evidence on the skill (``MasteryData.updated_at``).
+    """
+
+    student_id: int
+    skill_id: int
+    p: float
+    n_evidence: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyMastery:
+    """Class mastery of one skill in one week (``weekly_mastery``): the mean of the estimates
+    made that week and how many distinct students they came from."""
+
+    skill_id: int
+    week: datetime  # start of the week (Monday 00:00, current time zone; Django's TruncWeek)
+    n_students: int
+    mean: float
+
+
 @dataclass(frozen=True)
 class MasteryPoint:
     at: datetime

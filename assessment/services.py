@@ -317,6 +317,28 @@ def _load_live_state(row: StudentKTState, model: KnowledgeTracer) -> Any:
     return state
 
 
+def live_states(
+    *, student_ids: Iterable[int], course_id: int, model: KnowledgeTracer, version: KTModelVersion | None
+) -> dict[int, Any]:
+    """Read-only states of many students in a course under the serving ``model`` / ``version``,
+    for predictions and priors (one query).
+
+    Students without evidence, or whose state was written by another method, are left out
+    (callers use ``model.new_state()``). A state still cached in this process is shared, not
+    copied: callers must not change it.
+    """
+    version_id = version.pk if version else None
+    out: dict[int, Any] = {}
+    for row in StudentKTState.objects.filter(student_id__in=list(student_ids), course_id=course_id, n_evidence__gt=0):
+        state = loader.STATES.get(row.pk, _stamp(row)) if row.model_version_id == version_id else None
+        if state is None:
+            if row.state.get("method") != model.method:
+                continue
+            state = model.state_load(row.state)
+        out[row.student_id] = state
+    return out
+
+
 def _online(row: StudentKTState, model: KnowledgeTracer, new: list[Evidence]) -> None:
     state = _load_live_state(row, model)
     # new evidence's skills were read from the item / assignment in this same task: they exist
@@ -584,6 +606,7 @@ __all__ = [
     "kt_histories",
     "kt_model_activate",
     "kt_model_train",
+    "live_states",
     "mastery_rebuild",
     "school_mastery_rebuild",
     "serving_model",
