@@ -283,11 +283,6 @@ def test_model_mistakes_reach_the_training_set_as_sample_weights(rw, make_sub, p
     assert weights == {marked.pk: 4.0, plain.pk: 1.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known regression (open in issue 4): the stacked fast scorer of ab8ddf9 ignores "
-    "training sample weights and extrapolates wildly on this tiny set; it passed before that rewrite.",
-)
 def test_sample_weights_pull_the_fast_scorer_towards_the_weighted_essays(tmp_path):
     """Contract with grading's fast scorer: ``TrainingSet.weights`` must change what it learns.
 
