@@ -5,14 +5,17 @@ Writes: ``teacher_grade_set`` (a human grade of record; training data), ``teache
 ``model_train`` (train in this process: tasks and commands), ``model_activate`` (roll back or
 forward), ``submissions_score`` (score in this process: tasks), ``embed_default``.
 Reads: ``predictions_visible``, ``teacher_grades_visible``, ``models_for_assignment``,
+``models_for_courses`` (the registry of many courses, as ``GradingModelData``),
 ``serving_model_for``, ``latest_prediction``, ``trait_scores_for_student``.
 Signals: ``proposal_ready``, ``grade_released``.
 """
 
 from .data import PredictionData, ScoreBatchResult, TrainResult
 from .selectors import (
+    GradingModelData,
     latest_prediction,
     models_for_assignment,
+    models_for_courses,
     predictions_visible,
     serving_model_for,
     teacher_graded_count,
@@ -33,6 +36,7 @@ from .training import model_activate, model_train
 
 __all__ = [
     "GradeInput",
+    "GradingModelData",
     "PredictionData",
     "ScoreBatchResult",
     "TrainResult",
@@ -43,6 +47,7 @@ __all__ = [
     "model_activate",
     "model_train",
     "models_for_assignment",
+    "models_for_courses",
     "predictions_visible",
     "proposal_ready",
     "serving_model_for",

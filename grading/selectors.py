@@ -8,6 +8,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
 from eduai.courses import api as courses
@@ -37,6 +41,52 @@ def teacher_grades_visible(*, user: object) -> QuerySet[TeacherGrade]:
 
 def models_for_assignment(*, assignment_id: int) -> QuerySet[GradingModel]:
     return GradingModel.objects.filter(assignment_id=assignment_id).order_by("-version")
+
+
+@dataclass(frozen=True, slots=True)
+class GradingModelData:
+    """One registry record as other apps see it: its history, not its artefact or settings."""
+
+    id: int
+    assignment_id: int
+    course_id: int
+    version: int
+    method: str
+    status: str
+    is_active: bool
+    n_train: int
+    val_qwk: float | None
+    train_seconds: float | None
+    failure_reason: str
+    created_at: datetime
+
+
+def models_for_courses(*, course_ids: Iterable[int]) -> list[GradingModelData]:
+    """The registry of every assignment of these courses, oldest first, in one query (school
+    pages: training history and failures). No user check: callers have checked that the user
+    may see these courses' registries (their staff), as for ``models_for_assignment``."""
+    ids = sorted({int(c) for c in course_ids})
+    if not ids:
+        return []
+    rows = (
+        GradingModel.objects.filter(assignment__course_id__in=ids)
+        .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "assignment_id",
+            "assignment__course_id",
+            "version",
+            "method",
+            "status",
+            "is_active",
+            "n_train",
+            "val_qwk",
+            "train_seconds",
+            "failure_reason",
+            "created_at",
+        )
+    )
+    return [GradingModelData(*row) for row in rows]
 
 
 def serving_model_for(*, assignment_id: int) -> GradingModel | None:
