@@ -3,7 +3,8 @@
 Every function that takes a ``user`` checks what that user may see (eduai.courses.access):
 a student only their own recommendations and questions; a course's teachers, TAs and school
 admins the course's question list and its pins/hides. Refused access raises
-``PermissionDenied``; bad input raises ``ValidationError``.
+``PermissionDenied``; bad input raises ``ValidationError``. Functions named ``*_trusted`` and
+those without a ``user`` check nothing: their callers check access first.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "course_index",
     "course_questions",
     "course_recommendation_lists",
+    "course_recommendation_lists_trusted",
     "course_resources",
     "override_set",
     "question_resolve",
@@ -109,6 +111,13 @@ def course_recommendation_lists(*, user: Any, course_id: int) -> dict[int, tuple
     course = _course(course_id, user)
     _require_staff(user, course)
     return selectors.course_lists(course_id=course.pk)
+
+
+def course_recommendation_lists_trusted(*, course_id: int) -> dict[int, tuple[Recommendation, ...]]:
+    """``course_recommendation_lists`` for trusted callers that have already checked the user
+    may teach the course (the dashboards, after ``eduai.courses.access``): no user check, so it
+    adds none of its queries. One query; hides and deletions are NOT re-checked here."""
+    return selectors.course_lists(course_id=course_id)
 
 
 def ask_course(*, user: Any, course_id: int, text: object) -> AnswerData:
