@@ -3,8 +3,8 @@
 Every function that takes a ``user`` checks what that user may see (eduai.courses.access):
 a student only their own recommendations and questions; a course's teachers, TAs and school
 admins the course's question list and its pins/hides. Refused access raises
-``PermissionDenied``; bad input raises ``ValidationError``. Functions named ``*_trusted`` and
-those without a ``user`` check nothing: their callers check access first.
+``PermissionDenied``; bad input raises ``ValidationError``. Functions without a ``user``
+check nothing: their callers check access first (or are not reachable from a request).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from eduai.courses.models import Course, Role
 from . import selectors, services
 from .data import AnswerData, PassageHit, Reason, Recommendation, RecommendationList
 from .reasons import render as reason_text
+from .selectors import RecommendedActivity
 
 __all__ = [
     "AnswerData",
@@ -29,18 +30,19 @@ __all__ = [
     "Reason",
     "Recommendation",
     "RecommendationList",
+    "RecommendedActivity",
     "ask_course",
     "course_for",
     "course_index",
     "course_questions",
     "course_recommendation_lists",
-    "course_recommendation_lists_trusted",
     "course_resources",
     "override_set",
     "question_resolve",
     "question_send_to_teacher",
     "reason_text",
     "recommendations_for",
+    "recommended_activity_counts",
     "refresh_course",
     "student_questions",
     "student_recommendations_for_staff",
@@ -113,11 +115,11 @@ def course_recommendation_lists(*, user: Any, course_id: int) -> dict[int, tuple
     return selectors.course_lists(course_id=course.pk)
 
 
-def course_recommendation_lists_trusted(*, course_id: int) -> dict[int, tuple[Recommendation, ...]]:
-    """``course_recommendation_lists`` for trusted callers that have already checked the user
-    may teach the course (the dashboards, after ``eduai.courses.access``): no user check, so it
-    adds none of its queries. One query; hides and deletions are NOT re-checked here."""
-    return selectors.course_lists(course_id=course_id)
+def recommended_activity_counts(*, course_id: int) -> list[RecommendedActivity]:
+    """Per activity in the course's computed lists: how many students' lists hold it, and how
+    many in their top three (staff dashboards). No user check: callers have checked that the
+    user may teach the course. One query; hides and deletions are NOT re-checked here."""
+    return selectors.recommended_activity_counts(course_id=course_id)
 
 
 def ask_course(*, user: Any, course_id: int, text: object) -> AnswerData:
