@@ -338,17 +338,14 @@ def most_graded_course(*, user: Any, course_ids: list[int]) -> int | None:
 
 
 def grading_models(*, course_ids: list[int]) -> pd.DataFrame:
-    """The model registry of these courses' assignments (training history, failures).
-
-    NO API READ YET: grading.api reads one assignment's registry at a time
-    (``models_for_assignment``); a school-wide page would need one call per assignment.
-    """
-    from grading.models import GradingModel
+    """The model registry of these courses' assignments (training history, failures), oldest
+    first, through grading.api in one query."""
+    from grading import api as grading
 
     cols = [
-        "id",
+        "model_id",
         "assignment_id",
-        "assignment__course_id",
+        "course_id",
         "version",
         "method",
         "status",
@@ -359,11 +356,26 @@ def grading_models(*, course_ids: list[int]) -> pd.DataFrame:
         "failure_reason",
         "created_at",
     ]
-    df = _frame(
-        GradingModel.objects.filter(assignment__course_id__in=course_ids).order_by("created_at", "id").values(*cols),
+    return _frame(
+        (
+            (
+                m.id,
+                m.assignment_id,
+                m.course_id,
+                m.version,
+                m.method,
+                m.status,
+                m.is_active,
+                m.n_train,
+                m.val_qwk,
+                m.train_seconds,
+                m.failure_reason,
+                m.created_at,
+            )
+            for m in grading.models_for_courses(course_ids=course_ids)
+        ),
         cols,
     )
-    return df.rename(columns={"assignment__course_id": "course_id", "id": "model_id"})
 
 
 def scoring_latency(*, user: Any, course_ids: list[int], now: datetime) -> pd.DataFrame:
@@ -561,26 +573,14 @@ def recommendations_of(*, user: Any, course_id: int, student_id: int, staff: boo
 def recommended_and_used(*, course_id: int, now: datetime) -> pd.DataFrame:
     """Per activity: students whose current list holds it, and students who used it lately.
 
-    NO API READ YET: the recommender's api reads one student's list at a time; the course's
-    lists are read here in one query. The recommender keeps no log of what was shown when,
-    so "used" counts distinct students with activity on it in the last 28 days, whoever
-    recommended it.
+    The counts of the lists come from the recommender's api in one query (the views have
+    checked the user teaches the course). The recommender keeps no log of what was shown when,
+    so "used" counts distinct students with activity on it in the last 28 days (the core's
+    activity events), whoever recommended it.
     """
-    from recommender.models import RecommendationSet
+    from recommender import api as recommender
 
-    lists = RecommendationSet.objects.filter(course_id=course_id, computed_at__isnull=False).values_list(
-        "student_id", "items"
-    )
-    recs: dict[tuple[str, int], dict[str, Any]] = {}
-    for _student, items in lists:
-        for rank, item in enumerate(items or []):
-            try:
-                key = (str(item["kind"]), int(item["id"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-            r = recs.setdefault(key, {"title": str(item.get("title", "")), "students": 0, "top3": 0})
-            r["students"] += 1
-            r["top3"] += int(rank < 3)
+    recs = recommender.recommended_activity_counts(course_id=course_id)
     used = (
         ActivityEvent.objects.filter(
             course_id=course_id, timestamp__gte=now - timedelta(days=RECENT_DAYS), voided=False
@@ -597,14 +597,14 @@ def recommended_and_used(*, course_id: int, now: datetime) -> pd.DataFrame:
     df = _frame(
         (
             {
-                "kind": kind,
-                "activity_id": aid,
-                "title": r["title"],
-                "recommended_to_students": r["students"],
-                "in_top_3": r["top3"],
-                "used_by_students_28_days": used_by.get((kind, aid), 0),
+                "kind": r.kind,
+                "activity_id": r.id,
+                "title": r.title,
+                "recommended_to_students": r.students,
+                "in_top_3": r.in_top_3,
+                "used_by_students_28_days": used_by.get((r.kind, r.id), 0),
             }
-            for (kind, aid), r in recs.items()
+            for r in recs
         ),
         ["kind", "activity_id", "title", "recommended_to_students", "in_top_3", "used_by_students_28_days"],
     )

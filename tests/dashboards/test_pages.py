@@ -11,6 +11,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from .. import factories as f
+
 pytestmark = pytest.mark.django_db
 
 
@@ -240,6 +242,37 @@ def test_school_figures_have_data(course_data):
     assert grading.at["ENG1", "auto_released_pct"] == pytest.approx(100 / 3)
     training = panels["training"].table
     assert sorted(training["status"]) == ["failed", "ready", "ready"]
+    # read through grading.api: the set-up's three versions, oldest first, with their figures
+    assert list(zip(training["version"], training["method"], training["course"], strict=True)) == [
+        (1, "fast", "ENG1"),
+        (2, "fast", "ENG1"),
+        (3, "finetune", "ENG1"),
+    ]
+    assert list(training["is_active"]) == [False, True, False]
+    assert training["failure_reason"].iloc[2] == "out of memory" and training["val_qwk"].iloc[1] == 0.74
+
+
+def test_recommended_and_used_match_a_hand_count(course_data):
+    from recommender.models import RecommendationSet
+
+    # given: the set-up's lists (the resource first for all six students, then one of three
+    # practice items, two students each), everything used in the last 28 days, and a list not
+    # computed yet (it recommends nothing)
+    late = f.UserFactory(username="late")
+    RecommendationSet.objects.create(student=late, course=course_data.world.course, items=[], computed_at=None)
+    # when
+    table = panels_of(client_for(course_data.world.teacher).get(course_url(course_data)))["recommendations"].table
+    # then
+    rows = {
+        (kind, title): (rec, top3, used)
+        for kind, title, rec, top3, used in table[
+            ["kind", "title", "recommended_to_students", "in_top_3", "used_by_students_28_days"]
+        ].itertuples(index=False)
+    }
+    assert rows[("Resource", "Fractions explained")] == (6, 6, 6)
+    practice = [v for (kind, _), v in rows.items() if kind == "Practice item"]
+    assert practice == [(2, 2, 6)] * 3
+    assert len(rows) == 4
 
 
 # ------------------------------------------------------------------------------------ CSV
