@@ -282,6 +282,10 @@ def main() -> None:
     parser.add_argument("--ft-test", type=int, default=150, help="fine-tune: test essays per prompt")
     parser.add_argument("--ft-epochs", type=int, default=2)
     parser.add_argument("--ft-max-length", type=int, default=256)
+    parser.add_argument("--ft-prompts", default="", help="fine-tune: only these prompt ids (comma-separated)")
+    parser.add_argument(
+        "--ft-no-fast", action="store_true", help="fine-tune: skip the fast scorer on the same reduced split"
+    )
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--precision-check", action="store_true")
     parser.add_argument("--timing", action="store_true", help="median training time and encoder throughput")
@@ -307,10 +311,20 @@ def main() -> None:
                     report(f"{name}: fast scorer, {args.few} teacher-graded essays per prompt", result, base)
                     results[f"{name}_fast_{args.few}"] = {**result, "length_baseline": base}
             else:
+                if args.ft_prompts:
+                    wanted = {p.strip() for p in args.ft_prompts.split(",") if p.strip()}
+                    df = df[df.prompt_id.astype(str).isin(wanted)]
+                    if df.empty:
+                        print(f"\n== {name}: none of the prompts {sorted(wanted)}")
+                        continue
                 path, frame = split_csv(
                     df, folder, f"{name}-ft", train_per_prompt=args.ft_train, test_per_prompt=args.ft_test
                 )
                 base = length_baseline(frame)
+                if not args.ft_no_fast:  # the fast scorer on the SAME reduced split, in the same run
+                    fast = run_eval(path, "fast")
+                    report(f"{name}: fast scorer on the fine-tuning split", fast, base)
+                    results[f"{name}_fast_same_split"] = {**fast, "length_baseline": base}
                 overrides = {"epochs": args.ft_epochs, "max_length": args.ft_max_length}
                 try:
                     result = run_eval(path, "finetune", overrides)
@@ -323,6 +337,12 @@ def main() -> None:
                     result,
                     base,
                 )
+                for pid, r in result["prompts"].items():
+                    print(
+                        f"  prompt {pid}: fine-tune {r['train_seconds']:.0f} s wall / "
+                        f"{r['train_cpu_seconds']:.0f} s CPU; score {r['n_test']} essays in {r['score_seconds']:.1f} s "
+                        f"wall / {r['score_cpu_seconds']:.1f} s CPU; trait QWK {r.get('trait_qwk')}"
+                    )
                 results[f"{name}_finetune"] = {**result, "length_baseline": base, "settings": overrides}
             if args.timing and name == "asap":
                 train_timing(df)

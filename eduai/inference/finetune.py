@@ -261,7 +261,7 @@ def train_scorer(
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optim.step()
                 sched.step()
-                running += float(loss) * len(idx)
+                running += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 if bar is not None:
                     bar.update(1)
@@ -335,12 +335,19 @@ def mlm_adapt(
     max_length: int = 256,
     batch_size: int = 16,
     lr: float = 5e-5,
+    head_lr: float = 1e-3,
     seed: int = 13,
     progress: bool = False,
 ) -> dict[str, object]:
-    """Masked-LM training on ``texts``; writes an encoder folder usable as ``base_path``."""
+    """Masked-LM training on ``texts``; writes an encoder folder usable as ``base_path``.
+
+    A sentence encoder (the bundled MiniLM) ships without its masked-LM head, which transformers
+    then initialises at random. Its gradients would first push noise into the encoder, so while
+    the head is fresh the encoder stays frozen for the first quarter of the steps (at most 200)
+    and only the head learns, at ``head_lr``; then both train, with linear decay.
+    """
     import torch
-    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
 
     from .device import autocast_dtype, torch_device
 
@@ -348,35 +355,57 @@ def mlm_adapt(
     seed_everything(seed)
     device, dtype = torch_device(), autocast_dtype()
     tokenizer = load_tokenizer(base_path)
-    model = AutoModelForMaskedLM.from_pretrained(base_path).to(device)
+    model, info = AutoModelForMaskedLM.from_pretrained(base_path, output_loading_info=True)
+    model = model.to(device)
+    prefix = f"{model.base_model_prefix}."
+    fresh_head = any(not k.startswith(prefix) for k in info.get("missing_keys", []))
+    base_params = {id(p) for p in model.base_model.parameters()}
+    head_params = [p for p in model.parameters() if id(p) not in base_params]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, return_tensors="pt")
     ids, _ = encode_head_tail(tokenizer, texts, max_length)
     rng = np.random.default_rng(seed)
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    losses: list[float] = []
     batches_all = [_bucketed_batches([len(x) for x in ids], batch_size, rng) for _ in range(epochs)]
+    total = sum(len(b) for b in batches_all)
+    warm = min(200, total // 4) if fresh_head else 0
+    optim = torch.optim.AdamW(
+        [
+            {"params": list(model.base_model.parameters()), "lr": lr, "weight_decay": 0.01},
+            {"params": head_params, "lr": head_lr, "weight_decay": 0.0},
+        ]
+    )
+    sched = get_linear_schedule_with_warmup(optim, 0, max(total, 1))
+    losses: list[float] = []
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(len(b) for b in batches_all), desc="mlm-adapt", unit="step")
+        bar = tqdm(total=total, desc="mlm-adapt", unit="step")
     model.train()
+    step = 0
     try:
         for batches in batches_all:
             for idx in batches:
+                frozen = step < warm
+                for p in model.base_model.parameters():
+                    p.requires_grad_(not frozen)
                 batch = collator([{"input_ids": ids[j]} for j in idx])
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
                 optim.zero_grad(set_to_none=True)
                 loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optim.step()
-                losses.append(float(loss))
+                sched.step()
+                step += 1
+                losses.append(float(loss.detach()))
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", frozen=frozen)
     finally:
         if bar is not None:
             bar.close()
+        for p in model.base_model.parameters():
+            p.requires_grad_(True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.to("cpu").save_pretrained(str(out))
@@ -386,4 +415,6 @@ def mlm_adapt(
         "mlm_loss_last": float(np.mean(losses[-20:])) if losses else None,
         "seconds": time.perf_counter() - started,
         "steps": len(losses),
+        "fresh_head": fresh_head,
+        "head_only_steps": warm,
     }

@@ -61,3 +61,40 @@ def test_finetuned_network_learns_quality_and_writes_its_artefact(tmp_path):
     meta = json.loads((tmp_path / "m" / finetune.ARTEFACT_FILE).read_text())
     assert meta["head_names"] == ["score", "t"] and meta["max_length"] == 48
     assert isinstance(report["int8_ok"], bool)
+
+
+def test_domain_adaptive_pretraining_writes_an_encoder_fine_tuning_starts_from(tmp_path):
+    # given a few dozen unlabelled essays of a course and the bundled sentence encoder (no MLM head)
+    texts = [t for t, _ in graded_essays(32, seed=5, max_quality=4)]
+    # when the encoder is adapted with masked-language-model training
+    report = finetune.mlm_adapt(
+        base_path=bundled_encoder_path(), texts=texts, out_dir=tmp_path / "dapt", epochs=2, max_length=32, batch_size=8
+    )
+    # then the fresh MLM head was warmed up alone first, and the masked-token loss fell
+    assert report["steps"] == 8 and report["fresh_head"] is True and report["head_only_steps"] == 2
+    assert report["mlm_loss_last"] < report["mlm_loss_first"]
+    # and the adapted folder is a complete encoder that differs from the base and can be fine-tuned
+    from transformers import AutoModel
+
+    adapted, info = AutoModel.from_pretrained(str(tmp_path / "dapt"), output_loading_info=True)
+    base = AutoModel.from_pretrained(bundled_encoder_path())
+    assert all(k.startswith("pooler.") for k in info["missing_keys"])  # unused: the scorer mean-pools
+    moved = [
+        name
+        for (name, a), (_, b) in zip(adapted.named_parameters(), base.named_parameters(), strict=True)
+        if not np.allclose(a.detach().numpy(), b.detach().numpy())
+    ]
+    assert any("encoder.layer" in name for name in moved)
+    y = np.array([[q] for _, q in graded_essays(16, seed=6, max_quality=4)], dtype=np.float64)
+    out = finetune.train_scorer(
+        base_path=str(tmp_path / "dapt"),
+        texts=[t for t, _ in graded_essays(16, seed=6, max_quality=4)],
+        targets=y,
+        ranges=[(0, 4)],
+        val_texts=texts[:4],
+        val_targets=y[:4],
+        val_metric=lambda pred: 0.0,
+        out_dir=tmp_path / "scorer",
+        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8),
+    )
+    assert out["best_epoch"] == 1 and (tmp_path / "scorer" / finetune.HEAD_FILE).is_file()
