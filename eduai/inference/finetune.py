@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .cache import MODEL_CACHE
-from .encoder import encode_head_tail, load_tokenizer, mean_pool, pad_batch, quantize_int8
+from .encoder import encode_head_tail, load_tokenizer, mean_pool, pad_batch, quantize_int8, special_tokens
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,11 @@ def train_scorer(
     with torch.no_grad():  # start the heads at the mean target: the first steps then learn signal, not offset
         net.head.bias.copy_(torch.tensor(np.nan_to_num(np.nanmean(y, axis=0), nan=0.5), dtype=torch.float32))
         net.head.weight.mul_(0.1)
-    ids, _ = encode_head_tail(tokenizer, texts, config.max_length)
+    ids, raw_lengths = encode_head_tail(tokenizer, texts, config.max_length)
     lengths = [len(x) for x in ids]
+    # Not silent: the record says how many essays the encoder saw as head+tail only.
+    fits = config.max_length - sum(map(len, special_tokens(tokenizer)))
+    head_tail_share = float(np.mean([n > fits for n in raw_lengths])) if raw_lengths else 0.0
     rng = np.random.default_rng(config.seed)
     steps_per_epoch = math.ceil(len(ids) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -305,6 +308,8 @@ def train_scorer(
         "int8_ok": bool(int8_metric >= fp32_metric - 0.005),
         "train_seconds": time.perf_counter() - started,
         "device": str(device),
+        "head_tail_share": head_tail_share,
+        "train_tokens_median": float(np.median(raw_lengths)) if raw_lengths else 0.0,
     }
     meta = {
         "format": 1,

@@ -61,6 +61,8 @@ def test_finetuned_network_learns_quality_and_writes_its_artefact(tmp_path):
     meta = json.loads((tmp_path / "m" / finetune.ARTEFACT_FILE).read_text())
     assert meta["head_names"] == ["score", "t"] and meta["max_length"] == 48
     assert isinstance(report["int8_ok"], bool)
+    # and it says how many training essays were longer than 48 tokens (seen as head+tail)
+    assert 0.0 < report["head_tail_share"] < 1.0 and report["train_tokens_median"] > 0
 
 
 def test_domain_adaptive_pretraining_writes_an_encoder_fine_tuning_starts_from(tmp_path):
