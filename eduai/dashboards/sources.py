@@ -6,10 +6,11 @@ unit in the column name (``_pct``, ``_days``, ``_seconds``, ``_points``). They n
 permissions: the views do that first (``eduai.courses.access``). Aggregation happens in the
 database or in one pandas pass over one query, never per student.
 
-The other apps are read through their ``api.py``/``selectors.py`` where a read exists. Where it
-does not yet (a course-wide mastery matrix, the recommendation lists of a whole course, a
-school's model registry), this module reads their tables directly, read-only, in the one
-function named for it; each such place says ``NO API READ YET`` so it is easy to switch.
+The other apps (grading, assessment, recommender) are read through their ``api.py`` (and, for
+two small reads, their ``selectors.py``); the shared core (``eduai.courses``) directly. One read
+still goes to another app's table, read-only, in the one function named for it
+(``mastery_matrix``: assessment's api read of the same cells costs five times as much, see
+there); it says ``NO API READ YET`` so it is easy to switch.
 """
 
 from __future__ import annotations
@@ -436,9 +437,11 @@ def mastery_matrix(*, course_id: int) -> pd.DataFrame:
     """Latest mastery per (student, skill) of the course's active students, long form, in one
     query; only estimates backed by evidence (a skill nobody answered shows as a gap).
 
-    NO API READ YET that is fast enough: assessment.api.mastery_for_students builds a model
-    instance per (student, skill) and fills priors: 4.3 s for 500 students x 50 skills on
-    PostgreSQL (bench/dashboards.py), against about 0.1 s for these values.
+    NO API READ YET that is fast enough: assessment.api.latest_mastery returns the same cells
+    with each one's ``updated_at``, and loading those 25,000 time-zone-aware datetimes (Django's
+    psycopg loader, in Python) makes it 601 ms wall / 239 ms CPU against 114 / 39 ms for these
+    values (500 students x 50 skills on PostgreSQL, bench/dashboards.py data, median of 11).
+    ``mastery_for_students`` is slower still: it fills priors with a model instance per cell.
     """
     from assessment.models import Mastery
 
@@ -450,26 +453,17 @@ def mastery_matrix(*, course_id: int) -> pd.DataFrame:
 
 
 def mastery_distribution(*, course_id: int, now: datetime) -> pd.DataFrame:
-    """Class mastery per skill per week: the mean of the estimates made that week (students who
-    had evidence on the skill that week), aggregated in the database.
+    """Class mastery per skill per week over the last 26: the mean of the estimates made that
+    week (students who had evidence on the skill that week), aggregated in the database by
+    assessment.api.weekly_mastery. Not ``course_mastery_distribution``: it carries every
+    student's estimate forward week by week in Python (about 10 s for 200,000 history rows)."""
+    from assessment import api as assessment
 
-    NO API READ YET that is fast enough: assessment.api.course_mastery_distribution carries each
-    student's latest estimate forward week by week in Python over every history row (about
-    1 s for 20,000 rows, 10 s for 200,000: bench/dashboards.py), too slow for a page.
-    """
-    from assessment.models import MasteryHistory
-
-    since = now - timedelta(weeks=MASTERY_WEEKS)
-    rows = (
-        MasteryHistory.objects.filter(course_id=course_id, at__gte=since)
-        .annotate(week=TruncWeek("at"))
-        .values("skill_id", "week")
-        .annotate(mean=Avg("p"), students=Count("student_id", distinct=True))
-        .order_by("skill_id", "week")
-        .values_list("skill_id", "week", "students", "mean")
-    )
     return _frame(
-        ({"skill_id": s, "week": w, "students": n, "mean_pct": 100.0 * m} for s, w, n, m in rows),
+        (
+            {"skill_id": w.skill_id, "week": w.week, "students": w.n_students, "mean_pct": 100.0 * w.mean}
+            for w in assessment.weekly_mastery(course_id=course_id, since=now - timedelta(weeks=MASTERY_WEEKS))
+        ),
         ["skill_id", "week", "students", "mean_pct"],
     )
 

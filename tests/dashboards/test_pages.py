@@ -252,6 +252,34 @@ def test_school_figures_have_data(course_data):
     assert training["failure_reason"].iloc[2] == "out of memory" and training["val_qwk"].iloc[1] == 0.74
 
 
+def test_class_mastery_over_time_matches_a_hand_count(course_data):
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessment.models import MasteryHistory
+
+    # given: the set-up's answers over three weeks, folded into mastery history by assessment;
+    # the expected figures grouped here, in Python, by the Monday of each estimate's week
+    points: dict[tuple[str, object], list[tuple[int, float]]] = defaultdict(list)
+    for skill, student, p, at in MasteryHistory.objects.filter(course=course_data.world.course).values_list(
+        "skill__name", "student_id", "p", "at"
+    ):
+        local = timezone.localtime(at)
+        monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        points[(skill, monday)].append((student, p))
+    assert len(points) >= 6  # three skills, several weeks each
+    # when
+    table = panels_of(client_for(course_data.world.teacher).get(course_url(course_data)))["mastery_time"].table
+    # then: one row per skill and week, the mean estimate (%) and the distinct students behind it
+    got = {(s, w): (n, m) for s, w, n, m in table[["skill", "week", "students", "mean_pct"]].itertuples(index=False)}
+    assert set(got) == set(points)
+    for key, pts in points.items():
+        assert got[key][0] == len({s for s, _ in pts})
+        assert got[key][1] == pytest.approx(100.0 * sum(p for _, p in pts) / len(pts))
+
+
 def test_recommended_and_used_match_a_hand_count(course_data):
     from recommender.models import RecommendationSet
 
