@@ -278,8 +278,8 @@ def main() -> None:
     parser.add_argument(
         "--few", type=int, default=50, help="also run with this many teacher grades per prompt (0: skip)"
     )
-    parser.add_argument("--ft-train", type=int, default=300, help="fine-tune: training essays per prompt (CPU bound)")
-    parser.add_argument("--ft-test", type=int, default=150, help="fine-tune: test essays per prompt")
+    parser.add_argument("--ft-train", type=int, default=300, help="fine-tune: training essays per prompt (0 = all)")
+    parser.add_argument("--ft-test", type=int, default=150, help="fine-tune: test essays per prompt (0 = all)")
     parser.add_argument("--ft-epochs", type=int, default=2)
     parser.add_argument("--ft-max-length", type=int, default=256)
     parser.add_argument("--ft-prompts", default="", help="fine-tune: only these prompt ids (comma-separated)")
