@@ -75,6 +75,7 @@ def service_latency(models: dict[str, KnowledgeTracer | None], n: int) -> dict[s
         import django
 
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
         from django.utils import timezone
 
@@ -86,9 +87,13 @@ def service_latency(models: dict[str, KnowledgeTracer | None], n: int) -> dict[s
         from eduai.courses.models import Course, PracticeItem, School, Skill
 
         call_command("migrate", verbosity=0)
+        # production runs with DEBUG off; with it on, every query is also logged in memory
+        settings.DEBUG = False
         # the receiver would run the update eagerly inside activity_events_record (no broker);
-        # disconnect it so that the timed call below is the one that does the work
+        # disconnect it so that the timed call below is the one that does the work. The
+        # recommender's refresh (also eager without a broker) is not part of this path either.
         courses.activity_recorded.disconnect(dispatch_uid="assessment.activity_recorded")
+        courses.activity_recorded.disconnect(dispatch_uid="recommender.activity_recorded")
         school = School.objects.create(name="Bench", slug="bench")
         course = Course.objects.create(school=school, code="KT", title="KT")
         skills = [Skill.objects.create(course=course, name=f"S{i}") for i in range(10)]
@@ -102,7 +107,7 @@ def service_latency(models: dict[str, KnowledgeTracer | None], n: int) -> dict[s
             KTModelVersion.objects.filter(school=school).delete()
             loader.forget_models()
             if model is not None:
-                path = Path(tmp) / "models" / "assessment" / name
+                path = Path(settings.EDUAI_MODEL_ROOT) / "assessment" / name
                 model.save(path)
                 KTModelVersion.objects.create(
                     school=school, method=model.method, version=1, status="active", artefact_path=f"assessment/{name}"

@@ -14,9 +14,11 @@ Contract:
 - ``update`` changes the state in place and costs O(window) for the deep model and O(skills
   of the response) for BKT — never a recomputation of the whole history.
 - States serialise to plain JSON (``state_dump``/``state_load``) so they can be stored in the
-  database between requests. A loaded BKT state predicts exactly what the live one did; a
-  loaded deep state too while the history fits its window (beyond it, the rebuilt cache has
-  seen only the window, the live one had seen more: a small difference, tested bounded).
+  database between requests; a compact dump leaves out the last ``recent_needed`` responses,
+  which ``state_load`` then takes as an argument (the service reads them from its evidence).
+  A loaded BKT state predicts exactly what the live one did; a loaded deep state too while
+  the history fits its window (beyond it, the rebuilt cache has seen only the window, the live
+  one had seen more: a small difference, tested bounded).
 """
 
 from __future__ import annotations
@@ -87,13 +89,20 @@ class KnowledgeTracer(ABC):
     def mastery(self, state: Any, skills: Iterable[str]) -> dict[str, float]:
         """Current mastery estimate in [0, 1] per skill (see each model for what it means)."""
 
-    @abstractmethod
-    def state_dump(self, state: Any) -> dict[str, Any]:
-        """JSON-serialisable form of ``state``."""
+    #: How many of the student's latest responses a *compact* dump leaves out and ``state_load``
+    #: then needs as ``recent`` (the deep model's window); 0: a dump is the whole state.
+    recent_needed: int = 0
 
     @abstractmethod
-    def state_load(self, data: dict[str, Any]) -> Any:
-        """Inverse of ``state_dump``; refuses a payload written by another method."""
+    def state_dump(self, state: Any, *, compact: bool = False) -> dict[str, Any]:
+        """JSON-serialisable form of ``state``. ``compact``: without the last ``recent_needed``
+        responses, which the caller keeps elsewhere (the service has them as evidence)."""
+
+    @abstractmethod
+    def state_load(self, data: dict[str, Any], recent: Sequence[Response] | None = None) -> Any:
+        """Inverse of ``state_dump``; refuses a payload written by another method. A compact
+        dump needs ``recent``: the student's last ``recent_needed`` responses (or all, when
+        fewer), oldest first."""
 
     @abstractmethod
     def save(self, directory: Path) -> None:

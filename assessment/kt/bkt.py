@@ -233,10 +233,10 @@ class BKT(KnowledgeTracer):
     def mastery(self, state: BKTState, skills: Iterable[str]) -> dict[str, float]:
         return {k: self._known(state, k) for k in skills}
 
-    def state_dump(self, state: BKTState) -> dict[str, Any]:
+    def state_dump(self, state: BKTState, *, compact: bool = False) -> dict[str, Any]:
         return {"method": self.method, "p": dict(state.p), "n": dict(state.n)}
 
-    def state_load(self, data: dict[str, Any]) -> BKTState:
+    def state_load(self, data: dict[str, Any], recent: Sequence[Response] | None = None) -> BKTState:
         if data.get("method") != self.method:
             raise ValueError(f"state was written by {data.get('method')!r}, not {self.method!r}")
         return BKTState(

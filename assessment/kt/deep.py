@@ -503,31 +503,45 @@ class DeepKT(KnowledgeTracer):
         p = self._probabilities(state, q, s, [(k,) for k in keys])
         return {k: float(v) for k, v in zip(keys, p, strict=True)}
 
-    def state_dump(self, state: DeepState) -> dict[str, Any]:
-        return {
+    @property
+    def recent_needed(self) -> int:  # type: ignore[override]
+        return self.hyper.window
+
+    def state_dump(self, state: DeepState, *, compact: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "method": self.method,
             "t": state.t,
-            "recent": [[i, list(s), c] for i, s, c in state.recent],
             "n": dict(state.n),
             "wins": dict(state.wins),
             "right": state.right,
         }
+        if not compact:
+            data["recent"] = [[i, list(s), c] for i, s, c in state.recent]
+        return data
 
-    def state_load(self, data: dict[str, Any]) -> DeepState:
+    def state_load(self, data: dict[str, Any], recent: Sequence[Response] | None = None) -> DeepState:
         if data.get("method") != self.method:
             raise ValueError(f"state was written by {data.get('method')!r}, not {self.method!r}")
+        if "recent" in data:
+            window = [(str(i), tuple(str(k) for k in s), check_credit(c)) for i, s, c in data["recent"]]
+        elif recent is not None:
+            window = [(r.item, tuple(r.skills), check_credit(r.correct)) for r in recent[-self.hyper.window :]]
+        else:
+            raise ValueError("a compact deep state needs the student's recent responses")
+        t = int(data["t"])
+        if len(window) > t:
+            raise ValueError(f"{len(window)} recent responses do not fit a state at position {t}")
         state = self.new_state()
-        recent = [(str(i), tuple(str(k) for k in s), check_credit(c)) for i, s, c in data["recent"]]
-        if recent:
+        if window:
             width = self.hyper.max_skills
-            q = np.array([self.vocab.item(i) for i, _, _ in recent])
-            s = np.stack([self.vocab.skill_row(sk, width) for _, sk, _ in recent])
-            c = np.array([c for _, _, c in recent])
-            state.t = int(data["t"]) - len(recent)
+            q = np.array([self.vocab.item(i) for i, _, _ in window])
+            s = np.stack([self.vocab.skill_row(sk, width) for _, sk, _ in window])
+            c = np.array([c for _, _, c in window])
+            state.t = t - len(window)
             self._append(state, q, s, c)
         else:
-            state.t = int(data["t"])
-        state.recent = recent
+            state.t = t
+        state.recent = window
         state.n = {str(k): int(v) for k, v in data["n"].items()}
         state.wins = {str(k): float(v) for k, v in data.get("wins", {}).items()}
         state.right = float(data.get("right", 0.0))

@@ -24,6 +24,9 @@ METHODS: dict[str, type[KnowledgeTracer]] = {"bkt": BKT, "deep": DeepKT}
 _lock = threading.Lock()
 _models: dict[str, KnowledgeTracer] = {}
 _default: BKT | None = None
+# registry version id -> (method, artefact path): what loading it needs, which never changes
+# once a version has its artefact (a retrained model is a new version)
+VERSIONS: dict[int, tuple[str, str]] = {}
 
 
 def default_model() -> BKT:
@@ -52,6 +55,7 @@ def forget_models() -> None:
     with _lock:
         _models.clear()
         _default = None
+        VERSIONS.clear()
     STATES.clear()
 
 
