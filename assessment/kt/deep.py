@@ -71,6 +71,12 @@ class DeepHyper:
     weight_decay: float = 0.0
     difficulty_prior_sd: float = 0.5  # Gaussian prior on the Rasch scalars (MAP)
     ease_prior: float = 5.0  # pseudo-responses at the mean shrinking each item's easiness
+    # two more head inputs: the student's mean surprise (answer minus the item's expected
+    # success), on the response's skills and overall, shrunk with ``ability_prior`` pseudo-
+    # responses at 0: an Elo-like ability that attention (an average over the window) cannot
+    # keep over the whole history. Off for artefacts saved before it existed.
+    ability_features: bool = False
+    ability_prior: float = 5.0
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 3
@@ -143,21 +149,33 @@ class Vocab:
 
 
 def count_features(
-    wins: dict[str, float], n: dict[str, int], right: float, total: int, skills: Sequence[str]
+    wins: dict[str, float],
+    n: dict[str, int],
+    right: float,
+    total: int,
+    skills: Sequence[str],
+    ability: tuple[dict[str, float], float, float] | None = None,
 ) -> list[float]:
     """What attention cannot count (softmax averages): log1p of the mean right / wrong answers
-    on the response's skills so far, and of the student's right / wrong answers overall."""
+    on the response's skills so far, and of the student's right / wrong answers overall. With
+    ``ability`` = (surprise per skill, surprise overall, prior): the shrunk mean surprise on the
+    response's skills and overall (``DeepHyper.ability_features``)."""
     keys = list(dict.fromkeys(skills))
     w = sum(wins.get(k, 0.0) for k in keys) / len(keys) if keys else 0.0
     f = sum(n.get(k, 0) - wins.get(k, 0.0) for k in keys) / len(keys) if keys else 0.0
-    return [math.log1p(w), math.log1p(f), math.log1p(right), math.log1p(total - right)]
+    out = [math.log1p(w), math.log1p(f), math.log1p(right), math.log1p(total - right)]
+    if ability is not None:
+        res, res_all, prior = ability
+        on_skills = sum(res.get(k, 0.0) / (n.get(k, 0) + prior) for k in keys) / len(keys) if keys else 0.0
+        out += [on_skills, res_all / (total + prior)]
+    return out
 
 
 N_COUNTS = 4
 
 
 def _encode(
-    h: History, vocab: Vocab, width: int, prior: float, *, leave_out_self: bool
+    h: History, vocab: Vocab, width: int, prior: float, *, leave_out_self: bool, ability_prior: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Arrays of one student. ``leave_out_self``: item easiness computed without this student's
     own answers (a training student's outcome must not leak into its own input). Counts are
@@ -172,16 +190,23 @@ def _encode(
         n, k = n - own_n[q], k - own_k[q]
     e, lc = vocab.ease(n, k, prior)
     e[q == PAD], lc[q == PAD] = 0.0, 0.0
-    counts = np.zeros((len(h), N_COUNTS), dtype=np.float32)
+    counts = np.zeros((len(h), N_COUNTS + (2 if ability_prior is not None else 0)), dtype=np.float32)
     wins: dict[str, float] = {}
     seen: dict[str, int] = {}
-    right = 0.0
+    res: dict[str, float] = {}
+    right, res_all = 0.0, 0.0
+    # surprise = answer - the item's expected success (the same easiness the model sees)
+    base = math.log(vocab.base_rate / (1 - vocab.base_rate))
+    surprise = c - 1.0 / (1.0 + np.exp(-(e + base)))
     for t, r in enumerate(h):
-        counts[t] = count_features(wins, seen, right, t, r.skills)
+        ability = (res, res_all, ability_prior) if ability_prior is not None else None
+        counts[t] = count_features(wins, seen, right, t, r.skills, ability)
         for key in dict.fromkeys(r.skills):
             wins[key] = wins.get(key, 0.0) + r.correct
             seen[key] = seen.get(key, 0) + 1
+            res[key] = res.get(key, 0.0) + float(surprise[t])
         right += r.correct
+        res_all += float(surprise[t])
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
 
@@ -263,6 +288,8 @@ class DeepState:
     n: dict[str, int] = field(default_factory=dict)  # responses per skill, whole history
     wins: dict[str, float] = field(default_factory=dict)  # credit per skill, whole history
     right: float = 0.0  # credit overall, whole history
+    res: dict[str, float] = field(default_factory=dict)  # surprise per skill (ability_features)
+    res_all: float = 0.0  # surprise overall
 
 
 class DeepKT(KnowledgeTracer):
@@ -292,9 +319,14 @@ class DeepKT(KnowledgeTracer):
         if not train:
             raise ValueError("cannot train the deep model on an empty history")
         self.vocab = Vocab.build(train)
-        enc_train = [_encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=True) for h in train]
+        ab = hp.ability_prior if hp.ability_features else None
+        enc_train = [
+            _encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=True, ability_prior=ab) for h in train
+        ]
         enc_valid = [
-            _encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False) for h in valid if len(h)
+            _encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False, ability_prior=ab)
+            for h in valid
+            if len(h)
         ]
         t0 = time.perf_counter()
         weights, info = deep_torch.train(
@@ -427,7 +459,8 @@ class DeepKT(KnowledgeTracer):
     ) -> np.ndarray:
         x = self._x(q, s)
         xq = self._encode_query(state, x, s)
-        counts = np.array([count_features(state.wins, state.n, state.right, state.t, k) for k in keys])
+        ability = (state.res, state.res_all, self.hyper.ability_prior) if self.hyper.ability_features else None
+        counts = np.array([count_features(state.wins, state.n, state.right, state.t, k, ability) for k in keys])
         return self._head(self._retrieve(state, xq, s), x, q, counts)
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
@@ -445,6 +478,11 @@ class DeepKT(KnowledgeTracer):
             state.n[k] = state.n.get(k, 0) + 1
             state.wins[k] = state.wins.get(k, 0.0) + credit
         state.right += credit
+        if self.hyper.ability_features:
+            surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
+            for k in dict.fromkeys(response.skills):
+                state.res[k] = state.res.get(k, 0.0) + surprise
+            state.res_all += surprise
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
@@ -515,6 +553,8 @@ class DeepKT(KnowledgeTracer):
             "wins": dict(state.wins),
             "right": state.right,
         }
+        if self.hyper.ability_features:
+            data["res"], data["res_all"] = dict(state.res), state.res_all
         if not compact:
             data["recent"] = [[i, list(s), c] for i, s, c in state.recent]
         return data
@@ -545,6 +585,8 @@ class DeepKT(KnowledgeTracer):
         state.n = {str(k): int(v) for k, v in data["n"].items()}
         state.wins = {str(k): float(v) for k, v in data.get("wins", {}).items()}
         state.right = float(data.get("right", 0.0))
+        state.res = {str(k): float(v) for k, v in data.get("res", {}).items()}
+        state.res_all = float(data.get("res_all", 0.0))
         return state
 
     # ---- artefact ---------------------------------------------------------------------------

@@ -115,7 +115,7 @@ class Net(nn.Module):
         self.k_layers = nn.ModuleList(Layer(d, hp.n_heads, hp.d_ff, hp.dropout) for _ in range(hp.n_knowledge_layers))
         self.retriever = Layer(d, hp.n_heads, hp.d_ff, hp.dropout)
         self.out = nn.Sequential(
-            nn.Linear(2 * d + 2 + N_COUNTS, hp.d_out),
+            nn.Linear(2 * d + 2 + N_COUNTS + (2 if getattr(hp, "ability_features", False) else 0), hp.d_out),
             nn.ReLU(),
             nn.Dropout(hp.dropout),
             nn.Linear(hp.d_out, hp.d_out // 2),
@@ -191,7 +191,7 @@ def _collate(batch: list[Encoded]) -> tuple[torch.Tensor, ...]:
     C = np.zeros((b, t), np.float32)
     E = np.zeros((b, t), np.float32)
     L = np.zeros((b, t), np.float32)
-    F_ = np.zeros((b, t, N_COUNTS), np.float32)
+    F_ = np.zeros((b, t, batch[0][5].shape[1]), np.float32)
     M = np.zeros((b, t), bool)
     for i, (q, s, c, e, lc, cf) in enumerate(batch):
         n = len(q)

@@ -42,7 +42,10 @@ def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
     net = deep_torch.Net(len(model.vocab.items), len(model.vocab.skills), model.hyper)
     net.load_state_dict({k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items()})
     net.eval()
-    arrays = _encode(h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False)
+    ability = model.hyper.ability_prior if model.hyper.ability_features else None
+    arrays = _encode(
+        h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False, ability_prior=ability
+    )
     with torch.no_grad():
         logits = net(*(torch.tensor(a)[None] for a in arrays))
     return torch.sigmoid(logits)[0].numpy()
@@ -146,3 +149,18 @@ def test_a_state_rebuilt_from_its_window_stays_close_to_the_live_one(model):
     rebuilt = small.state_load(small.state_dump(live))
     for item, skills in [("0-1", ("0",)), ("1-2", ("1",)), ("3-3", ("3", "0"))]:
         assert abs(small.predict(rebuilt, item, skills) - small.predict(live, item, skills)) < 0.05
+
+
+def test_with_ability_features_the_online_path_still_equals_torch_and_survives_a_round_trip():
+    m = DeepKT(DeepHyper(**TINY, ability_features=True, window=1000))
+    m.fit(histories(60, seed=0), seed=0)
+    h = histories(1, seed=9, length=(30, 31))[0]
+    state = m.new_state()
+    online = []
+    for r in h:
+        online.append(m.predict(state, r.item, r.skills))
+        m.update(state, r)
+    np.testing.assert_allclose(online, _torch_probs(m, h), atol=1e-5)
+    assert state.res and state.res_all != 0.0
+    restored = m.state_load(m.state_dump(state, compact=True), h)
+    assert m.predict(restored, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-9)
