@@ -24,6 +24,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -149,22 +150,22 @@ def _claim_filter(token: str, model_id: int) -> Q:
 
 
 def claim(*, submission_ids: Iterable[int], token: str, model_id: int) -> list[int]:
-    """Claim each submission with one conditional UPDATE; returns the ids this token now holds."""
-    won: list[int] = []
+    """Claim the submissions with one conditional UPDATE; returns the ids this token now holds."""
+    ids = list(dict.fromkeys(int(i) for i in submission_ids))
+    if not ids:
+        return []
     now = timezone.now()
-    condition = _claim_filter(token, model_id)
-    # One transaction for the batch (one commit, not one per row); each UPDATE is still its own
-    # conditional claim, and a racing worker blocks on the row and then re-checks the condition.
+    held = Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
+    # One UPDATE for the batch: the database checks the condition row by row as it updates (a
+    # racing worker's UPDATE waits on the row lock and then re-checks it), so each row is still
+    # a conditional claim, at one statement per batch instead of one per essay (profiled: the
+    # per-row UPDATEs cost 9 ms of CPU per essay, a third of the int8 encoder's time).
     with transaction.atomic():
-        for sid in submission_ids:
-            moved = (
-                Submission.objects.filter(pk=sid)
-                .filter(condition)
-                .update(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token, updated_at=now)
-            )
-            if moved:
-                won.append(int(sid))
-    return won
+        Submission.objects.filter(pk__in=ids).filter(_claim_filter(token, model_id)).update(
+            status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token, updated_at=now
+        )
+        won = set(Submission.objects.filter(held, pk__in=ids).values_list("id", flat=True))
+    return [i for i in ids if i in won]
 
 
 def _waiting_ids(assignment_id: int, model_id: int, exclude: set[int], limit: int) -> list[int]:
@@ -202,8 +203,8 @@ def predictions_for(record: GradingModel, submission_ids: Sequence[int], texts: 
     return loaded_model(record).predict(list(submission_ids), list(texts))
 
 
-def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seconds: float, token: str) -> bool:
-    hp = record.hyperparameters or {}
+def _prediction(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seconds: float) -> Prediction:
+    """The unsaved prediction row of one submission: rounded score, interval, trait scores."""
     coverage = float(record.interval_coverage or conf.coverage())
     radius = record.interval_halfwidth if record.interval_halfwidth is not None else math.inf
     low, high = interval(np.array([raw[0]]), radius, rubric.min_score, rubric.max_score, rubric.step)
@@ -218,21 +219,37 @@ def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seco
             "low": float(tl[0]),
             "high": float(th[0]),
         }
-    del hp
+    return Prediction(
+        submission_id=sid,
+        model=record,
+        score=int(round_to_rubric(raw[0], rubric.min_score, rubric.max_score, rubric.step)),
+        raw_score=float(raw[0]),
+        trait_scores=traits,
+        interval_low=float(low[0]),
+        interval_high=float(high[0]),
+        interval_coverage=coverage,
+        seconds=float(seconds),
+    )
+
+
+def _announce(record: GradingModel, predictions: Sequence[Prediction]) -> None:
+    """Send ``proposal_ready`` for each prediction once the transaction commits."""
+    aid, cid = record.assignment_id, record.assignment.course_id
+
+    def send(sid: int, pid: int) -> None:
+        proposal_ready.send(sender=Prediction, submission_id=sid, prediction_id=pid, assignment_id=aid, course_id=cid)
+
+    for p in predictions:
+        transaction.on_commit(partial(send, p.submission_id, p.pk))
+
+
+def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seconds: float, token: str) -> bool:
+    """Store one prediction and move its submission to ``scored`` if this token still holds it."""
     with transaction.atomic():
         try:
             with transaction.atomic():
-                prediction = Prediction.objects.create(
-                    submission_id=sid,
-                    model=record,
-                    score=int(round_to_rubric(raw[0], rubric.min_score, rubric.max_score, rubric.step)),
-                    raw_score=float(raw[0]),
-                    trait_scores=traits,
-                    interval_low=float(low[0]),
-                    interval_high=float(high[0]),
-                    interval_coverage=coverage,
-                    seconds=float(seconds),
-                )
+                prediction = _prediction(record, rubric, sid, raw, seconds)
+                prediction.save(force_insert=True)
         except IntegrityError:
             # Another worker stored this version's prediction first: ours is the duplicate.
             _release([sid], token, status=SubmissionStatus.SCORED, reason="")
@@ -244,13 +261,43 @@ def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seco
             == 1
         )
         if moved:
-            pid, aid, cid = prediction.pk, record.assignment_id, record.assignment.course_id
-            transaction.on_commit(
-                lambda: proposal_ready.send(
-                    sender=Prediction, submission_id=sid, prediction_id=pid, assignment_id=aid, course_id=cid
-                )
-            )
+            _announce(record, [prediction])
     return True
+
+
+def _store_many(
+    record: GradingModel, rubric: Rubric, rows: Sequence[tuple[int, np.ndarray]], seconds: float, token: str
+) -> list[int]:
+    """``_store`` for a batch: one INSERT and one UPDATE instead of three statements per essay.
+
+    A racing worker that stored one of these first makes the INSERT fail as a whole; then the
+    batch falls back to ``_store`` row by row, which skips exactly the duplicates."""
+    predictions = [_prediction(record, rubric, sid, raw, seconds) for sid, raw in rows]
+    if not predictions:
+        return []
+    try:
+        with transaction.atomic():
+            created = Prediction.objects.bulk_create(predictions)
+            if any(p.pk is None for p in created):  # a backend that cannot return ids from bulk inserts
+                pks = dict(
+                    Prediction.objects.filter(
+                        model=record, submission_id__in=[p.submission_id for p in created]
+                    ).values_list("submission_id", "id")
+                )
+                for p in created:
+                    p.pk = pks[p.submission_id]
+            held = Submission.objects.filter(
+                pk__in=[p.submission_id for p in created],
+                status=SubmissionStatus.SCORING,
+                status_reason=_TOKEN_PREFIX + token,
+            )
+            # Locked until commit (PostgreSQL), so the UPDATE below moves exactly these rows.
+            mine = set(held.select_for_update().values_list("id", flat=True))
+            held.filter(pk__in=mine).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=timezone.now())
+            _announce(record, [p for p in created if p.submission_id in mine])
+            return [p.submission_id for p in created]
+    except IntegrityError:
+        return [sid for sid, raw in rows if _store(record, rubric, sid, raw, seconds, token)]
 
 
 def submissions_score(
@@ -337,8 +384,7 @@ def _score_claimed(record: GradingModel, ids: list[int], token: str) -> tuple[li
         _release(good, token, status=SubmissionStatus.FAILED, reason=reason)
         return [], [*failed, (good[0], reason)], True
     per_item = (time.perf_counter() - batch_start) / len(good)
-    with transaction.atomic():  # one commit for the batch; each row has its own savepoint inside
-        scored = [sid for k, sid in enumerate(good) if _store(record, rubric, sid, raw[k], per_item, token)]
+    scored = _store_many(record, rubric, [(sid, raw[k]) for k, sid in enumerate(good)], per_item, token)
     return scored, failed, False
 
 

@@ -6,10 +6,15 @@ classification?", found head+tail beats head-only for long documents: openings a
 conclusions carry the structure). Nothing is cut silently: ``token_counts`` tells callers how
 long each text was, and the linguistic features of the fast scorer see the full text.
 
-Throughput (measured, bench/grading.py, 2 shared CPU cores, all-MiniLM-L6-v2, 200 ASAP
-essays with 212 tokens on average): fp32 about 21-23 essays/s, dynamic int8 about 43 essays/s
-at 512 tokens and 56 essays/s at 256 tokens. Sorting by length before batching avoids most
-padding.
+Batching: texts are sorted by token count and cut into batches that are padded only to their
+own longest text. On the CPU a batch also holds at most ``CPU_TOKENS_PER_BATCH`` padded tokens,
+so its largest activation (tokens x 1536 fp32 in MiniLM's feed-forward) stays under glibc's
+32 MiB mmap ceiling and is served from the reused heap (``device.tune_malloc``).
+
+Throughput (bench/grading.py --timing, 2 shared CPU cores, one torch thread, all-MiniLM-L6-v2,
+ASAP essays, CPU seconds so that other processes' load does not count): fp32 at 512 tokens
+about 10 essays per CPU-second; dynamic int8 at 256 tokens about 30 with batches of 32 rows,
+39 with the token budget and the allocator tuning.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ from .cache import MODEL_CACHE
 from .spec import EncoderSpec
 
 log = logging.getLogger(__name__)
+
+# Padded tokens per forward pass on the CPU: 4096 x 1536 x 4 bytes = 24 MiB, the largest
+# activation, under glibc's 32 MiB mmap ceiling (see module docstring). CUDA batches by rows only.
+CPU_TOKENS_PER_BATCH = 4096
 
 # Characters kept from each end of a very long text before tokenising: far more than the token
 # budget needs (a token is >= 1 character), so the cut never changes the result, but a
@@ -85,6 +94,25 @@ def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     return cached
 
 
+def length_batches(lengths: Sequence[int], *, max_rows: int, max_tokens: int | None = None) -> list[np.ndarray]:
+    """Indices of ``lengths`` sorted ascending, cut into batches of at most ``max_rows`` rows and,
+    when given, at most ``max_tokens`` padded tokens (rows x the batch's longest length); a text
+    longer than ``max_tokens`` gets a batch of its own."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    for end in range(1, len(order) + 1):
+        rows = end - start
+        # Sorted ascending: the newest row is the batch's longest, so padded tokens = rows x its length.
+        too_many_tokens = max_tokens is not None and rows > 1 and rows * lengths[order[end - 1]] > max_tokens
+        if rows > max_rows or too_many_tokens:
+            batches.append(order[start : end - 1])
+            start = end - 1
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
+
+
 def pad_batch(batch: Sequence[Sequence[int]], pad_id: int):
     import torch
 
@@ -109,8 +137,9 @@ class Encoder:
         import torch
         from transformers import AutoModel
 
-        from .device import autocast_dtype, torch_device
+        from .device import autocast_dtype, configure_cpu, torch_device
 
+        configure_cpu()
         self.spec = spec
         self.tokenizer = load_tokenizer(spec.path)
         model = AutoModel.from_pretrained(spec.path)
@@ -135,8 +164,8 @@ class Encoder:
         if not texts:
             return out
         ids, _ = encode_head_tail(self.tokenizer, texts, self.spec.max_length)
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        tokens = CPU_TOKENS_PER_BATCH if self.device.type == "cpu" else None
+        batches = length_batches([len(x) for x in ids], max_rows=batch_size, max_tokens=tokens)
         if progress:
             from tqdm import tqdm
 

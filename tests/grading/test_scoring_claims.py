@@ -65,6 +65,24 @@ def test_worker_killed_mid_batch_the_batch_is_scored_again_once(served):
 
 
 @pytest.mark.django_db
+def test_a_batch_with_a_racing_workers_prediction_stores_the_others_once(served):
+    _, record, new = served
+    subs = [new() for _ in range(3)]
+    ids = [s.pk for s in subs]
+    assert serving.claim(submission_ids=ids, token="slow", model_id=record.pk) == ids
+    # given a second worker that took over the middle essay (stale lease) and stored its prediction
+    Submission.objects.filter(pk=ids[1]).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert serving.claim(submission_ids=ids[1:2], token="fast", model_id=record.pk) == ids[1:2]
+    assert serving.submissions_score(submission_ids=ids[1:2], token="fast").scored == (ids[1],)
+    # when the first worker stores its whole batch
+    scored, failed, retry = serving._score_claimed(record, ids, "slow")
+    # then the batch insert's conflict does not lose the others, and nothing is stored twice
+    assert sorted(scored) == [ids[0], ids[2]] and not failed and not retry
+    assert {s: Prediction.objects.filter(submission_id=s, model=record).count() for s in ids} == dict.fromkeys(ids, 1)
+    assert set(Submission.objects.filter(pk__in=ids).values_list("status", flat=True)) == {SubmissionStatus.SCORED}
+
+
+@pytest.mark.django_db
 def test_the_database_refuses_a_second_prediction_by_the_same_version(served):
     _, record, new = served
     sub = new()

@@ -7,7 +7,7 @@ import pytest
 
 from eduai import inference
 from eduai.inference.cache import ModelCache
-from eduai.inference.encoder import encode_head_tail, get_encoder, head_tail, load_tokenizer
+from eduai.inference.encoder import encode_head_tail, get_encoder, head_tail, length_batches, load_tokenizer
 from eduai.inference.spec import EncoderSpec, bundled_encoder_path, encoder_spec
 
 
@@ -28,6 +28,21 @@ def test_long_text_is_head_tail_truncated_with_special_tokens():
     decoded = tok.decode(ids[0], skip_special_tokens=True)
     assert decoded.startswith("opening words matter") and decoded.endswith("the final conclusion ends here.")
     assert ids[0][0] == tok.cls_token_id and ids[0][-1] == tok.sep_token_id
+
+
+def test_length_batches_pad_little_and_respect_row_and_token_budgets():
+    lengths = [300, 12, 50, 256, 13, 49, 51, 5000, 12]
+    batches = length_batches(lengths, max_rows=3, max_tokens=150)
+    flat = [int(i) for b in batches for i in b]
+    # every text exactly once, shortest first
+    assert sorted(flat) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths)
+    for b in batches:
+        width = max(lengths[i] for i in b)
+        assert len(b) <= 3
+        # a batch fits the token budget, unless it is one text longer than the budget
+        assert len(b) * width <= 150 or len(b) == 1
+    assert [len(b) for b in length_batches(lengths, max_rows=4)] == [4, 4, 1]
 
 
 @pytest.mark.parametrize("precision", ["fp", "int8"])
