@@ -256,18 +256,38 @@ def memory_check(df) -> None:
 
 
 def precision_check(df, folder: Path) -> None:
-    """QWK with int8 vs fp32 embeddings on the same ASAP split (int8 serves only if within 0.005)."""
+    """QWK with int8 vs fp32 embeddings on the same ASAP split (int8 serves only if within 0.005),
+    scoring speed from raw text of each, and how close the two embeddings are."""
     from django.test import override_settings
 
-    path, _ = split_csv(df, folder, "asap-precision", train_per_prompt=600, test_per_prompt=200)
+    from eduai import inference
+    from eduai.inference.spec import encoder_spec
+
+    path, frame = split_csv(df, folder, "asap-precision", train_per_prompt=600, test_per_prompt=200)
     out = {}
     for precision in ("fp", "int8"):
         with override_settings(EDUAI_EMBED_PRECISION=precision):
             out[precision] = run_eval(path, "fast")
-    print("\n== embedding precision (600 train / 200 test per ASAP prompt)")
+    sample = frame.text.sample(min(len(frame), 128), random_state=2).tolist()
+    fp = inference.embed(encoder_spec(precision="fp"), sample)
+    q8 = inference.embed(encoder_spec(precision="int8"), sample)
+    cos = np.sum(fp * q8, axis=1)
+    print("\n== embedding precision (600 train / 200 test per ASAP prompt, fast scorer)")
+    prompts = list(out["fp"]["prompts"])
+    print(f"{'prompt':>8} {'fp32':>7} {'int8':>7} {'diff':>7}")
+    for pid in prompts:
+        a, b = out["fp"]["prompts"][pid]["qwk"], out["int8"]["prompts"][pid]["qwk"]
+        print(f"{pid:>8} {a:>7.4f} {b:>7.4f} {b - a:>+7.4f}")
     for p, r in out.items():
-        print(f"  {p:>4}: mean QWK {r['mean_qwk']:.4f}, {r['essays_per_second']} essays/s")
-    print(f"  int8 - fp32 = {out['int8']['mean_qwk'] - out['fp']['mean_qwk']:+.4f} QWK")
+        print(
+            f"  {p:>4}: mean QWK {r['mean_qwk']:.4f}; scoring {r['n_test']} essays from raw text "
+            f"{r['score_seconds']:.1f} s wall / {r['score_cpu_seconds']:.1f} s CPU = "
+            f"{r['essays_per_second']} essays/s wall, "
+            f"{r['n_test'] / r['score_cpu_seconds']:.1f} per CPU-second"
+        )
+    diff = out["int8"]["mean_qwk"] - out["fp"]["mean_qwk"]
+    print(f"  int8 - fp32 = {diff:+.4f} mean QWK ({'within' if diff >= -0.005 else 'outside'} the 0.005 allowance)")
+    print(f"  cosine(int8, fp32) of {len(sample)} embeddings: mean {cos.mean():.4f}, min {cos.min():.4f}")
 
 
 def main() -> None:
@@ -289,6 +309,11 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--precision-check", action="store_true")
     parser.add_argument("--timing", action="store_true", help="median training time and encoder throughput")
+    parser.add_argument(
+        "--only-checks",
+        action="store_true",
+        help="skip the QWK evaluation; run only --timing/--memory/--precision-check",
+    )
     parser.add_argument("--out", help="write all results as JSON here")
     args = parser.parse_args()
     _setup()
@@ -298,7 +323,9 @@ def main() -> None:
         folder = Path(tmp)
         for name in [n for n in args.datasets.split(",") if n]:
             df = load(data_root, name)
-            if args.method == "fast":
+            if args.only_checks:
+                pass
+            elif args.method == "fast":
                 path, frame = split_csv(df, folder, name)
                 base = length_baseline(frame)
                 result = run_eval(path, "fast")
