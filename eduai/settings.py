@@ -237,6 +237,14 @@ CELERY_BEAT_SCHEDULE["dashboards-risk-snapshots"] = {
     "task": "eduai.dashboards.tasks.refresh_risk_snapshots",
     "schedule": 6 * 3600.0,
 }
+# Grading: re-enqueue submissions a lost scoring task left behind (received with a serving
+# model, or a "scoring" claim older than EDUAI_SCORING_LEASE_SECONDS) and close abandoned
+# training runs. Every 5 minutes: a lost essay waits at most lease + 5 min; claims make a
+# re-enqueued essay that was only queued behind a backlog harmless (scored once).
+CELERY_BEAT_SCHEDULE["grading-sweep-stuck-submissions"] = {
+    "task": "grading.tasks.sweep_stuck_submissions",
+    "schedule": 300.0,
+}
 
 # --- EduAI -----------------------------------------------------------------------------
 # Local transformers model folder for the encoder; empty = the bundled all-MiniLM-L6-v2.
@@ -245,6 +253,18 @@ EDUAI_ENCODER_PATH = os.environ.get("EDUAI_ENCODER_PATH", "")
 EDUAI_ZH_ENCODER_PATH = os.environ.get("EDUAI_ZH_ENCODER_PATH", "")
 EDUAI_MODEL_ROOT = Path(os.environ.get("EDUAI_MODEL_ROOT", str(BASE_DIR / "var" / "models")))
 EDUAI_DEVICE = os.environ.get("EDUAI_DEVICE", "auto")
+# Stored submission embeddings (eduai/inference/spec.py): precision "auto" (int8 on a CPU-only
+# worker, full precision with CUDA), "fp" or "int8"; head+tail token budget per essay.
+# Measured in docs/grading.md ("Measured"): bench/grading.py --precision-check.
+EDUAI_EMBED_PRECISION = os.environ.get("EDUAI_EMBED_PRECISION", "auto")
+EDUAI_EMBED_MAX_TOKENS = int(os.environ.get("EDUAI_EMBED_MAX_TOKENS", "256"))
+# Models kept loaded per worker process (LRU): the shared encoder about 90 MB (fp32), a fast
+# scorer a few MB, a fine-tuned MiniLM about 90 MB fp32 / 25 MB int8.
+EDUAI_MODEL_CACHE_SIZE = int(os.environ.get("EDUAI_MODEL_CACHE_SIZE", "16"))
+# torch intra-op threads per process; 0 = torch's default (all cores). 1 on a shared CPU box.
+EDUAI_TORCH_THREADS = int(os.environ.get("EDUAI_TORCH_THREADS", "0"))
+# Soft time limit of one training task, seconds (the hard limit is 2 minutes later).
+EDUAI_TRAIN_TIME_LIMIT = int(os.environ.get("EDUAI_TRAIN_TIME_LIMIT", str(6 * 3600)))
 # Longest accepted submission text (characters). About 15,000 words: far above any essay.
 EDUAI_MAX_SUBMISSION_CHARS = int(os.environ.get("EDUAI_MAX_SUBMISSION_CHARS", "100000"))
 # Largest bulk activity ingestion (events per request).

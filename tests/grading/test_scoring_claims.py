@@ -198,3 +198,25 @@ def test_a_new_serving_model_rescores_waiting_proposals(served, make_graded, dja
     assert Prediction.objects.filter(submission=sub).count() == 2
     sub.refresh_from_db()
     assert sub.status == SubmissionStatus.SCORED
+
+
+@pytest.mark.django_db
+def test_beat_sweep_rescores_what_a_lost_task_left_in_scoring(served, settings):
+    from grading import conf
+    from grading.tasks import sweep_stuck_submissions
+
+    entry = settings.CELERY_BEAT_SCHEDULE["grading-sweep-stuck-submissions"]
+    assert entry["task"] == sweep_stuck_submissions.name
+    assert entry["schedule"] < conf.scoring_lease_seconds()
+    _, record, new = served
+    sub = new()
+    # given a task that claimed the essay and was lost (no redelivery) an hour ago
+    serving.claim(submission_ids=[sub.pk], token="lost", model_id=record.pk)
+    Submission.objects.filter(pk=sub.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    # when beat runs the sweep
+    out = sweep_stuck_submissions.apply().get()
+    # then the essay is scored, once
+    assert sub.pk in out["requeued"]
+    sub.refresh_from_db()
+    assert sub.status == SubmissionStatus.SCORED
+    assert Prediction.objects.filter(submission=sub, model=record).count() == 1
