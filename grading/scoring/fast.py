@@ -43,12 +43,37 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .base import FitReport, TrainingSet
-from .features import analyzer_tokens, linguistic_features
+from .features import analyzer_tokens, feature_names, linguistic_features
 
 ARTEFACT = "fast.pkl"
 ALPHAS = np.logspace(-2, 3.5, 12)
 DUAL_ALPHAS = np.array([0.3, 1.0, 3.0])  # sublinear TF-IDF rows are unit length: penalties near 1 win
 MIN_FOR_STACK = 20
+# Few-label views (measured on ASAP folds 3-4 -> fold 2, 50 essays, 5 samples per prompt; the
+# benchmark's test fold 1 was never used to choose): length alone, ten features that rubrics
+# name (length, range, word sophistication, spelling), and the embedding's leading components.
+LENGTH = ("log_chars", "log_words")
+CORE = (
+    "log_chars",
+    "log_words",
+    "log_sentences",
+    "log_paragraphs",
+    "log_types",
+    "root_ttr",
+    "mean_word_len",
+    "long_word_ratio",
+    "unknown_word_ratio",
+    "mean_log_freq",
+    # Chinese: the same ideas in characters and jieba words
+    "log_cjk",
+    "char_types_ratio",
+    "multi_char_word_ratio",
+    "four_char_ratio",
+    "connective_variety",
+)
+ROBUST_VIEWS = ("tfidf", "length", "core", "embedding-pca")
+ROBUST_BELOW = 250  # essays; below this the mean of ROBUST_VIEWS serves (see _fit_head)
+PCA_COMPONENTS = 16
 STACK_ALPHAS = (0.3, 3.0, 30.0)  # second stage: ~30 standardised inputs
 FOLDS = 5
 KNN = 25
@@ -165,7 +190,7 @@ class FastScorer:
         weights = _weights(everything.weights, len(everything))
         if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
             raise ValueError("training sample weights must be finite and positive")
-        data = {"features": features, "tfidf": tfidf, "gram": gram, "emb": emb, "w": weights}
+        data = {"features": features, "tfidf": tfidf, "gram": gram, "emb": emb, "w": weights, "language": language}
         ranges = [(r.min_score, r.max_score) for r in train.rubric.heads]
         val_pred = None
         # One BLAS/OpenMP thread: the matrices are small (n x n, n ~ 1,000) and on a busy 2-core
@@ -206,9 +231,7 @@ class FastScorer:
         # are only ever read from our own model root (never from users), so pickle is safe here.
         with open(workdir / ARTEFACT, "wb") as fh:
             pickle.dump(state, fh, protocol=5)
-        views = ["tfidf", "features", "features-ordinal"] + (
-            ["embedding", "embedding-rbf", "embedding-knn"] if emb is not None else []
-        )
+        views = next((h["names"] for h in heads if h), [])
         return FitReport(
             hyperparameters={
                 "views": views,
@@ -309,6 +332,17 @@ def _fit_head(data: dict, rows: np.ndarray, y_all: np.ndarray, seed: int) -> dic
         S = X @ X.T
         oof_cols.append(_oof(lambda tr, te: _knn(S[np.ix_(te, tr)], y[tr], w[tr]), n, folds))
         names += ["embedding", "embedding-rbf", "embedding-knn"]
+    # Few-label views: a handful of strong inputs each, so that 20-100 essays can fit them.
+    for view, cols in (("length", _columns(data["language"], LENGTH)), ("core", _columns(data["language"], CORE))):
+        Xv = feats[:, cols]
+        penalties[view] = alpha_v = _ridge_alpha(Xv, y, w)
+        oof_cols.append(_oof(lambda tr, te, X=Xv, a=alpha_v: _ridge(X[tr], y[tr], w[tr], a).predict(X[te]), n, folds))
+        names.append(view)
+    if emb is not None:
+        Z = _Pca.fit(emb[rows]).transform(emb[rows])
+        penalties["embedding_pca"] = alpha_z = _ridge_alpha(Z, y, w)
+        oof_cols.append(_oof(lambda tr, te: _ridge(Z[tr], y[tr], w[tr], alpha_z).predict(Z[te]), n, folds))
+        names.append("embedding-pca")
     first = np.column_stack(oof_cols)
     head = {
         "rows": rows,
@@ -323,7 +357,8 @@ def _fit_head(data: dict, rows: np.ndarray, y_all: np.ndarray, seed: int) -> dic
     # The final combination is chosen by out-of-fold error: the stack, the views' mean, or one
     # view. On a tiny or degenerate training set a stack of ~30 inputs can extrapolate wildly
     # (a 24-essay set once gave -92,032 on a 0-10 rubric); a simpler model then wins here.
-    candidates = {"mean": first.mean(axis=1)}
+    robust = [names.index(v) for v in ROBUST_VIEWS if v in names]
+    candidates = {"mean": first.mean(axis=1), "robust": first[:, robust].mean(axis=1)}
     for j in range(first.shape[1]):
         candidates[f"view:{j}"] = first[:, j]
     if n >= MIN_FOR_STACK:
@@ -345,6 +380,13 @@ def _fit_head(data: dict, rows: np.ndarray, y_all: np.ndarray, seed: int) -> dic
         head["stack"] = _Stack.fit(second, y, w, best_stack[1], n_views)
     errors = {k: _wmse(v, y, w) for k, v in candidates.items()}
     final = min(errors, key=lambda k: (errors[k], k != "stack"))
+    if n < ROBUST_BELOW:
+        # Below ~250 essays picking one of ~10 candidates by out-of-fold error picks noise
+        # (measured on ASAP folds 3-4 -> 2 at 50 essays: 0.67 QWK picked, 0.75 for the plain
+        # mean of the few-label views), so the mean serves.
+        final = "robust"
+    head["robust"] = robust
+    head["names"] = names
     if final != "stack":
         head["stack"] = None
     head["final"] = final
@@ -358,6 +400,36 @@ def _fit_head(data: dict, rows: np.ndarray, y_all: np.ndarray, seed: int) -> dic
         if cuts is not None and _wqwk(y, _calibrate(candidates[final], cuts), w) > _wqwk(y, candidates[final], w):
             head["cuts"] = cuts
     return head
+
+
+def _columns(language: str, wanted: tuple[str, ...]) -> list[int]:
+    names = feature_names(language)
+    return [names.index(c) for c in wanted if c in names]
+
+
+@dataclass
+class _Pca:
+    """Whitened principal components of the training embeddings (unsupervised, no labels used).
+
+    At 50 essays a ridge on 384 embedding dimensions learns little (ASAP prompt 1: QWK 0.22);
+    on the 16 leading components, each scaled to unit variance, it adds to the length and
+    feature views (the mean of the four gained 0.02-0.04 QWK over any three of them).
+    """
+
+    mean: np.ndarray
+    components: np.ndarray  # (k, dim), rows scaled by 1/std of the component
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> _Pca:
+        X = np.asarray(X, dtype=np.float64)
+        mean = X.mean(axis=0)
+        k = max(1, min(PCA_COMPONENTS, len(X) - 1, X.shape[1]))
+        _, sv, vt = np.linalg.svd(X - mean, full_matrices=False)
+        std = sv[:k] / np.sqrt(max(len(X) - 1, 1))
+        return cls(mean=mean, components=vt[:k] / np.where(std > 1e-9, std, 1.0)[:, None])
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, dtype=np.float64) - self.mean) @ self.components.T
 
 
 @dataclass
@@ -494,6 +566,12 @@ def _first_stage_models(head: dict, data: dict) -> dict:
         models["embedding"] = _ridge(X, y, w, p["embedding"])
         models["rbf"] = _dual_fit(_rbf(X, X), y, p["embedding_rbf"], w)
         models["train_emb"] = X.astype(np.float32)
+    language = data["language"]
+    for view, cols in (("length", _columns(language, LENGTH)), ("core", _columns(language, CORE))):
+        models[view] = (cols, _ridge(feats[:, cols], y, w, p[view]))
+    if data["emb"] is not None:
+        pca = _Pca.fit(data["emb"][rows])
+        models["embedding_pca"] = (pca, _ridge(pca.transform(data["emb"][rows]), y, w, p["embedding_pca"]))
     return models
 
 
@@ -506,6 +584,7 @@ def _servable(head: dict | None, data: dict) -> dict | None:
         "w": head["w"],
         "stack": head["stack"],
         "final": head["final"],
+        "robust": head["robust"],
         "cuts": head["cuts"],
         "models": _first_stage_models(head, data),
     }
@@ -529,6 +608,13 @@ def _first_stage(head: dict, features: np.ndarray, tfidf, emb: np.ndarray | None
         cols.append(m["embedding"].predict(X))
         cols.append(_dual_predict(_rbf(X, m["train_emb"]), m["rbf"]))
         cols.append(_knn(X @ m["train_emb"].T, head["y"], head.get("w")))
+    for view in ("length", "core"):
+        if view in m:
+            view_cols, model = m[view]
+            cols.append(model.predict(feats[:, view_cols]))
+    if "embedding_pca" in m:
+        pca, model = m["embedding_pca"]
+        cols.append(model.predict(pca.transform(np.asarray(emb, dtype=np.float32))))
     return np.column_stack(cols), feats
 
 
@@ -541,6 +627,8 @@ def _serve(
         raw = head["stack"].predict(np.hstack([first, feats]))
     elif final == "mean":
         raw = first.mean(axis=1)
+    elif final == "robust":
+        raw = first[:, head["robust"]].mean(axis=1)
     else:
         raw = first[:, int(final.split(":")[1])]
     out = _calibrate(raw, head["cuts"])
