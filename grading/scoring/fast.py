@@ -231,7 +231,7 @@ class FastScorer:
         # are only ever read from our own model root (never from users), so pickle is safe here.
         with open(workdir / ARTEFACT, "wb") as fh:
             pickle.dump(state, fh, protocol=5)
-        views = next((h["names"] for h in heads if h), [])
+        views: list[str] = next((h["names"] for h in heads if h), [])
         return FitReport(
             hyperparameters={
                 "views": views,
