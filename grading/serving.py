@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -193,9 +194,17 @@ def serving_model(assignment_id: int) -> GradingModel | None:
 
 
 # ------------------------------------------------------------------------------- scoring
+_WORD_CHAR = re.compile(r"\w")
+
+
 def _check_text(text: str) -> None:
+    """Refuse what no model can score. Anything else is scored as plain text: markup and odd
+    characters count as characters (the features see them), and an essay longer than the
+    encoder's budget keeps its head and tail there (eduai/inference/encoder.py)."""
     if not isinstance(text, str) or not text.strip():
         raise ScoringError("empty text: there is nothing to score")
+    if not _WORD_CHAR.search(text):
+        raise ScoringError("no words: the text has no letters or digits to score")
 
 
 def predictions_for(record: GradingModel, submission_ids: Sequence[int], texts: Sequence[str]) -> np.ndarray:

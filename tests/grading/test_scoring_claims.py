@@ -155,6 +155,31 @@ def test_bad_input_fails_clearly_or_is_scored_never_crashes(served):
 
 
 @pytest.mark.django_db
+def test_junk_that_reached_the_database_fails_clearly_or_is_scored(served):
+    # Texts the submission API would refuse or clean, as an import or an old row could hold them.
+    _, record, new = served
+    junk = {
+        "no words": new(text="!!! ... ??? -- \u200b\u200b ***"),
+        "binary": new(text="\x00\x01\x02\x7f\ufffd\ufffd PK\x03\x04 \x1b[31m library books \x00" * 50),
+        "html": new(text="<html><body onload='x()'><p>Books <b>help</b> students.</p>" + "<div>" * 3000),
+        "one huge word": new(text="a" * 200_000),
+    }
+    result = serving.submissions_score(submission_ids=[s.pk for s in junk.values()])
+    assert not result.retryable
+    failed = dict(result.failed)
+    assert set(failed) == {junk["no words"].pk} and "no words" in failed[junk["no words"].pk]
+    assert sorted(result.scored) == sorted(s.pk for k, s in junk.items() if k != "no words")
+    for sub in junk.values():
+        sub.refresh_from_db()
+        assert (
+            sub.status in {SubmissionStatus.SCORED, SubmissionStatus.FAILED} and sub.status != SubmissionStatus.SCORING
+        )
+    low, high = record.assignment.min_score, record.assignment.max_score
+    for p in Prediction.objects.filter(submission__in=list(junk.values())):
+        assert low <= p.score <= high and low <= p.interval_low <= p.interval_high <= high
+
+
+@pytest.mark.django_db
 def test_submission_without_a_model_waits_with_its_embedding_stored(world):
     assignment = f.AssignmentFactory(course=world.course)
     sub = f.SubmissionFactory(assignment=assignment, author=world.student, text="An essay before any model.")
