@@ -118,9 +118,7 @@ def _predict(*, student_ids: list[int], item_ids: list[int], course_id: int | No
         states = services.live_states(student_ids=students, course_id=cid, model=model, version=version)
         for sid in students:
             state = states[sid] if sid in states else model.new_state()
-            mine = out[sid]
-            for item_id, (key, item_skills) in zip(course_items, keys, strict=True):
-                mine[item_id] = float(model.predict(state, key, item_skills))
+            out[sid].update(zip(course_items, model.predict_many(state, keys), strict=True))
     return out
 
 

@@ -81,6 +81,11 @@ class KnowledgeTracer(ABC):
     def predict(self, state: Any, item: str, skills: tuple[str, ...]) -> float:
         """P(correct) on ``item`` given everything folded into ``state`` so far."""
 
+    def predict_many(self, state: Any, queries: Sequence[tuple[str, tuple[str, ...]]]) -> list[float]:
+        """``predict`` for many (item, skills) at once; the same numbers, cheaper where a model
+        can batch them (the recommender scores every practice item of a course)."""
+        return [self.predict(state, item, skills) for item, skills in queries]
+
     @abstractmethod
     def update(self, state: Any, response: Response) -> None:
         """Fold one response into ``state`` in place."""

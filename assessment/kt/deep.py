@@ -468,6 +468,15 @@ class DeepKT(KnowledgeTracer):
         s = self.vocab.skill_row(skills, self.hyper.max_skills)[None]
         return float(self._probabilities(state, q, s, [skills])[0])
 
+    def predict_many(self, state: DeepState, queries: Sequence[tuple[str, tuple[str, ...]]]) -> list[float]:
+        # one pass for all candidates: each sees the cached past and itself, never the others
+        if not queries:
+            return []
+        width = self.hyper.max_skills
+        q = np.array([self.vocab.item(item) for item, _ in queries])
+        s = np.stack([self.vocab.skill_row(skills, width) for _, skills in queries])
+        return [float(p) for p in self._probabilities(state, q, s, [skills for _, skills in queries])]
+
     def update(self, state: DeepState, response: Response) -> None:
         credit = check_credit(response.correct)
         q = np.array([self.vocab.item(response.item)])

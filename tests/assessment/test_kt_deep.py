@@ -164,3 +164,14 @@ def test_with_ability_features_the_online_path_still_equals_torch_and_survives_a
     assert state.res and state.res_all != 0.0
     restored = m.state_load(m.state_dump(state, compact=True), h)
     assert m.predict(restored, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-9)
+
+
+def test_predicting_many_items_at_once_equals_one_by_one(model):
+    state = model.new_state()
+    for r in histories(1, seed=4)[0]:
+        model.update(state, r)
+    queries = [("0-1", ("0",)), ("unknown", ("3", "1")), ("x", ()), ("2-2", ("2",))]
+    assert model.predict_many(state, queries) == pytest.approx(
+        [model.predict(state, i, k) for i, k in queries], abs=1e-12
+    )
+    assert model.predict_many(state, []) == []
