@@ -261,6 +261,9 @@ EDUAI_EMBED_MAX_TOKENS = int(os.environ.get("EDUAI_EMBED_MAX_TOKENS", "256"))
 # Models kept loaded per worker process (LRU): the shared encoder about 90 MB (fp32), a fast
 # scorer a few MB, a fine-tuned MiniLM about 90 MB fp32 / 25 MB int8.
 EDUAI_MODEL_CACHE_SIZE = int(os.environ.get("EDUAI_MODEL_CACHE_SIZE", "16"))
+# ... and at most this many MB of model tensors (eduai/inference/cache.py): a worker's RSS is
+# about 2x its cached tensors for fine-tuned MiniLMs (bench/grading.py --memory).
+EDUAI_MODEL_CACHE_MB = int(os.environ.get("EDUAI_MODEL_CACHE_MB", "512"))
 # torch intra-op threads per process; 0 = torch's default (all cores). 1 on a shared CPU box.
 EDUAI_TORCH_THREADS = int(os.environ.get("EDUAI_TORCH_THREADS", "0"))
 # Soft time limit of one training task, seconds (the hard limit is 2 minutes later).

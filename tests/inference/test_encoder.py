@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eduai import inference
-from eduai.inference.cache import ModelCache
+from eduai.inference.cache import ModelCache, weight_mb
 from eduai.inference.encoder import encode_head_tail, get_encoder, head_tail, length_batches, load_tokenizer
 from eduai.inference.spec import EncoderSpec, bundled_encoder_path, encoder_spec
 
@@ -105,3 +105,22 @@ def test_model_cache_is_bounded_lru():
     assert loads == ["a", "b", "c"] and sorted(cache.keys()) == ["a", "c"]
     cache.get("b", loader("b"))
     assert loads == ["a", "b", "c", "b"] and len(cache) == 2
+
+
+def test_model_cache_is_bounded_by_the_weight_of_the_tensors_it_holds():
+    import torch
+
+    class Scorer:  # a loaded model keeps its network as an attribute
+        def __init__(self) -> None:
+            self.net = torch.nn.Sequential(torch.nn.Linear(2000, 1000))  # 2,001,000 floats = 7.6 MB
+
+    cache = ModelCache(maxsize=10, max_mb=20)
+    assert 7.6 < weight_mb(Scorer()) < 7.7
+    first, second = cache.get("a", Scorer), cache.get("b", Scorer)
+    assert sorted(cache.keys()) == ["a", "b"] and 15 < cache.total_mb < 16
+    cache.get("c", Scorer)  # 22.9 MB > 20: the least recently used goes, though 3 < maxsize
+    assert sorted(cache.keys()) == ["b", "c"] and cache.get("b", Scorer) is second
+    # an entry heavier than the whole budget still serves (the newest always stays)
+    cache.get("big", lambda: torch.nn.Linear(4000, 2000))
+    assert cache.keys() == ["big"]
+    del first
