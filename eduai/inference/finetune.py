@@ -61,6 +61,10 @@ class FineTuneConfig:
     seed: int = 13
     # Domain-adaptive MLM epochs on unlabelled submissions before fine-tuning (0 = off).
     dapt_epochs: int = 0
+    # Feed the standardised log token count of the WHOLE essay to the head beside the pooled
+    # vector: mean pooling over a head+tail window cannot see length, the strongest single
+    # predictor on long prompts (ASAP prompt 1: Spearman 0.80 with the score; see docs/grading.md).
+    length_feature: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -88,7 +92,9 @@ def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Ge
     return batches
 
 
-def _build_net(encoder, n_heads: int, dropout: float):
+def _build_net(encoder, n_heads: int, dropout: float, length_stats: tuple[float, float] | None = None):
+    """Encoder + mean pooling + one linear head; with ``length_stats`` (mean, std of log token
+    counts in training) the head also reads the essay's standardised log token count."""
     import torch
     from torch import nn
 
@@ -97,13 +103,28 @@ def _build_net(encoder, n_heads: int, dropout: float):
             super().__init__()
             self.encoder = encoder
             self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(int(encoder.config.hidden_size), n_heads)
+            self.length_stats = length_stats
+            extra = 1 if length_stats is not None else 0
+            self.head = nn.Linear(int(encoder.config.hidden_size) + extra, n_heads)
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_tokens: torch.Tensor | None = None
+        ) -> torch.Tensor:
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            return self.head(self.dropout(mean_pool(hidden.float(), attention_mask)))
+            pooled = self.dropout(mean_pool(hidden.float(), attention_mask))
+            if self.length_stats is not None:
+                assert n_tokens is not None
+                mean, std = self.length_stats
+                z = (torch.log1p(n_tokens.float().to(pooled.device)) - mean) / std
+                pooled = torch.cat([pooled, z.unsqueeze(1)], dim=1)
+            return self.head(pooled)
 
     return ScorerNet()
+
+
+def _length_stats(raw_lengths: Sequence[int]) -> tuple[float, float]:
+    logs = np.log1p(np.asarray(raw_lengths, dtype=np.float64))
+    return float(logs.mean()), float(max(logs.std(), 1e-3))
 
 
 class FineTunedScorer:
@@ -122,7 +143,8 @@ class FineTunedScorer:
         self.max_length = int(self.meta["max_length"])
         self.tokenizer = load_tokenizer(str(self.path / "encoder"))
         encoder = AutoModel.from_pretrained(str(self.path / "encoder"))
-        net = _build_net(encoder, len(self.ranges), 0.0)
+        stats = self.meta.get("length_stats")
+        net = _build_net(encoder, len(self.ranges), 0.0, tuple(stats) if stats else None)
         net.head.load_state_dict(load_file(str(self.path / HEAD_FILE)))
         net.eval()
         device = torch_device()
@@ -150,7 +172,7 @@ def _predict_normed(net, tokenizer, texts, max_length, device, dtype, batch_size
     import torch
 
     texts = [t if isinstance(t, str) else "" for t in texts]
-    ids, _ = encode_head_tail(tokenizer, texts, max_length)
+    ids, raw_lengths = encode_head_tail(tokenizer, texts, max_length)
     out = np.zeros((len(texts), net.head.out_features if hasattr(net.head, "out_features") else 1), np.float32)
     order = np.argsort([len(x) for x in ids], kind="stable")
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -165,7 +187,8 @@ def _predict_normed(net, tokenizer, texts, max_length, device, dtype, batch_size
         for idx in batches:
             input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                pred = net(input_ids.to(device), mask.to(device))
+                n_tokens = torch.tensor([raw_lengths[j] for j in idx])
+                pred = net(input_ids.to(device), mask.to(device), n_tokens)
             out[idx] = pred.float().cpu().numpy()
     net.train(was_training)
     return out
@@ -205,12 +228,13 @@ def train_scorer(
     tokenizer = load_tokenizer(base_path)
     encoder = AutoModel.from_pretrained(base_path)
     n_heads = targets.shape[1]
-    net = _build_net(encoder, n_heads, config.dropout).to(device)
+    ids, raw_lengths = encode_head_tail(tokenizer, texts, config.max_length)
+    length_stats = _length_stats(raw_lengths) if config.length_feature else None
+    net = _build_net(encoder, n_heads, config.dropout, length_stats).to(device)
     y = _normalise(targets, ranges)
     with torch.no_grad():  # start the heads at the mean target: the first steps then learn signal, not offset
         net.head.bias.copy_(torch.tensor(np.nan_to_num(np.nanmean(y, axis=0), nan=0.5), dtype=torch.float32))
         net.head.weight.mul_(0.1)
-    ids, raw_lengths = encode_head_tail(tokenizer, texts, config.max_length)
     lengths = [len(x) for x in ids]
     # Not silent: the record says how many essays the encoder saw as head+tail only.
     fits = config.max_length - sum(map(len, special_tokens(tokenizer)))
@@ -255,7 +279,8 @@ def train_scorer(
             for idx in _bucketed_batches(lengths, config.batch_size, rng):
                 input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    pred = net(input_ids.to(device), mask.to(device)).float()
+                    n_tokens = torch.tensor([raw_lengths[j] for j in idx])
+                    pred = net(input_ids.to(device), mask.to(device), n_tokens).float()
                 tgt, kn = y_t[idx].to(device), known[idx].to(device)
                 per_head = ((pred - tgt) ** 2 * kn).sum(0) / kn.sum(0).clamp(min=1.0)
                 loss = (per_head * weights).sum()
@@ -319,6 +344,7 @@ def train_scorer(
         "base_path": base_path,
         "config": config.as_dict(),
         "int8_ok": report["int8_ok"],
+        "length_stats": list(length_stats) if length_stats is not None else None,
         "val_predictions": (lo + fp32_normed * (hi - lo)).tolist(),
     }
     (out / ARTEFACT_FILE).write_text(json.dumps(meta))

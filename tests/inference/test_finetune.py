@@ -60,6 +60,7 @@ def test_finetuned_network_learns_quality_and_writes_its_artefact(tmp_path):
     assert spearmanr(pred[:, 0], test_y[:, 0]).statistic > 0.6
     meta = json.loads((tmp_path / "m" / finetune.ARTEFACT_FILE).read_text())
     assert meta["head_names"] == ["score", "t"] and meta["max_length"] == 48
+    assert len(meta["length_stats"]) == 2  # the head reads the whole essay's log token count
     assert isinstance(report["int8_ok"], bool)
     # and it says how many training essays were longer than 48 tokens (seen as head+tail)
     assert 0.0 < report["head_tail_share"] < 1.0 and report["train_tokens_median"] > 0
@@ -122,3 +123,26 @@ def test_fine_tuning_is_reproducible_with_its_seed_and_differs_with_another(tmp_
     # then the same seed gives the same model, and the seed really drives the run
     np.testing.assert_array_equal(preds[0], preds[1])
     assert not np.allclose(preds[0], preds[2])
+
+
+def test_a_scorer_without_the_length_feature_still_loads_and_scores(tmp_path):
+    # given a scorer trained without the length input, saved as artefacts were before it existed
+    texts, y = _data(16, seed=9)
+    finetune.train_scorer(
+        base_path=bundled_encoder_path(),
+        texts=texts,
+        targets=y,
+        ranges=[(0, 4), (0, 2)],
+        val_texts=texts[:4],
+        val_targets=y[:4],
+        val_metric=lambda pred: 0.0,
+        out_dir=tmp_path / "m",
+        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8, length_feature=False),
+    )
+    meta_file = tmp_path / "m" / finetune.ARTEFACT_FILE
+    meta = json.loads(meta_file.read_text())
+    assert meta.pop("length_stats") is None
+    meta_file.write_text(json.dumps(meta))
+    # when it is loaded, then it scores with its own head width
+    pred = finetune.FineTunedScorer(tmp_path / "m", precision="fp").predict(texts[:5])
+    assert pred.shape == (5, 2) and np.isfinite(pred).all()
