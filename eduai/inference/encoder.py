@@ -12,9 +12,9 @@ so its largest activation (tokens x 1536 fp32 in MiniLM's feed-forward) stays un
 32 MiB mmap ceiling and is served from the reused heap (``device.tune_malloc``).
 
 Throughput (bench/grading.py --timing, 2 shared CPU cores, one torch thread, all-MiniLM-L6-v2,
-ASAP essays, CPU seconds so that other processes' load does not count): fp32 at 512 tokens
-about 10 essays per CPU-second; dynamic int8 at 256 tokens about 30 with batches of 32 rows,
-39 with the token budget and the allocator tuning.
+128 ASAP essays of 183 words on average, medians of 3, CPU seconds so that other processes'
+load does not count): fp32 at 512 tokens 11.6 essays per CPU-second, fp32 at 256 tokens 16.5,
+dynamic int8 at 256 tokens 36.8 (27-30 before the token budget and the allocator tuning).
 """
 
 from __future__ import annotations
