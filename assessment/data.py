@@ -33,14 +33,15 @@ class MasteryData:
 class MasteryRow:
     """One stored estimate backed by evidence (``latest_mastery``): a cell of a class matrix.
 
-    ``updated_at`` is the time of the latest evidence on the skill (``MasteryData.updated_at``).
+    ``updated_at`` is the time of the latest evidence on the skill (``MasteryData.updated_at``);
+    None when the caller asked for the estimates without their times.
     """
 
     student_id: int
     skill_id: int
     p: float
     n_evidence: int
-    updated_at: datetime
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,8 @@ permissions: the views do that first (``eduai.courses.access``). Aggregation hap
 database or in one pandas pass over one query, never per student.
 
 The other apps (grading, assessment, recommender) are read through their ``api.py`` (and, for
-two small reads, their ``selectors.py``); the shared core (``eduai.courses``) directly. One read
-still goes to another app's table, read-only, in the one function named for it
-(``mastery_matrix``: assessment's api read of the same cells costs five times as much, see
-there); it says ``NO API READ YET`` so it is easy to switch.
+two small reads, their ``selectors.py``), never their models (an import-linter contract says
+so); the shared core (``eduai.courses``) directly.
 """
 
 from __future__ import annotations
@@ -435,21 +433,18 @@ def score_drift(*, user: Any, course_ids: list[int], now: datetime) -> pd.DataFr
 # --------------------------------------------------------------------------------- assessment
 def mastery_matrix(*, course_id: int) -> pd.DataFrame:
     """Latest mastery per (student, skill) of the course's active students, long form, in one
-    query; only estimates backed by evidence (a skill nobody answered shows as a gap).
+    query (assessment.api.latest_mastery without the times, which the matrix does not show and
+    which cost five times the rest of the read to load); only estimates backed by evidence (a
+    skill nobody answered shows as a gap)."""
+    from assessment import api as assessment
 
-    NO API READ YET that is fast enough: assessment.api.latest_mastery returns the same cells
-    with each one's ``updated_at``, and loading those 25,000 time-zone-aware datetimes (Django's
-    psycopg loader, in Python) makes it 601 ms wall / 239 ms CPU against 114 / 39 ms for these
-    values (500 students x 50 skills on PostgreSQL, bench/dashboards.py data, median of 11).
-    ``mastery_for_students`` is slower still: it fills priors with a model instance per cell.
-    """
-    from assessment.models import Mastery
-
-    students = Enrollment.objects.filter(course_id=course_id, role=Role.STUDENT, is_active=True).values("user_id")
-    rows = Mastery.objects.filter(course_id=course_id, student_id__in=Subquery(students), n_evidence__gt=0).values_list(
-        "student_id", "skill_id", "p", "n_evidence"
+    return _frame(
+        (
+            {"student_id": r.student_id, "skill_id": r.skill_id, "p": r.p, "n_evidence": r.n_evidence}
+            for r in assessment.latest_mastery(course_id=course_id, with_time=False)
+        ),
+        ["student_id", "skill_id", "p", "n_evidence"],
     )
-    return pd.DataFrame(list(rows), columns=["student_id", "skill_id", "p", "n_evidence"])
 
 
 def mastery_distribution(*, course_id: int, now: datetime) -> pd.DataFrame:

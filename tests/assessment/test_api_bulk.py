@@ -168,3 +168,16 @@ def test_a_new_student_gets_the_prior_prediction(world, maths):
     got = api.predicted_success_for_students(student_ids=[fresh.pk], item_ids=[maths.item_f.pk])
     # default BKT: P(correct) = L0 (1 - slip) + (1 - L0) guess = 0.3 * 0.9 + 0.7 * 0.2
     assert got[fresh.pk][maths.item_f.pk] == pytest.approx(0.3 * 0.9 + 0.7 * 0.2)
+
+
+def test_latest_mastery_without_times_gives_the_same_cells(world, maths, django_assert_num_queries):
+    _practise(maths.course, world.student, maths.item_f, [True, False, True])
+    _practise(maths.course, _classmate(maths.course, "mate"), maths.item_fd, [False, True])
+    timed = api.latest_mastery(course_id=maths.course.pk)
+    with django_assert_num_queries(1):
+        untimed = api.latest_mastery(course_id=maths.course.pk, with_time=False)
+    assert untimed, "the fixture should have evidence-backed estimates"
+    assert [(r.student_id, r.skill_id, r.p, r.n_evidence) for r in untimed] == [
+        (r.student_id, r.skill_id, r.p, r.n_evidence) for r in timed
+    ]
+    assert all(r.updated_at is None for r in untimed) and all(r.updated_at is not None for r in timed)
