@@ -17,7 +17,9 @@ and CPU seconds (``train_cpu_s``; CPU-s / 2 is the idle 2-core equivalent).
 ``--service N`` also times N online updates through the production service path
 (``services.evidence_from_events`` for one new event: lock the state row, update, write the
 state, mastery and history rows) in a throwaway SQLite database, with the cold-start BKT and
-with the deep model just trained registered as the school's active model.
+with the deep model just trained registered as the school's active model. ``--service-postgres
+URL`` does the same in a throwaway PostgreSQL database created on that server (and dropped
+after), the production set-up: e.g. ``postgres://postgres@127.0.0.1:5432/postgres``.
 
 Run (the full run trains the deep model once per test fold: ~10 CPU-minutes each):
     nice .venv/bin/python bench/mastery.py [--data ../shared/data/kt/assist2009_dev.csv]
@@ -27,6 +29,7 @@ Run (the full run trains the deep model once per test fold: ~10 CPU-minutes each
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -34,8 +37,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -64,11 +69,47 @@ def cpu_latency(model: KnowledgeTracer, histories: list, limit: int = 20000) -> 
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
-def service_latency(models: dict[str, KnowledgeTracer | None], n: int) -> dict[str, dict[str, float]]:
+@contextlib.contextmanager
+def _throwaway_database(tmp: str, postgres: str | None) -> Iterator[str]:
+    """A database URL for the service benchmark: SQLite in ``tmp``, or a fresh PostgreSQL
+    database on the server of ``postgres``, dropped afterwards (Ctrl-C included)."""
+    if not postgres:
+        yield f"sqlite:///{tmp}/bench.sqlite3"
+        return
+    import psycopg
+
+    url = urlsplit(postgres)
+    name = f"eduai_bench_{os.getpid()}"
+
+    def admin() -> psycopg.Connection:
+        return psycopg.connect(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username or "postgres",
+            password=url.password or None,
+            dbname=url.path.lstrip("/") or "postgres",
+            autocommit=True,
+        )
+
+    with admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit((url.scheme, url.netloc, f"/{name}", "", ""))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def service_latency(
+    models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None
+) -> dict[str, dict[str, float]]:
     """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time."""
     out: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    with tempfile.TemporaryDirectory() as tmp, _throwaway_database(tmp, postgres) as db_url:
+        os.environ["DATABASE_URL"] = db_url
         os.environ["EDUAI_MODEL_ROOT"] = f"{tmp}/models"
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduai.settings")
         os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -153,6 +194,7 @@ def main() -> int:
     ap.add_argument("--sample", type=float, default=1.0, help="fraction of train and test students (development)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--service", type=int, default=0, help="also time N updates through the service path")
+    ap.add_argument("--service-postgres", metavar="URL", help="time the service path on this PostgreSQL server")
     ap.add_argument("--out", help="write all figures as JSON here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # per-epoch progress
@@ -210,7 +252,7 @@ def main() -> int:
         gains = [r["deep"]["auc"] - r["bkt"]["auc"] for r in deep_rows]  # type: ignore[index]
         print(f"\ndeep - BKT AUC, median over {len(gains)} fold(s): {statistics.median(gains):+.4f}")
     if args.service:
-        results.append({"service_path": service_latency(trained, args.service)})
+        results.append({"service_path": service_latency(trained, args.service, args.service_postgres)})
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2, default=float) + "\n")
     return 0
