@@ -102,10 +102,11 @@ class ModelCache:
             ):
                 evicted.append(self._items.popitem(last=False))
                 self._weights.pop(evicted[-1][0], None)
-        if evicted:
-            evicted.clear()  # the last references: the models are freed here
-            if sys.modules.get("torch") is not None:
-                _return_freed_memory()
+        evicted.clear()  # the last references to evicted models: they are freed here
+        if sys.modules.get("torch") is not None:
+            # Loading a model frees temporaries (quantize_dynamic copies the fp32 network) and
+            # eviction frees whole models; give those pages back rather than keep them resident.
+            _return_freed_memory()
         return value
 
     def discard(self, key: Hashable) -> None:
