@@ -23,11 +23,15 @@ restored, never the last.
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import json
 import logging
 import math
 import random
+import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,14 +96,19 @@ def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Ge
     return batches
 
 
-def _build_net(encoder, n_heads: int, dropout: float, length_stats: tuple[float, float] | None = None):
-    """Encoder + mean pooling + one linear head; with ``length_stats`` (mean, std of log token
-    counts in training) the head also reads the essay's standardised log token count."""
+@functools.cache
+def _scorer_net_class():
+    """The scorer network's class, defined once. It was once defined inside ``_build_net`` on each
+    call: its ``__init__`` then closed over that call's ``encoder``, and as the (int8) copy of the
+    network keeps its class, every loaded scorer kept its fp32 encoder alive too (about 90 MB RSS
+    per MiniLM; bench/grading.py --memory)."""
     import torch
     from torch import nn
 
     class ScorerNet(nn.Module):
-        def __init__(self) -> None:
+        def __init__(
+            self, encoder: Any, n_heads: int, dropout: float, length_stats: tuple[float, float] | None
+        ) -> None:
             super().__init__()
             self.encoder = encoder
             self.dropout = nn.Dropout(dropout)
@@ -119,7 +128,37 @@ def _build_net(encoder, n_heads: int, dropout: float, length_stats: tuple[float,
                 pooled = torch.cat([pooled, z.unsqueeze(1)], dim=1)
             return self.head(pooled)
 
-    return ScorerNet()
+    return ScorerNet
+
+
+def _build_net(encoder, n_heads: int, dropout: float, length_stats: tuple[float, float] | None = None):
+    """Encoder + mean pooling + one linear head; with ``length_stats`` (mean, std of log token
+    counts in training) the head also reads the essay's standardised log token count."""
+    return _scorer_net_class()(encoder, n_heads, dropout, length_stats)
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+_shared_tokenizers: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_tokenizer(folder: str | Path):
+    """The tokenizer saved in ``folder``, one object per distinct tokenizer (keyed by its files'
+    contents): every scorer fine-tuned from one base folder saves the same tokenizer, and each
+    loaded copy cost about 11 MB RSS. Held weakly: it goes with the last scorer that uses it."""
+    digest = hashlib.sha256()
+    for name in _TOKENIZER_FILES:
+        f = Path(folder) / name
+        if f.is_file():
+            digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    key = digest.hexdigest()
+    with _shared_lock:
+        tokenizer = _shared_tokenizers.get(key)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(str(folder))
+        with _shared_lock:
+            tokenizer = _shared_tokenizers.setdefault(key, tokenizer)
+    return tokenizer
 
 
 def _length_stats(raw_lengths: Sequence[int]) -> tuple[float, float]:
@@ -141,7 +180,7 @@ class FineTunedScorer:
         self.meta = json.loads((self.path / ARTEFACT_FILE).read_text())
         self.ranges = [tuple(r) for r in self.meta["ranges"]]
         self.max_length = int(self.meta["max_length"])
-        self.tokenizer = load_tokenizer(str(self.path / "encoder"))
+        self.tokenizer = shared_tokenizer(self.path / "encoder")
         encoder = AutoModel.from_pretrained(str(self.path / "encoder"))
         stats = self.meta.get("length_stats")
         net = _build_net(encoder, len(self.ranges), 0.0, tuple(stats) if stats else None)
