@@ -184,8 +184,14 @@ class FastScorer:
         val: TrainingSet | None = None,
         seed: int = 13,
         embedding_key: str = "",
+        cv_folds: int = 0,
     ) -> FitReport:
-        """Train (and validate on ``val``, then refit on both) into ``workdir``."""
+        """Train (and validate on ``val``, then refit on both) into ``workdir``.
+
+        With ``cv_folds`` > 1 the report also carries ``oof_predictions``: out-of-fold predictions
+        for every essay of ``train`` + ``val`` (in that order), each from the same fitting run on the
+        other folds, for a conformal radius calibrated on all labelled essays (see training.py).
+        """
         started = time.perf_counter()
         everything = train if val is None or len(val) == 0 else _concat(train, val)
         n_train = len(train)
@@ -235,6 +241,9 @@ class FastScorer:
                         for h, head in enumerate(heads)
                     ]
                 )
+            oof_pred = None
+            if cv_folds > 1:
+                oof_pred = _cross_val_predictions(data, everything.targets, ranges, cv_folds, seed)
             rows = np.arange(len(everything))
             heads = [_fit_head(data, rows, everything.targets[:, h], seed) for h in range(everything.targets.shape[1])]
             servable = [_servable(head, data) for head in heads]
@@ -274,7 +283,7 @@ class FastScorer:
             base_model=embedding_key.split(":")[0] if embedding_key else "",
             embedding_key=embedding_key,
             seconds=time.perf_counter() - started,
-            extra={"val_predictions": val_pred},
+            extra={"val_predictions": val_pred, "oof_predictions": oof_pred},
         )
 
     @classmethod
@@ -303,6 +312,25 @@ class FastScorer:
             for h, head in enumerate(s["heads"]):
                 out[:, h] = s["fallback"][h] if head is None else _serve(head, features, tfidf, emb, ranges[h])
         return out
+
+
+def _cross_val_predictions(
+    data: dict, targets: np.ndarray, ranges: list[tuple[int, int]], n_folds: int, seed: int
+) -> np.ndarray:
+    """Out-of-fold predictions (n x heads): each fold scored by heads fitted on the other folds.
+
+    The TF-IDF vocabulary and the linguistic features are shared (unsupervised, as for the
+    validation fit); every head is fitted exactly as the served one. The fold split uses its own
+    seed so it differs from the heads' inner folds.
+    """
+    n = len(targets)
+    out = np.zeros(targets.shape, dtype=np.float64)
+    splits = KFold(n_splits=min(n_folds, n), shuffle=True, random_state=seed + 1).split(np.arange(n))
+    for tr, te in splits:
+        for h in range(targets.shape[1]):
+            head = _fit_head(data, tr, targets[tr, h], seed)
+            out[te, h] = _predict_rows(head, data, tr, te, targets[tr, h], ranges[h])
+    return out
 
 
 def _concat(a: TrainingSet, b: TrainingSet) -> TrainingSet:
