@@ -8,7 +8,7 @@ MiniLM carries its own encoder, and ten of them loaded in fp32 made a worker 2.3
 (bench/grading.py --memory), past the 1.5 GB budget; a count alone cannot tell the two apart.
 The weight of an entry is the bytes of the torch parameters, buffers and packed int8 Linear weights
 it holds (found on the object and its attributes, two levels deep); entries without tensors count
-``LIGHT_MB``. For an int8 fine-tuned MiniLM that is 67 MB against about 60 MB of RSS measured per
+``LIGHT_MB``. For an int8 fine-tuned MiniLM-L6 that is 56 MB against about 60 MB of RSS measured per
 loaded scorer (the fp32 embeddings stay file-mapped and are touched only in part).
 Loading happens outside the lock, so one slow load does not block hits on other models;
 two threads missing the same key may both load it and the second result wins (harmless).
@@ -55,7 +55,7 @@ def weight_mb(value: Any) -> float:
 
 def _packed_tensors(module: Any) -> list[Any]:
     """The weights and biases of dynamically quantised Linear layers: they live in packed params,
-    not in ``parameters()``, so an int8 MiniLM counted only its fp32 embeddings (46 of ~67 MB)."""
+    not in ``parameters()``, so an int8 MiniLM-L6 counted only its fp32 embeddings (46 of 56 MB)."""
     out: list[Any] = []
     for m in module.modules():
         packed = getattr(m, "_packed_params", None)
