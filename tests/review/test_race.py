@@ -128,6 +128,9 @@ def _in_thread(fn, barrier, errors):
     return threading.Thread(target=run)
 
 
+# In the integration run (tests/integration/run.py), which points the database at PostgreSQL;
+# the unit run (SQLite) deselects it.
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_threads_racing_a_model_run_against_an_override_on_postgresql(rw, make_sub, propose, newer_model, monkeypatch):
     if connection.vendor != "postgresql":
