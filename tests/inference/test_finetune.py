@@ -22,6 +22,22 @@ def _data(n, seed):
     return texts, y
 
 
+def _train_tiny(out_dir, texts, y, *, base_path=None, **config):
+    """One epoch at 32 tokens, the first four essays as validation, no metric: runs that test
+    what is saved, not what is learnt."""
+    return finetune.train_scorer(
+        base_path=base_path or bundled_encoder_path(),
+        texts=texts,
+        targets=y,
+        ranges=[(0, 4), (0, 2)][: y.shape[1]],
+        val_texts=texts[:4],
+        val_targets=y[:4],
+        val_metric=lambda pred: 0.0,
+        out_dir=out_dir,
+        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8, **config),
+    )
+
+
 def test_finetuned_network_learns_quality_and_writes_its_artefact(tmp_path):
     # given 40 short essays whose quality is controlled, with one trait head
     texts, y = _data(40, seed=1)
@@ -89,17 +105,8 @@ def test_domain_adaptive_pretraining_writes_an_encoder_fine_tuning_starts_from(t
     ]
     assert any("encoder.layer" in name for name in moved)
     y = np.array([[q] for _, q in graded_essays(16, seed=6, max_quality=4)], dtype=np.float64)
-    out = finetune.train_scorer(
-        base_path=str(tmp_path / "dapt"),
-        texts=[t for t, _ in graded_essays(16, seed=6, max_quality=4)],
-        targets=y,
-        ranges=[(0, 4)],
-        val_texts=texts[:4],
-        val_targets=y[:4],
-        val_metric=lambda pred: 0.0,
-        out_dir=tmp_path / "scorer",
-        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8),
-    )
+    scored = [t for t, _ in graded_essays(16, seed=6, max_quality=4)]
+    out = _train_tiny(tmp_path / "scorer", scored, y, base_path=str(tmp_path / "dapt"))
     assert out["best_epoch"] == 1 and (tmp_path / "scorer" / finetune.HEAD_FILE).is_file()
 
 
@@ -108,17 +115,7 @@ def test_fine_tuning_is_reproducible_with_its_seed_and_differs_with_another(tmp_
     texts, y = _data(16, seed=8)
     preds = []
     for k, seed in enumerate([13, 13, 14]):
-        finetune.train_scorer(
-            base_path=bundled_encoder_path(),
-            texts=texts,
-            targets=y,
-            ranges=[(0, 4), (0, 2)],
-            val_texts=texts[:4],
-            val_targets=y[:4],
-            val_metric=lambda pred: 0.0,
-            out_dir=tmp_path / f"m{k}",
-            config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8, seed=seed),
-        )
+        _train_tiny(tmp_path / f"m{k}", texts, y, seed=seed)
         preds.append(finetune.FineTunedScorer(tmp_path / f"m{k}", precision="fp").predict(texts[:6]))
     # then the same seed gives the same model, and the seed really drives the run
     np.testing.assert_array_equal(preds[0], preds[1])
@@ -128,17 +125,7 @@ def test_fine_tuning_is_reproducible_with_its_seed_and_differs_with_another(tmp_
 def test_a_scorer_without_the_length_feature_still_loads_and_scores(tmp_path):
     # given a scorer trained without the length input, saved as artefacts were before it existed
     texts, y = _data(16, seed=9)
-    finetune.train_scorer(
-        base_path=bundled_encoder_path(),
-        texts=texts,
-        targets=y,
-        ranges=[(0, 4), (0, 2)],
-        val_texts=texts[:4],
-        val_targets=y[:4],
-        val_metric=lambda pred: 0.0,
-        out_dir=tmp_path / "m",
-        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8, length_feature=False),
-    )
+    _train_tiny(tmp_path / "m", texts, y, length_feature=False)
     meta_file = tmp_path / "m" / finetune.ARTEFACT_FILE
     meta = json.loads(meta_file.read_text())
     assert meta.pop("length_stats") is None
