@@ -13,6 +13,7 @@ so); the shared core (``eduai.courses``) directly.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -341,40 +342,9 @@ def grading_models(*, course_ids: list[int]) -> pd.DataFrame:
     first, through grading.api in one query."""
     from grading import api as grading
 
-    cols = [
-        "model_id",
-        "assignment_id",
-        "course_id",
-        "version",
-        "method",
-        "status",
-        "is_active",
-        "n_train",
-        "val_qwk",
-        "train_seconds",
-        "failure_reason",
-        "created_at",
-    ]
-    return _frame(
-        (
-            (
-                m.id,
-                m.assignment_id,
-                m.course_id,
-                m.version,
-                m.method,
-                m.status,
-                m.is_active,
-                m.n_train,
-                m.val_qwk,
-                m.train_seconds,
-                m.failure_reason,
-                m.created_at,
-            )
-            for m in grading.models_for_courses(course_ids=course_ids)
-        ),
-        cols,
-    )
+    cols = [f.name for f in dataclasses.fields(grading.GradingModelData)]
+    rows = (dataclasses.astuple(m) for m in grading.models_for_courses(course_ids=course_ids))
+    return _frame(rows, cols).rename(columns={"id": "model_id"})
 
 
 def scoring_latency(*, user: Any, course_ids: list[int], now: datetime) -> pd.DataFrame:
