@@ -40,7 +40,16 @@ from typing import Any
 import numpy as np
 
 from .cache import MODEL_CACHE
-from .encoder import encode_head_tail, load_tokenizer, mean_pool, pad_batch, quantize_int8, special_tokens
+from .encoder import (
+    CPU_TOKENS_PER_BATCH,
+    encode_head_tail,
+    length_batches,
+    load_tokenizer,
+    mean_pool,
+    pad_batch,
+    quantize_int8,
+    special_tokens,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +63,16 @@ class FineTuneConfig:
     # 0.56x the cost of 512; on a GPU use 512.
     max_length: int = 384
     epochs: int = 3
+    # Most essays per batch. Batches are also capped at ``batch_tokens`` padded tokens (rows x
+    # the batch's longest essay) when training and when predicting, so a batch of long essays
+    # holds fewer rows than one of short essays and peak memory stays bounded; 0 = rows only.
+    # An essay longer than the budget is never cut further: it gets a batch of its own.
     batch_size: int = 16
+    batch_tokens: int = 4096
     lr: float = 5e-5
     head_lr: float = 1e-3
+    # Layer-wise lr decay: layer k below the top learns at lr x layer_lr_decay^k (1.0 = off).
+    layer_lr_decay: float = 1.0
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     patience: int = 1
@@ -69,6 +85,9 @@ class FineTuneConfig:
     # vector: mean pooling over a head+tail window cannot see length, the strongest single
     # predictor on long prompts (ASAP prompt 1: Spearman 0.80 with the score; see docs/grading.md).
     length_feature: bool = True
+    # Feed the fast scorer's linguistic features (grading/scoring/features.py, computed on the
+    # whole essay by grading) to the head beside the pooled vector: a hybrid scorer.
+    side_features: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -83,17 +102,25 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of similar length: shuffle, sort within windows of 50 batches, shuffle batches."""
+def _bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, max_tokens: int | None = None
+) -> list[np.ndarray]:
+    """Shuffled batches of similar length: shuffle, sort within windows of 50 batches, cut each
+    window into batches of at most ``batch_size`` rows and ``max_tokens`` padded tokens, shuffle
+    the batches. Every index appears exactly once; the same ``rng`` state gives the same batches."""
     order = rng.permutation(len(lengths))
     window = batch_size * 50
     batches: list[np.ndarray] = []
     for start in range(0, len(order), window):
         chunk = order[start : start + window]
-        chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+        cut = length_batches([lengths[i] for i in chunk], max_rows=batch_size, max_tokens=max_tokens)
+        batches.extend(chunk[b] for b in cut)
     rng.shuffle(batches)  # type: ignore[arg-type]
     return batches
+
+
+def _token_budget(config: FineTuneConfig) -> int | None:
+    return config.batch_tokens if config.batch_tokens > 0 else None
 
 
 @functools.cache
@@ -106,35 +133,30 @@ def _scorer_net_class():
     from torch import nn
 
     class ScorerNet(nn.Module):
-        def __init__(
-            self, encoder: Any, n_heads: int, dropout: float, length_stats: tuple[float, float] | None
-        ) -> None:
+        def __init__(self, encoder: Any, n_heads: int, dropout: float, n_side: int) -> None:
             super().__init__()
             self.encoder = encoder
             self.dropout = nn.Dropout(dropout)
-            self.length_stats = length_stats
-            extra = 1 if length_stats is not None else 0
-            self.head = nn.Linear(int(encoder.config.hidden_size) + extra, n_heads)
+            self.n_side = n_side
+            self.head = nn.Linear(int(encoder.config.hidden_size) + n_side, n_heads)
 
         def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_tokens: torch.Tensor | None = None
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, side: torch.Tensor | None = None
         ) -> torch.Tensor:
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             pooled = self.dropout(mean_pool(hidden.float(), attention_mask))
-            if self.length_stats is not None:
-                assert n_tokens is not None
-                mean, std = self.length_stats
-                z = (torch.log1p(n_tokens.float().to(pooled.device)) - mean) / std
-                pooled = torch.cat([pooled, z.unsqueeze(1)], dim=1)
+            if self.n_side:
+                assert side is not None and side.shape[1] == self.n_side
+                pooled = torch.cat([pooled, side.float().to(pooled.device)], dim=1)
             return self.head(pooled)
 
     return ScorerNet
 
 
-def _build_net(encoder, n_heads: int, dropout: float, length_stats: tuple[float, float] | None = None):
-    """Encoder + mean pooling + one linear head; with ``length_stats`` (mean, std of log token
-    counts in training) the head also reads the essay's standardised log token count."""
-    return _scorer_net_class()(encoder, n_heads, dropout, length_stats)
+def _build_net(encoder, n_heads: int, dropout: float, n_side: int = 0):
+    """Encoder + mean pooling + one linear head that also reads ``n_side`` standardised inputs per
+    essay beside the pooled vector (the whole essay's log token count, and the caller's features)."""
+    return _scorer_net_class()(encoder, n_heads, dropout, n_side)
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -161,9 +183,69 @@ def shared_tokenizer(folder: str | Path):
     return tokenizer
 
 
-def _length_stats(raw_lengths: Sequence[int]) -> tuple[float, float]:
-    logs = np.log1p(np.asarray(raw_lengths, dtype=np.float64))
-    return float(logs.mean()), float(max(logs.std(), 1e-3))
+@dataclass(frozen=True)
+class SideInputs:
+    """What the head reads beside the pooled vector, standardised with training statistics.
+
+    ``length``: mean and spread of the training essays' log token counts (whole essay, before
+    head+tail), or None. ``feature_mean`` / ``feature_std``: per column of the caller's feature
+    matrix (grading passes the fast scorer's linguistic features), empty when none. Standardised
+    values are clipped to +-5 so that a freak submission (a 100,000-character paste) cannot swing
+    the head far outside what it was trained on."""
+
+    length: tuple[float, float] | None = None
+    feature_mean: tuple[float, ...] = ()
+    feature_std: tuple[float, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return (1 if self.length is not None else 0) + len(self.feature_mean)
+
+    @classmethod
+    def fit(cls, raw_lengths: Sequence[int], features: np.ndarray | None, *, length: bool) -> SideInputs:
+        stats = None
+        if length:
+            logs = np.log1p(np.asarray(raw_lengths, dtype=np.float64))
+            stats = (float(logs.mean()), float(max(logs.std(), 1e-3)))
+        if features is None or features.shape[1] == 0:
+            return cls(stats)
+        f = np.asarray(features, dtype=np.float64)
+        return cls(stats, tuple(map(float, f.mean(0))), tuple(float(max(v, 1e-3)) for v in f.std(0)))
+
+    def matrix(self, raw_lengths: Sequence[int], features: np.ndarray | None) -> np.ndarray:
+        cols = []
+        if self.length is not None:
+            mean, std = self.length
+            cols.append(((np.log1p(np.asarray(raw_lengths, dtype=np.float64)) - mean) / std)[:, None])
+        if self.feature_mean:
+            if features is None or np.shape(features) != (len(raw_lengths), len(self.feature_mean)):
+                raise ValueError(
+                    f"this scorer reads {len(self.feature_mean)} features per essay beside the text: "
+                    f"pass a ({len(raw_lengths)}, {len(self.feature_mean)}) matrix as features="
+                )
+            f = np.asarray(features, dtype=np.float64)
+            cols.append((f - np.array(self.feature_mean)) / np.array(self.feature_std))
+        if not cols:
+            return np.zeros((len(raw_lengths), 0), np.float32)
+        return np.clip(np.hstack(cols), -5.0, 5.0).astype(np.float32)
+
+    def as_meta(self) -> dict[str, object]:
+        return {
+            "length_stats": list(self.length) if self.length is not None else None,
+            "feature_stats": {"mean": list(self.feature_mean), "std": list(self.feature_std)}
+            if self.feature_mean
+            else None,
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> SideInputs:
+        stats = meta.get("length_stats")
+        feats = meta.get("feature_stats") or {}
+        return cls(
+            (float(stats[0]), float(stats[1])) if stats else None,
+            tuple(feats.get("mean", ())),
+            tuple(feats.get("std", ())),
+        )
 
 
 class FineTunedScorer:
@@ -180,10 +262,12 @@ class FineTunedScorer:
         self.meta = json.loads((self.path / ARTEFACT_FILE).read_text())
         self.ranges = [tuple(r) for r in self.meta["ranges"]]
         self.max_length = int(self.meta["max_length"])
+        self.side = SideInputs.from_meta(self.meta)
+        # Artefacts from before the token budget carry no batch_tokens: the CPU encoder's budget.
+        self.batch_tokens = int(self.meta.get("config", {}).get("batch_tokens", CPU_TOKENS_PER_BATCH)) or None
         self.tokenizer = shared_tokenizer(self.path / "encoder")
         encoder = AutoModel.from_pretrained(str(self.path / "encoder"))
-        stats = self.meta.get("length_stats")
-        net = _build_net(encoder, len(self.ranges), 0.0, tuple(stats) if stats else None)
+        net = _build_net(encoder, len(self.ranges), 0.0, self.side.width)
         net.head.load_state_dict(load_file(str(self.path / HEAD_FILE)))
         net.eval()
         device = torch_device()
@@ -198,23 +282,61 @@ class FineTunedScorer:
             net = net.to(device)
         self.net = net
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    @property
+    def needs_features(self) -> bool:
+        return bool(self.side.feature_mean)
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        features: np.ndarray | None = None,
+        batch_size: int = 32,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Raw scores; ``features`` (one row per text) is required when the scorer was trained
+        with features (``needs_features``), and must be computed as they were in training."""
         normed = _predict_normed(
-            self.net, self.tokenizer, texts, self.max_length, self.device, self.dtype, batch_size, progress
+            self.net,
+            self.tokenizer,
+            texts,
+            self.max_length,
+            self.device,
+            self.dtype,
+            side=self.side,
+            features=features,
+            max_rows=batch_size,
+            max_tokens=self.batch_tokens,
+            progress=progress,
         )
         lo = np.array([r[0] for r in self.ranges], dtype=np.float32)
         hi = np.array([r[1] for r in self.ranges], dtype=np.float32)
         return lo + normed * (hi - lo)
 
 
-def _predict_normed(net, tokenizer, texts, max_length, device, dtype, batch_size=32, progress=False) -> np.ndarray:
+def _predict_normed(
+    net,
+    tokenizer,
+    texts,
+    max_length,
+    device,
+    dtype,
+    *,
+    side: SideInputs,
+    features: np.ndarray | None = None,
+    max_rows: int = 32,
+    max_tokens: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Scores on the [0, 1] scale, in batches of similar length capped at ``max_rows`` rows and
+    ``max_tokens`` padded tokens (see ``FineTuneConfig.batch_tokens``)."""
     import torch
 
     texts = [t if isinstance(t, str) else "" for t in texts]
     ids, raw_lengths = encode_head_tail(tokenizer, texts, max_length)
+    side_x = torch.from_numpy(side.matrix(raw_lengths, features))
     out = np.zeros((len(texts), net.head.out_features if hasattr(net.head, "out_features") else 1), np.float32)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: Sequence[np.ndarray] = length_batches([len(x) for x in ids], max_rows=max_rows, max_tokens=max_tokens)
     if progress:
         from tqdm import tqdm
 
@@ -226,8 +348,7 @@ def _predict_normed(net, tokenizer, texts, max_length, device, dtype, batch_size
         for idx in batches:
             input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                n_tokens = torch.tensor([raw_lengths[j] for j in idx])
-                pred = net(input_ids.to(device), mask.to(device), n_tokens)
+                pred = net(input_ids.to(device), mask.to(device), side_x[idx])
             out[idx] = pred.float().cpu().numpy()
     net.train(was_training)
     return out
@@ -237,6 +358,25 @@ def _normalise(targets: np.ndarray, ranges: Sequence[tuple[float, float]]) -> np
     lo = np.array([r[0] for r in ranges], dtype=np.float32)
     hi = np.array([r[1] for r in ranges], dtype=np.float32)
     return (targets.astype(np.float32) - lo) / (hi - lo)
+
+
+def _encoder_param_groups(encoder, config: FineTuneConfig) -> list[dict[str, Any]]:
+    """AdamW groups for the encoder: no weight decay on biases and norms, and with
+    ``layer_lr_decay`` < 1 each layer below the top learns at that factor of the one above
+    (layer-wise lr decay; the embeddings count as the layer below the lowest)."""
+    n_layers = int(getattr(encoder.config, "num_hidden_layers", 0))
+    groups: dict[tuple[float, float], list[Any]] = {}
+    for name, p in encoder.named_parameters():
+        depth = n_layers  # pooler and anything above the layers: the top
+        if name.startswith("embeddings."):
+            depth = 0
+        elif ".layer." in f".{name}":
+            parts = name.split(".")
+            depth = int(parts[parts.index("layer") + 1]) + 1
+        lr = config.lr * config.layer_lr_decay ** max(n_layers - depth, 0)
+        wd = 0.0 if ("bias" in name or "norm" in name.lower()) else config.weight_decay
+        groups.setdefault((lr, wd), []).append(p)
+    return [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
 
 
 def train_scorer(
@@ -251,9 +391,15 @@ def train_scorer(
     out_dir: str | Path,
     config: FineTuneConfig,
     head_names: Sequence[str] = (),
+    features: np.ndarray | None = None,
+    val_features: np.ndarray | None = None,
     progress: bool = False,
 ) -> dict[str, object]:
-    """Fine-tune, early-stop on ``val_metric`` (higher is better), write the artefact to ``out_dir``."""
+    """Fine-tune, early-stop on ``val_metric`` (higher is better), write the artefact to ``out_dir``.
+
+    ``features`` / ``val_features`` (one row per essay, optional): numeric features the head reads
+    beside the pooled vector, standardised with the training rows' statistics (stored in the
+    artefact); the loaded scorer then needs them in ``predict(features=...)``."""
     import torch
     from safetensors.torch import save_file
     from transformers import AutoModel, get_linear_schedule_with_warmup
@@ -268,8 +414,9 @@ def train_scorer(
     encoder = AutoModel.from_pretrained(base_path)
     n_heads = targets.shape[1]
     ids, raw_lengths = encode_head_tail(tokenizer, texts, config.max_length)
-    length_stats = _length_stats(raw_lengths) if config.length_feature else None
-    net = _build_net(encoder, n_heads, config.dropout, length_stats).to(device)
+    side = SideInputs.fit(raw_lengths, features, length=config.length_feature)
+    side_x = torch.from_numpy(side.matrix(raw_lengths, features))
+    net = _build_net(encoder, n_heads, config.dropout, side.width).to(device)
     y = _normalise(targets, ranges)
     with torch.no_grad():  # start the heads at the mean target: the first steps then learn signal, not offset
         net.head.bias.copy_(torch.tensor(np.nan_to_num(np.nanmean(y, axis=0), nan=0.5), dtype=torch.float32))
@@ -279,28 +426,23 @@ def train_scorer(
     fits = config.max_length - sum(map(len, special_tokens(tokenizer)))
     head_tail_share = float(np.mean([n > fits for n in raw_lengths])) if raw_lengths else 0.0
     rng = np.random.default_rng(config.seed)
-    steps_per_epoch = math.ceil(len(ids) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    # Every epoch's batches up front (same seed -> same batches): with a token budget their
+    # number varies a little between epochs, and the schedule needs the total.
+    budget = _token_budget(config)
+    epoch_batches = [_bucketed_batches(lengths, config.batch_size, rng, budget) for _ in range(config.epochs)]
+    total_steps = sum(len(b) for b in epoch_batches)
     head_params = list(net.head.parameters())
     head_ids = {id(p) for p in head_params}
-    decay: list[Any] = []
-    no_decay: list[Any] = []
-    for name, p in net.encoder.named_parameters():
-        (no_decay if ("bias" in name or "LayerNorm" in name or "norm" in name.lower()) else decay).append(p)
-    optim = torch.optim.AdamW(
-        [
-            {"params": decay, "lr": config.lr, "weight_decay": config.weight_decay},
-            {"params": no_decay, "lr": config.lr, "weight_decay": 0.0},
-            {"params": head_params, "lr": config.head_lr, "weight_decay": 0.0},
-        ]
-    )
-    assert all(id(p) not in head_ids for p in decay + no_decay)
+    head_group = {"params": head_params, "lr": config.head_lr, "weight_decay": 0.0}
+    optim = torch.optim.AdamW([*_encoder_param_groups(net.encoder, config), head_group])
+    assert all(id(p) not in head_ids for g in optim.param_groups[:-1] for p in g["params"])
     sched = get_linear_schedule_with_warmup(optim, int(config.warmup_ratio * total_steps), total_steps)
     weights = torch.tensor([1.0] + [config.trait_weight / max(n_heads - 1, 1)] * (n_heads - 1), device=device)
     y_t = torch.tensor(np.nan_to_num(y, nan=0.0), dtype=torch.float32)
     known = torch.tensor(~np.isnan(y), dtype=torch.float32)
     pad_id = tokenizer.pad_token_id or 0
     val_ids_texts = list(val_texts)
+    predict = functools.partial(_predict_normed, side=side, max_rows=32, max_tokens=budget)
     lo = np.array([r[0] for r in ranges], np.float32)
     hi = np.array([r[1] for r in ranges], np.float32)
 
@@ -315,11 +457,10 @@ def train_scorer(
         for epoch in range(1, config.epochs + 1):
             net.train()
             running, seen = 0.0, 0
-            for idx in _bucketed_batches(lengths, config.batch_size, rng):
+            for idx in epoch_batches[epoch - 1]:
                 input_ids, mask = pad_batch([ids[j] for j in idx], pad_id)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    n_tokens = torch.tensor([raw_lengths[j] for j in idx])
-                    pred = net(input_ids.to(device), mask.to(device), n_tokens).float()
+                    pred = net(input_ids.to(device), mask.to(device), side_x[idx]).float()
                 tgt, kn = y_t[idx].to(device), known[idx].to(device)
                 per_head = ((pred - tgt) ** 2 * kn).sum(0) / kn.sum(0).clamp(min=1.0)
                 loss = (per_head * weights).sum()
@@ -333,7 +474,7 @@ def train_scorer(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{running / seen:.4f}")
-            normed = _predict_normed(net, tokenizer, val_ids_texts, config.max_length, device, dtype)
+            normed = predict(net, tokenizer, val_ids_texts, config.max_length, device, dtype, features=val_features)
             metric = float(val_metric(lo + normed * (hi - lo)))
             history.append({"epoch": epoch, "train_loss": running / max(seen, 1), "val_metric": metric})
             log.info("fine-tune epoch %d: loss %.4f, val metric %.4f", epoch, running / max(seen, 1), metric)
@@ -352,10 +493,11 @@ def train_scorer(
     net = net.to("cpu").float().eval()
 
     # int8 is used for CPU serving only if it keeps the validation metric within 0.005 of fp32.
-    fp32_normed = _predict_normed(net, tokenizer, val_ids_texts, config.max_length, torch.device("cpu"), None)
+    cpu = torch.device("cpu")
+    fp32_normed = predict(net, tokenizer, val_ids_texts, config.max_length, cpu, None, features=val_features)
     fp32_metric = float(val_metric(lo + fp32_normed * (hi - lo)))
     int8_net = quantize_int8(copy.deepcopy(net))
-    int8_normed = _predict_normed(int8_net, tokenizer, val_ids_texts, config.max_length, torch.device("cpu"), None)
+    int8_normed = predict(int8_net, tokenizer, val_ids_texts, config.max_length, cpu, None, features=val_features)
     int8_metric = float(val_metric(lo + int8_normed * (hi - lo)))
     del int8_net
 
@@ -374,6 +516,8 @@ def train_scorer(
         "device": str(device),
         "head_tail_share": head_tail_share,
         "train_tokens_median": float(np.median(raw_lengths)) if raw_lengths else 0.0,
+        "steps": total_steps,
+        "max_batch_tokens": max(len(b) * max(lengths[j] for j in b) for bs in epoch_batches for b in bs),
     }
     meta = {
         "format": 1,
@@ -383,7 +527,7 @@ def train_scorer(
         "base_path": base_path,
         "config": config.as_dict(),
         "int8_ok": report["int8_ok"],
-        "length_stats": list(length_stats) if length_stats is not None else None,
+        **side.as_meta(),
         "val_predictions": (lo + fp32_normed * (hi - lo)).tolist(),
     }
     (out / ARTEFACT_FILE).write_text(json.dumps(meta))
@@ -404,6 +548,7 @@ def mlm_adapt(
     epochs: int = 1,
     max_length: int = 256,
     batch_size: int = 16,
+    batch_tokens: int | None = None,
     lr: float = 5e-5,
     head_lr: float = 1e-3,
     seed: int = 13,
@@ -434,7 +579,7 @@ def mlm_adapt(
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, return_tensors="pt")
     ids, _ = encode_head_tail(tokenizer, texts, max_length)
     rng = np.random.default_rng(seed)
-    batches_all = [_bucketed_batches([len(x) for x in ids], batch_size, rng) for _ in range(epochs)]
+    batches_all = [_bucketed_batches([len(x) for x in ids], batch_size, rng, batch_tokens) for _ in range(epochs)]
     total = sum(len(b) for b in batches_all)
     warm = min(200, total // 4) if fresh_head else 0
     optim = torch.optim.AdamW(

@@ -5,12 +5,16 @@ encoder (``EDUAI_ENCODER_PATH``, or ``EDUAI_ZH_ENCODER_PATH`` for Chinese) with 
 rubric head, early-stopping on validation QWK of the holistic score, and writes the artefact into
 ``workdir``; optional domain-adaptive MLM pretraining on the course's unlabelled submissions runs
 first when ``dapt_epochs`` > 0. ``load(workdir).predict(texts)`` gives raw scores (n, heads).
+With ``side_features`` the head also reads the fast scorer's linguistic features of the whole
+essay (a hybrid scorer): they are computed here, on both sides, from the same function, and
+``FEATURES_FILE`` in the artefact names the language and columns they were trained with.
 Chinese without a Chinese encoder is refused with a clear error: the bundled MiniLM has an
 English vocabulary, and the fast scorer's character and word features serve Chinese instead.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,13 +25,17 @@ from eduai.inference import finetune
 from eduai.inference.spec import encoder_path, has_encoder_for
 
 from .base import FitReport, TrainingSet, qwk
+from .features import feature_names, linguistic_features
+
+FEATURES_FILE = "side_features.json"
 
 
 class FineTunedScorer:
     method = "finetune"
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, feature_language: str | None = None) -> None:
         self.model = model
+        self.feature_language = feature_language
 
     @classmethod
     def fit(
@@ -58,6 +66,7 @@ class FineTunedScorer:
                 out_dir=adapted,
                 epochs=config.dapt_epochs,
                 max_length=config.max_length,
+                batch_tokens=config.batch_tokens or None,
                 seed=config.seed,
                 progress=progress,
             )
@@ -68,6 +77,12 @@ class FineTunedScorer:
         def val_metric(pred: np.ndarray) -> float:
             return qwk(val_scores, pred[:, 0], lo, hi)
 
+        side: dict[str, np.ndarray] = {}
+        if config.side_features:
+            side = {
+                "features": linguistic_features(train.texts, train.language),
+                "val_features": linguistic_features(val.texts, train.language),
+            }
         report = finetune.train_scorer(
             base_path=base,
             texts=list(train.texts),
@@ -80,7 +95,11 @@ class FineTunedScorer:
             out_dir=workdir,
             config=config,
             progress=progress,
+            **side,
         )
+        if side:
+            names = list(feature_names(train.language))
+            (workdir / FEATURES_FILE).write_text(json.dumps({"language": train.language, "names": names}))
         if "dapt" in extra:
             import shutil
 
@@ -97,9 +116,22 @@ class FineTunedScorer:
     @classmethod
     def load(cls, workdir: Path) -> FineTunedScorer:
         # Not through finetune.load_scorer: grading caches the whole loaded model itself.
-        return cls(finetune.FineTunedScorer(workdir))
+        model = finetune.FineTunedScorer(workdir)
+        language = None
+        if model.needs_features:
+            saved = json.loads((Path(workdir) / FEATURES_FILE).read_text())
+            language = str(saved["language"])
+            if list(saved["names"]) != list(feature_names(language)):
+                raise ValueError(
+                    "this fine-tuned model was trained on other linguistic features than this version "
+                    "computes: retrain it"
+                )
+        return cls(model, language)
 
     uses_embeddings = False
 
     def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        return self.model.predict(texts).astype(np.float64)
+        features = None
+        if self.feature_language is not None:
+            features = linguistic_features(texts, self.feature_language)
+        return self.model.predict(texts, features=features).astype(np.float64)
