@@ -416,6 +416,27 @@ def precision_check(df, folder: Path) -> None:
     print(f"  cosine(int8, fp32) of {len(sample)} embeddings: mean {cos.mean():.4f}, min {cos.min():.4f}")
 
 
+def _ft_settings(items: list[str]) -> dict[str, object]:
+    """``--ft-set KEY=VALUE`` pairs as FineTuneConfig overrides (numbers and true/false parsed)."""
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--ft-set wants KEY=VALUE, got {item!r}")
+        value: object = raw
+        if raw.lower() in {"true", "false"}:
+            value = raw.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(raw)
+                    break
+                except ValueError:
+                    pass
+        out[key.strip()] = value
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -431,6 +452,19 @@ def main() -> None:
     parser.add_argument("--ft-prompts", default="", help="fine-tune: only these prompt ids (comma-separated)")
     parser.add_argument(
         "--ft-no-fast", action="store_true", help="fine-tune: skip the fast scorer on the same reduced split"
+    )
+    parser.add_argument(
+        "--ft-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fine-tune: a FineTuneConfig field for this run (repeatable), e.g. lr=1.5e-4 side_features=true",
+    )
+    parser.add_argument(
+        "--ft-select",
+        action="store_true",
+        help="fine-tune: recipe selection on validation only: the test fold is dropped and the lowest "
+        "training fold stands in for it (its essays are what --ft-test samples)",
     )
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--precision-check", action="store_true")
@@ -464,6 +498,8 @@ def main() -> None:
                     report(f"{name}: fast scorer, {args.few} teacher-graded essays per prompt", result, base)
                     results[f"{name}_fast_{args.few}"] = {**result, "length_baseline": base}
             else:
+                if args.ft_select:  # never read the test fold: the next fold is the validation fold
+                    df = df[df["fold"] != df["fold"].min()]
                 if args.ft_prompts:
                     wanted = {p.strip() for p in args.ft_prompts.split(",") if p.strip()}
                     df = df[df.prompt_id.astype(str).isin(wanted)]
@@ -478,15 +514,16 @@ def main() -> None:
                     fast = run_eval(path, "fast")
                     report(f"{name}: fast scorer on the fine-tuning split", fast, base)
                     results[f"{name}_fast_same_split"] = {**fast, "length_baseline": base}
-                overrides = {"epochs": args.ft_epochs, "max_length": args.ft_max_length}
+                overrides = {"epochs": args.ft_epochs, "max_length": args.ft_max_length, **_ft_settings(args.ft_set)}
                 try:
                     result = run_eval(path, "finetune", overrides)
                 except Exception as exc:  # e.g. Chinese without EDUAI_ZH_ENCODER_PATH
                     print(f"\n== {name}: fine-tuning not run: {exc}")
                     continue
                 report(
-                    f"{name}: fine-tuned ({args.ft_train} train / {args.ft_test} test per prompt, "
-                    f"{args.ft_epochs} epochs, {args.ft_max_length} tokens)",
+                    f"{name}: fine-tuned ({args.ft_train} train / {args.ft_test} "
+                    f"{'validation-fold' if args.ft_select else 'test'} essays per prompt, "
+                    f"{args.ft_epochs} epochs, {args.ft_max_length} tokens, {overrides})",
                     result,
                     base,
                 )
