@@ -1,0 +1,161 @@
+"""The online update's cost and its guarantees on the fast path: a fixed number of statements
+per answer whatever its skills, a warm worker writing mastery without reading it, a concurrent
+second delivery, a failure with the state cached, and a cached state another worker outdated."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from assessment import services
+from assessment.kt import loader
+from assessment.models import Evidence, Mastery, MasteryHistory, StudentKTState
+from eduai.courses.models import SubmissionStatus
+from tests import factories as f
+
+from .conftest import answer, at
+from .test_services import _snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(ctx: CaptureQueriesContext) -> list[str]:
+    """The statements of the update itself: inside the test's transaction every atomic block
+    is also a SAVEPOINT / RELEASE pair, which outside a test are the BEGIN and COMMIT."""
+    return [q["sql"].split()[0].upper() for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+
+
+def _fold(student, item, correct, minutes, capture):
+    """One answer through the service, the after-commit hooks run (the state is cached)."""
+    e = answer(item.course, student, item, correct, at(minutes))
+    with capture(execute=True):
+        services.evidence_from_events(event_ids=[e.pk])
+    return e
+
+
+def _twin(maths, name, plan):
+    """Another student answering ``plan`` [(item, correct)] on a cold worker: the reference."""
+    other = f.UserFactory(username=name)
+    f.EnrollmentFactory(course=maths.course, user=other)
+    for k, (item, correct) in enumerate(plan):
+        loader.STATES.clear()
+        services.evidence_from_events(event_ids=[answer(maths.course, other, item, correct, at(k)).pk])
+    return other
+
+
+def test_one_new_answer_is_six_statements_whatever_its_skills(world, maths, django_capture_on_commit_callbacks):
+    # given a student whose state this worker has in memory
+    _fold(world.student, maths.item_f, True, 0, django_capture_on_commit_callbacks)
+    plan = [(maths.item_f, True)]
+    for k, (item, correct) in enumerate([(maths.item_fd, False), (maths.item_d, True), (maths.item_fd, True)], 1):
+        e = answer(maths.course, world.student, item, correct, at(k))
+        # when a new answer arrives (a two-skill item writes two mastery and two history rows)
+        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+            services.evidence_from_events(event_ids=[e.pk])
+        # then: read the event, lock the state, insert the evidence, upsert the mastery rows,
+        # insert the history rows, update the state
+        assert _statements(ctx) == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        plan.append((item, correct))
+    # and the numbers are those of a worker that read everything back from the database
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "cold", plan), maths.course)
+
+
+def test_a_worker_without_the_state_in_memory_reads_the_mastery_rows_once(
+    world, maths, django_capture_on_commit_callbacks
+):
+    _fold(world.student, maths.item_fd, True, 0, django_capture_on_commit_callbacks)
+    loader.STATES.clear()
+    e = answer(maths.course, world.student, maths.item_f, False, at(1))
+    with CaptureQueriesContext(connection) as ctx:
+        services.evidence_from_events(event_ids=[e.pk])
+    assert _statements(ctx) == ["SELECT", "SELECT", "INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
+    m = Mastery.objects.get(student=world.student, skill=maths.fractions)
+    assert m.n_evidence == 2 and len(m.recent) == 2 and m.trend == pytest.approx(m.p - m.recent[0])
+    assert Mastery.objects.get(student=world.student, skill=maths.decimals).n_evidence == 1
+
+
+def test_a_second_delivery_committed_between_the_read_and_the_lock_changes_nothing(world, maths, monkeypatch):
+    first = answer(maths.course, world.student, maths.item_f, True, at(0))
+    services.evidence_from_events(event_ids=[first.pk])
+    e = answer(maths.course, world.student, maths.item_fd, False, at(1))
+    real_lock = services._lock_state
+    raced = []
+
+    def lock_after_the_other_worker(**kwargs):
+        # another worker, given the same event, folds it in after this one read the event
+        # (no evidence yet) and before this one gets the lock
+        if not raced:
+            raced.append(True)
+            services.evidence_from_events(event_ids=[e.pk])
+        return real_lock(**kwargs)
+
+    monkeypatch.setattr(services, "_lock_state", lock_after_the_other_worker)
+    services.evidence_from_events(event_ids=[e.pk])
+    monkeypatch.undo()
+    assert raced
+    assert Evidence.objects.filter(event=e).count() == 1
+    assert StudentKTState.objects.get(student=world.student).n_evidence == 2
+    assert MasteryHistory.objects.filter(student=world.student).count() == 3  # 1 + 2 skills, once
+    plan = [(maths.item_f, True), (maths.item_fd, False)]
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "once", plan), maths.course)
+
+
+def test_a_failure_with_the_state_in_memory_leaves_state_and_cache_consistent(
+    world, maths, monkeypatch, django_capture_on_commit_callbacks
+):
+    _fold(world.student, maths.item_fd, True, 0, django_capture_on_commit_callbacks)
+    before = _snapshot(world.student, maths.course)
+    state_before = StudentKTState.objects.get(student=world.student).state
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    # the mastery rows are written, then the history insert fails
+    monkeypatch.setattr(services, "_insert_history", boom)
+    e = answer(maths.course, world.student, maths.item_f, False, at(1))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.evidence_from_events(event_ids=[e.pk])
+    monkeypatch.undo()
+    assert _snapshot(world.student, maths.course) == before
+    assert StudentKTState.objects.get(student=world.student).state == state_before
+    assert not Evidence.objects.filter(event=e).exists()
+    # the retry does not start from a half-updated cached state or mastery tail
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evidence_from_events(event_ids=[e.pk])
+    plan = [(maths.item_fd, True), (maths.item_f, False)]
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "clean", plan), maths.course)
+
+
+def test_a_state_cached_before_another_worker_replayed_it_is_not_used(world, maths, django_capture_on_commit_callbacks):
+    # given a graded essay and an answer after it, this worker (A) keeping the state
+    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=6)
+    assignment.skills.add(maths.fractions)
+    sub = f.SubmissionFactory(
+        assignment=assignment, author=world.student, status=SubmissionStatus.RELEASED, submitted_at=at(1)
+    )
+
+    def grade(score):
+        services.evidence_from_grade(
+            submission_id=sub.pk, assignment_id=assignment.pk, course_id=maths.course.pk, score=score
+        )
+
+    _fold(world.student, maths.item_f, True, 0, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        grade(6)
+    _fold(world.student, maths.item_f, True, 2, django_capture_on_commit_callbacks)
+    # when worker B (its own memory) re-grades the essay: a replay that leaves the evidence
+    # count and the last evidence as they were
+    mine = loader.STATES
+    loader.STATES = loader.StateCache()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            grade(0)
+    finally:
+        loader.STATES = mine
+    # and A gets the next answer
+    _fold(world.student, maths.item_f, False, 3, django_capture_on_commit_callbacks)
+    # then A rebuilt from the database: the same as replaying everything now
+    got = _snapshot(world.student, maths.course)
+    services.mastery_rebuild(student_id=world.student.pk, course_id=maths.course.pk)
+    assert got == _snapshot(world.student, maths.course)
