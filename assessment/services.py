@@ -21,7 +21,7 @@ import math
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -721,19 +721,20 @@ def _insert(
     model: type[Model],
     names: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
-    suffix: str = "",
+    suffix: Callable[[], str] = str,
     *,
     returning: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Multi-row INSERT of ``rows`` (values in the order of ``names``) in batches, ``suffix``
-    after the VALUES; with ``returning`` the rows its RETURNING clause gives."""
+    """Multi-row INSERT of ``rows`` (values in the order of ``names``) in batches, what
+    ``suffix()`` gives after the VALUES (built with the SQL, once); with ``returning`` the rows
+    its RETURNING clause gives."""
     preps = _prep(model, names)
     out: list[tuple[Any, ...]] = []
     with connection.cursor() as cur:
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
             params = [prep(v, connection) for r in batch for prep, v in zip(preps, r, strict=True)]
-            cur.execute(_sql(name, len(batch), lambda n: _insert_sql(model, names, n, suffix)), params)
+            cur.execute(_sql(name, len(batch), lambda n: _insert_sql(model, names, n, suffix())), params)
             if returning:
                 out.extend(cur.fetchall())
     return out
@@ -752,18 +753,21 @@ _EVIDENCE_COLUMNS = (
 )
 
 
+def _evidence_returning() -> str:
+    return f" RETURNING {_column(Evidence, 'id')}, {_column(Evidence, 'event')}"
+
+
 def _insert_evidence_rows(new: list[Evidence]) -> None:
     """Insert response evidence and set each object's pk (SQLite >= 3.35 and PostgreSQL
     return it; matched back by event, so the order the ids come back in does not matter)."""
     now = timezone.now()
-    returning = f" RETURNING {_column(Evidence, 'id')}, {_column(Evidence, 'event')}"
     rows = [
         (e.student_id, e.course_id, e.kind, e.event_id, e.item_key, e.skill_ids, e.credit, e.occurred_at, now)
         for e in new
     ]
     ids = {
         event_id: pk
-        for pk, event_id in _insert("evidence", Evidence, _EVIDENCE_COLUMNS, rows, returning, returning=True)
+        for pk, event_id in _insert("evidence", Evidence, _EVIDENCE_COLUMNS, rows, _evidence_returning, returning=True)
     }
     for e in new:
         e.pk, e.created_at = ids[e.event_id], now
@@ -771,6 +775,11 @@ def _insert_evidence_rows(new: list[Evidence]) -> None:
 
 _MASTERY_COLUMNS = ("student", "course", "skill", "p", "trend", "recent", "n_evidence", "method", "as_of", "updated_at")
 _MASTERY_UPDATE = ("p", "trend", "recent", "n_evidence", "method", "as_of", "updated_at")
+
+
+def _mastery_upsert() -> str:
+    update = ", ".join(f"{_column(Mastery, c)} = EXCLUDED.{_column(Mastery, c)}" for c in _MASTERY_UPDATE)
+    return f" ON CONFLICT ({_column(Mastery, 'student')}, {_column(Mastery, 'skill')}) DO UPDATE SET {update}"
 
 
 def _save_masteries(row: StudentKTState, method: str, tails: dict[int, _Tail]) -> None:
@@ -795,9 +804,7 @@ def _save_masteries(row: StudentKTState, method: str, tails: dict[int, _Tail]) -
         )
         for sid, t in tails.items()
     ]
-    update = ", ".join(f"{_column(Mastery, c)} = EXCLUDED.{_column(Mastery, c)}" for c in _MASTERY_UPDATE)
-    conflict = f" ON CONFLICT ({_column(Mastery, 'student')}, {_column(Mastery, 'skill')}) DO UPDATE SET {update}"
-    _insert("mastery", Mastery, _MASTERY_COLUMNS, rows, conflict)
+    _insert("mastery", Mastery, _MASTERY_COLUMNS, rows, _mastery_upsert)
 
 
 _HISTORY_COLUMNS = ("student", "course", "skill", "p", "method", "at", "evidence")
