@@ -68,6 +68,10 @@ def test_unknown_student_skill_and_course_are_404_or_400(api_as, world, practise
     c = api_as(world.teacher)
     assert c.get(f"{URL}/courses/{practised.course.pk}/students/10000000/mastery/").status_code == 404
     assert c.get(f"{URL}/courses/10000000/students/{world.student.pk}/mastery/").status_code == 404
+    # an id no 64-bit key can hold is unknown too, not a server error
+    huge = 10**20
+    assert c.get(f"{URL}/courses/{practised.course.pk}/students/{huge}/mastery/").status_code == 404
+    assert c.get(f"{URL}/courses/{practised.course.pk}/students/{huge}/mastery/history/").status_code == 404
     bad = c.get(f"{URL}/courses/{practised.course.pk}/students/{world.student.pk}/mastery/history/?skill_id=10000000")
     assert bad.status_code == 400 and "skill_id" in bad.json()
     assert (
@@ -108,6 +112,7 @@ def test_predicted_success_validates_ids_and_scope(api_as, world, practised):
         "?item_ids=a,b",
         "?item_ids=-1",
         "?item_ids=10000000",
+        f"?item_ids={10**20}",
         "?item_ids=" + ",".join(["1"] * 201 + ["2"]),
     ):
         assert c.get(f"{URL}/students/{world.student.pk}/predicted-success/{query}").status_code == 400, query

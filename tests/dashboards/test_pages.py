@@ -108,6 +108,16 @@ def test_a_student_page_of_someone_not_in_the_course_is_404_for_staff(course_dat
     assert client_for(course_data.world.teacher).get(student_url(course_data, outsider)).status_code == 404
 
 
+def test_a_student_id_beyond_64_bits_is_404_not_a_server_error(course_data):
+    # given a URL edited by hand to a student id no database key can hold
+    huge = 10**20
+    client = client_for(course_data.world.teacher)
+    # then the page and its CSV say "no such student", as for any other unknown id
+    assert client.get(reverse("dashboards:student", args=[course_data.world.course.pk, huge])).status_code == 404
+    csv_url = reverse("dashboards:student-csv", args=[course_data.world.course.pk, huge, "mastery"])
+    assert client.get(csv_url).status_code == 404
+
+
 def test_school_analytics_are_for_that_schools_admins(course_data):
     w = course_data.world
     assert client_for(w.admin).get(school_url(course_data)).status_code == 200

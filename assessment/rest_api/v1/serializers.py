@@ -5,6 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 MAX_ITEMS_PER_REQUEST = 200
+# The largest id a 64-bit primary key holds; a larger one in an ``__in`` lookup is not
+# range-checked by Django and makes SQLite's driver raise OverflowError.
+MAX_ID = 2**63 - 1
 
 
 class HistoryQuery(serializers.Serializer):
@@ -36,6 +39,8 @@ class PredictedSuccessQuery(serializers.Serializer):
             raise serializers.ValidationError("Item ids must be whole numbers.") from None
         if any(i < 1 for i in ids):
             raise serializers.ValidationError("Item ids must be positive.")
+        if any(i > MAX_ID for i in ids):
+            raise serializers.ValidationError("No practice item has an id that large.")
         return list(dict.fromkeys(ids))
 
 
