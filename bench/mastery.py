@@ -106,7 +106,8 @@ def _throwaway_database(tmp: str, postgres: str | None) -> Iterator[str]:
 def service_latency(
     models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None
 ) -> dict[str, dict[str, float]]:
-    """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time."""
+    """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time,
+    and the SQL statements one such update runs (with the state cached, as when timed)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, _throwaway_database(tmp, postgres) as db_url:
         os.environ["DATABASE_URL"] = db_url
@@ -118,6 +119,8 @@ def service_latency(
         django.setup()
         from django.conf import settings
         from django.core.management import call_command
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
         from django.utils import timezone
 
         from assessment import services
@@ -175,11 +178,28 @@ def service_latency(
                 assert services.evidence_from_events(event_ids=ids) == 1
                 wall.append((time.perf_counter() - t0) * 1e3)
                 cpu.append((time.thread_time_ns() - c0) / 1e6)
+            # and the statements of one more answer (BEGIN and COMMIT are not captured)
+            ids = courses.activity_events_record(
+                events=[
+                    courses.EventInput(
+                        course_id=course.pk,
+                        actor_id=student.pk,
+                        verb="answered",
+                        timestamp=start + timedelta(seconds=n),
+                        object_type="practice_item",
+                        practice_item_id=items[0].pk,
+                        result_success=True,
+                    )
+                ]
+            ).created_ids
+            with CaptureQueriesContext(connection) as ctx:
+                services.evidence_from_events(event_ids=ids)
             out[name] = {
                 "wall_ms_p50": float(np.percentile(wall, 50)),
                 "wall_ms_p99": float(np.percentile(wall, 99)),
                 "cpu_ms_p50": float(np.percentile(cpu, 50)),
                 "cpu_ms_p99": float(np.percentile(cpu, 99)),
+                "statements": len(ctx.captured_queries),
             }
             print(f"service path, {name}: {json.dumps(out[name])}", flush=True)
     return out
