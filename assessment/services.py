@@ -580,7 +580,8 @@ def _advance(tail: _Tail | None, p: float, at: datetime) -> _Tail:
 
 _SQL: dict[tuple[str, str, int], str] = {}
 _FIELDS: dict[tuple[str, str, type[Model], tuple[str, ...]], list[Any]] = {}
-# rows per multi-row INSERT: 7-10 parameters each stays far under SQLite's 32,766 variables
+# rows per multi-row INSERT (7-10 parameters each) and ids per event read: far under SQLite's
+# 32,766 variables
 _BATCH = 500
 
 
@@ -669,9 +670,13 @@ def _events_sql(n: int) -> str:
 def _read_events(ids: list[int]) -> list[tuple[Any, ...]]:
     """(event columns..., skill id or None, evidence id or None) rows of the events ``ids``."""
     readers = _reader(ActivityEvent, _EVENT_COLUMNS)
+    out = []
     with connection.cursor() as cur:
-        cur.execute(_sql("events", len(ids), _events_sql), ids)
-        return [(*_convert(readers, r[:-2]), r[-2], r[-1]) for r in cur.fetchall()]
+        for start in range(0, len(ids), _BATCH):
+            batch = ids[start : start + _BATCH]
+            cur.execute(_sql("events", len(batch), _events_sql), batch)
+            out += [(*_convert(readers, r[:-2]), r[-2], r[-1]) for r in cur.fetchall()]
+    return out
 
 
 def _state_columns() -> tuple[str, ...]:

@@ -159,3 +159,21 @@ def test_a_state_cached_before_another_worker_replayed_it_is_not_used(world, mat
     got = _snapshot(world.student, maths.course)
     services.mastery_rebuild(student_id=world.student.pk, course_id=maths.course.pk)
     assert got == _snapshot(world.student, maths.course)
+
+
+def test_a_delivery_of_many_answers_is_read_and_written_in_batches(world, maths, monkeypatch):
+    # given statements of at most two rows (500 in production) and five answers in one delivery
+    monkeypatch.setattr(services, "_BATCH", 2)
+    plan = [
+        (maths.item_fd, True),
+        (maths.item_f, False),
+        (maths.item_d, True),
+        (maths.item_fd, True),
+        (maths.item_f, True),
+    ]
+    events = [answer(maths.course, world.student, i, c, at(k)) for k, (i, c) in enumerate(plan)]
+    services.evidence_from_events(event_ids=[e.pk for e in reversed(events)])
+    # then every answer is evidence once, folded in time order, as when they come one by one
+    assert Evidence.objects.filter(student=world.student).count() == 5
+    assert MasteryHistory.objects.filter(student=world.student).count() == 7
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "one-by-one", plan), maths.course)
