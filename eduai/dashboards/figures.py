@@ -411,6 +411,45 @@ def counts_axis(fig: Fig, axis: str, largest: float) -> None:
 
 
 AXIS = {"gridcolor": "#E6EAEF", "zerolinecolor": "#C9D1DA", "linecolor": "#C9D1DA", "automargin": True}
+# Days shown either side of a date that is alone on its axis, and the width of a bar drawn there.
+LONE_DATE_PAD = pd.Timedelta(days=3.5)
+LONE_DATE_BAR_MS = 0.8 * 24 * 3600 * 1000
+
+
+def _dates(values: Any) -> set[pd.Timestamp] | None:
+    """The distinct dates among a trace's x values; None when they are not all dates."""
+    if values is None or isinstance(values, str):
+        return None
+    series = pd.Series(list(values))
+    if series.empty:
+        return set()
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        if not all(isinstance(v, (date, datetime)) for v in series.dropna()):
+            return None
+        series = pd.to_datetime(series)
+    return {pd.Timestamp(v) for v in series.dropna().unique()}
+
+
+def _lone_date(fig: Fig) -> None:
+    """A date axis with a single distinct date (a course's first week of grades, one day of
+    scoring) would be autoranged by plotly to a millisecond around it, ticked "23:59:59.9995",
+    with any bar there a millisecond wide: show the week around the date instead."""
+    if fig.grid != (1, 1) or "range" in fig.layout.get("xaxis", {}):
+        return
+    traces = [t for t in fig.data if t.get("xaxis", "x") == "x" and t.get("x") is not None]
+    seen: set[pd.Timestamp] = set()
+    for trace in traces:
+        dates = _dates(trace["x"])
+        if dates is None:
+            return
+        seen |= dates
+    if len(seen) != 1:
+        return
+    (when,) = seen
+    fig.layout["xaxis"]["range"] = [(when - LONE_DATE_PAD).isoformat(), (when + LONE_DATE_PAD).isoformat()]
+    for trace in traces:
+        if trace.get("type") == "bar":
+            trace.setdefault("width", LONE_DATE_BAR_MS)
 
 
 def style(fig: Fig, *, title: str, x: str = "", y: str = "", height: int = 380, drill: str = "") -> dict[str, Any]:
@@ -419,6 +458,7 @@ def style(fig: Fig, *, title: str, x: str = "", y: str = "", height: int = 380, 
     The page's heading names the figure, so the title is kept in ``layout.meta`` (and in the
     file name of a PNG from the mode bar) rather than drawn twice.
     """
+    _lone_date(fig)
     for name in [k for k in fig.layout if re.fullmatch(r"[xy]axis\d*", k)]:
         fig.layout[name] = {**AXIS, **fig.layout[name]}
     if x:

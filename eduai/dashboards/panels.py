@@ -254,8 +254,18 @@ def course_agreement_time(ctx: CourseContext) -> Panel:
         line_dash="dot",
         secondary_y=True,
     )
-    fig.update_yaxes(title_text=_("Agreement, share of graded pairs (%)"), range=[0, 105], secondary_y=False)
-    fig.update_yaxes(title_text=_("Quadratic weighted kappa"), range=[-0.05, 1.05], secondary_y=True, showgrid=False)
+    # Proportional ranges (per cent = kappa x 100) and fixed kappa ticks, so the right axis reads
+    # 0, 0.2, ... 1 on the left axis' grid lines (plotly's own choice was 0.16, 0.369, 0.579, ...).
+    fig.update_yaxes(title_text=_("Agreement, share of graded pairs (%)"), range=[-5, 105], secondary_y=False)
+    fig.update_yaxes(
+        title_text=_("Quadratic weighted kappa"),
+        range=[-0.05, 1.05],
+        tickmode="linear",
+        tick0=0,
+        dtick=0.2,
+        secondary_y=True,
+        showgrid=False,
+    )
     last = df.iloc[-1]
     summary = _(
         "%(n)s graded pairs over %(w)s weeks. Last week with grades: %(exact)s exact and %(adj)s within one point "

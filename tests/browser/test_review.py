@@ -105,3 +105,15 @@ def test_teacher_accepts_and_overrides_then_students_see_exactly_their_released_
             expect(page.locator("#teacher-comment")).to_contain_text("second paragraph wanders")
             save_screenshot(page, "review-04-student-released-grade")
         page.get_by_role("button", name="Sign out").click()
+
+    # And: the course dashboard charts agreement over the one week these decisions make: ticked
+    # in days, not in milliseconds around midnight ("23:59:59.9995"), with round kappa steps
+    login_as(page, "li.wei")
+    page.goto(f"/dashboards/courses/{course_id}/")
+    figure = page.locator("#figure-agreement_time")
+    expect(figure.locator(".xtick text").first).to_be_visible()
+    ticks = figure.locator(".xtick text").all_text_contents()
+    assert ticks and not any(re.search(r"\d:\d\d", t) for t in ticks), ticks
+    kappa = figure.locator(".y2tick text").all_text_contents()
+    assert kappa and set(kappa) <= {"0", "0.2", "0.4", "0.6", "0.8", "1"}, kappa
+    save_screenshot(page, "review-05-agreement-over-one-week")

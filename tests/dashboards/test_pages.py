@@ -433,3 +433,28 @@ def test_figure_properties_nest_like_plotlys_magic_underscore():
     }
     fig = Fig.subplots(1, 2, ["a", "b"]).add_bar(x=[1], y=[2], row=1, col=2)
     assert fig.data[0]["xaxis"] == "x2" and fig.layout["xaxis2"]["anchor"] == "y2"
+
+
+def test_a_date_alone_on_its_axis_gets_the_week_around_it_not_a_millisecond():
+    import pandas as pd
+
+    from eduai.dashboards.figures import Fig, style
+
+    # given a course's first week of grades: one date on a time axis (a line and a bar there)
+    week = pd.Timestamp("2026-11-23")
+    fig = Fig()
+    fig.add_scatter(x=pd.Series([week]), y=[65.0], mode="lines+markers")
+    fig.add_bar(x=pd.Series([week.date()]), y=[3])
+    layout = style(fig, title="t")["layout"]
+    # then the axis shows the days around it (plotly alone zooms to a millisecond and ticks
+    # "23:59:59.9995"), and the bar is most of a day wide rather than a millisecond
+    low, high = (pd.Timestamp(v) for v in layout["xaxis"]["range"])
+    assert low < week < high and high - low == pd.Timedelta(days=7)
+    assert fig.data[1]["width"] >= 12 * 3600 * 1000
+    # and several dates, or categories, keep plotly's own range
+    several = Fig()
+    several.add_scatter(x=pd.Series([week, week + pd.Timedelta(days=7)]), y=[1, 2])
+    categories = Fig()
+    categories.add_bar(x=["short"], y=[1])
+    for other in (several, categories):
+        assert "range" not in style(other, title="t")["layout"]["xaxis"]
