@@ -162,10 +162,14 @@ def course_scores(ctx: CourseContext) -> Panel:
     fig.update_yaxes(title_text=_("Submissions"), col=1)
     n_prop = int(props["count"].sum())
     n_final = int(finals["count"].sum())
-    summary = _(
+    summary = ngettext(
+        "%(props)s newest model proposals and %(finals)s final grades over %(n)s assignment. "
+        "Where the orange bars sit right of the blue ones, the model proposes higher scores than the grades "
+        "that stand.",
         "%(props)s newest model proposals and %(finals)s final grades over %(n)s assignments. "
         "Where the orange bars sit right of the blue ones, the model proposes higher scores than the grades "
-        "that stand."
+        "that stand.",
+        len(ids),
     ) % {"props": n_prop, "finals": n_final, "n": len(ids)}
     figure = style(fig, title=title, height=120 + 260 * rows, drill=ctx.queue_url())
     return Panel("scores", title, summary, df, figure)
@@ -267,9 +271,12 @@ def course_agreement_time(ctx: CourseContext) -> Panel:
         showgrid=False,
     )
     last = df.iloc[-1]
-    summary = _(
+    summary = ngettext(
+        "%(n)s graded pairs over %(w)s week. Last week with grades: %(exact)s exact and %(adj)s within one point "
+        "(%(k)s pairs).",
         "%(n)s graded pairs over %(w)s weeks. Last week with grades: %(exact)s exact and %(adj)s within one point "
-        "(%(k)s pairs)."
+        "(%(k)s pairs).",
+        len(df),
     ) % {
         "n": int(df["pairs"].sum()),
         "w": len(df),

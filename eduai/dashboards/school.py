@@ -99,8 +99,10 @@ def school_active(ctx: SchoolContext) -> Panel:
         fig.add_bar(x=df["course"], y=df[col], name=_label(col), marker_color=colour, customdata=df["course_id"])
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
-    summary = _(
-        "%(a)s of %(e)s enrolled students were active in the last 7 days (%(m)s in the last 28), over %(n)s courses."
+    summary = ngettext(
+        "%(a)s of %(e)s enrolled students were active in the last 7 days (%(m)s in the last 28), over %(n)s course.",
+        "%(a)s of %(e)s enrolled students were active in the last 7 days (%(m)s in the last 28), over %(n)s courses.",
+        len(df),
     ) % {
         "a": int(df["active_7_days"].sum()),
         "e": int(df["enrolled_students"].sum()),
@@ -233,9 +235,14 @@ def school_agreement(ctx: SchoolContext) -> Panel:
     fig.update_xaxes(type="category")
     by_course = sources.agreement_table(pairs, ["course_id"]).sort_values("exact_pct")
     worst = by_course.iloc[0]
-    summary = _("%(n)s graded pairs over %(c)s courses; overall %(e)s exact agreement. Lowest: %(w)s at %(x)s.") % {
+    n_courses = int(pairs["course_id"].nunique())
+    summary = ngettext(
+        "%(n)s graded pairs over %(c)s course; overall %(e)s exact agreement. Lowest: %(w)s at %(x)s.",
+        "%(n)s graded pairs over %(c)s courses; overall %(e)s exact agreement. Lowest: %(w)s at %(x)s.",
+        n_courses,
+    ) % {
         "n": len(pairs),
-        "c": pairs["course_id"].nunique(),
+        "c": n_courses,
         "e": pct(100.0 * float((pairs["proposal"] == pairs["teacher"]).mean())),
         "w": ctx.codes.get(int(worst["course_id"]), ""),
         "x": pct(worst["exact_pct"]),
@@ -306,7 +313,11 @@ def school_risk(ctx: SchoolContext) -> Panel:
     )
     fig.update_xaxes(type="category")
     oldest = known["computed_at"].min()
-    summary = _("%(a)s of %(s)s active students are at risk (at least %(t)s) across %(c)s courses.") % {
+    summary = ngettext(
+        "%(a)s of %(s)s active students are at risk (at least %(t)s) across %(c)s course.",
+        "%(a)s of %(s)s active students are at risk (at least %(t)s) across %(c)s courses.",
+        len(known),
+    ) % {
         "a": int(known["students_at_risk"].sum()),
         "s": int(known["students"].sum()),
         "t": pct(sources.risk_threshold_pct()),
@@ -357,7 +368,11 @@ def school_training(ctx: SchoolContext) -> Panel:
         )
     fig.update_yaxes(range=[-0.05, 1.05])
     failed = int((df["status"] == "failed").sum())
-    summary = _("%(n)s models trained, %(f)s failed; %(a)s serving. Median validation QWK of ready models: %(q)s.") % {
+    summary = ngettext(
+        "%(n)s model trained, %(f)s failed; %(a)s serving. Median validation QWK of ready models: %(q)s.",
+        "%(n)s models trained, %(f)s failed; %(a)s serving. Median validation QWK of ready models: %(q)s.",
+        len(df),
+    ) % {
         "n": len(df),
         "f": failed,
         "a": int(df["is_active"].sum()),

@@ -458,3 +458,15 @@ def test_a_date_alone_on_its_axis_gets_the_week_around_it_not_a_millisecond():
     categories.add_bar(x=["short"], y=[1])
     for other in (several, categories):
         assert "range" not in style(other, title="t")["layout"]["xaxis"]
+
+
+def test_summaries_count_one_week_and_one_assignment_in_the_singular(course_data):
+    # given the fixture course: one essay assignment, its grades all decided this week
+    panels = panels_of(client_for(course_data.world.teacher).get(course_url(course_data)))
+    assert len(panels["agreement_time"].table) == 1 and len(panels["scores"].table["assignment_id"].unique()) == 1
+    # then its summaries say "1 week" and "1 assignment", not "1 weeks" and "1 assignments"
+    assert " over 1 week. " in panels["agreement_time"].summary
+    assert " over 1 assignment. " in panels["scores"].summary
+    # and the school page of two courses keeps the plural
+    school = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))
+    assert school["active"].summary.endswith(" over 2 courses.")
