@@ -434,7 +434,13 @@ def school_drift(ctx: SchoolContext) -> Panel:
     )
 
 
-def _fairness(ctx: SchoolContext, key: str, title: str, attr: str, axis: str) -> Panel:
+# Essay-length bands (grading.review.fairness.length_band) in reading order, with their names.
+LENGTH_BANDS = {"short": gettext_lazy("Short"), "medium": gettext_lazy("Medium"), "long": gettext_lazy("Long")}
+
+
+def _fairness(
+    ctx: SchoolContext, key: str, title: str, attr: str, axis: str, labels: dict[str, Any] | None = None
+) -> Panel:
     cid = ctx.fairness_course_id
     cols = ["course_id", "group", "pairs", "mean_points", "ci_low_points", "ci_high_points"]
     if cid is None:
@@ -457,6 +463,11 @@ def _fairness(ctx: SchoolContext, key: str, title: str, attr: str, axis: str) ->
     )
     if df.empty:
         return Panel(key, title, _("No graded pairs in this course yet."), df)
+    if labels:
+        # Named groups in their own order (short, medium, long), not their codes in report order.
+        order = {code: k for k, code in enumerate(labels)}
+        df = df.sort_values("group", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
+        df["group"] = [str(labels.get(g, g)) for g in df["group"]]
     df = ctx.with_course(df)
     mean = df["mean_points"].astype(float)
     fig = Fig()
@@ -499,7 +510,12 @@ def school_fairness_language(ctx: SchoolContext) -> Panel:
 
 def school_fairness_length(ctx: SchoolContext) -> Panel:
     return _fairness(
-        ctx, "fairness_length", _("Fairness: model − teacher by essay length"), "by_length", _("Essay length")
+        ctx,
+        "fairness_length",
+        _("Fairness: model − teacher by essay length"),
+        "by_length",
+        _("Essay length"),
+        LENGTH_BANDS,
     )
 
 

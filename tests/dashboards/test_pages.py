@@ -470,3 +470,19 @@ def test_summaries_count_one_week_and_one_assignment_in_the_singular(course_data
     # and the school page of two courses keeps the plural
     school = panels_of(client_for(course_data.world.admin).get(school_url(course_data)))
     assert school["active"].summary.endswith(" over 2 courses.")
+
+
+def test_fairness_by_essay_length_names_its_bands_in_order_and_in_chinese(course_data):
+    w = course_data.world
+    admin = client_for(w.admin)
+    # given the school page's fairness figure by essay length
+    table = panels_of(admin.get(school_url(course_data)))["fairness_length"].table
+    groups = list(table["group"])
+    # then its groups are named, shortest first (not the codes "short", "medium" in report order)
+    assert groups and set(groups) <= {"Short", "Medium", "Long"}
+    assert groups == sorted(groups, key=["Short", "Medium", "Long"].index)
+    # and a Chinese reader gets them in Chinese
+    w.admin.language = "zh-hans"
+    w.admin.save(update_fields=["language"])
+    zh = panels_of(client_for(w.admin).get(school_url(course_data)))["fairness_length"].table
+    assert set(zh["group"]) <= {"短", "中", "长"}
