@@ -101,6 +101,21 @@ def test_teacher_home_links_to_the_review_and_recommendation_pages(client, world
         assert client.get(url).status_code == 200, url
 
 
+@pytest.mark.parametrize("who", ["teacher", "student"])
+def test_every_course_page_links_back_to_its_course(client, world, who):
+    # given a course member on each page the course overview links to
+    c = _client_for(client, getattr(world, who))
+    back = f'href="{reverse("course-detail", args=[world.course.id])}"'
+    pages = [reverse("recommender:course", args=[world.course.id])]
+    if who == "teacher":
+        pages += [reverse("review:queue", args=[world.course.id]), reverse("dashboards:course", args=[world.course.id])]
+    for url in pages:
+        response = c.get(url)
+        # then the page's breadcrumb leads back to the course overview
+        assert response.status_code == 200, url
+        assert back in response.content.decode().split('class="crumbs"', 1)[-1].split("</p>", 1)[0], url
+
+
 def test_student_home_links_to_their_progress_and_next_steps(client, world):
     html = _client_for(client, world.student).get(reverse("home")).content.decode()
     for url in (
