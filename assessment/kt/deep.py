@@ -46,6 +46,9 @@ import numpy as np
 from .base import History, KnowledgeTracer, Response, check_credit
 
 PAD = 0  # index 0 of items and skills: padding / unknown
+# artefact format written by ``DeepKT.save`` (``deep.json``'s "format"): 1 = before the stacked
+# logistic model (no "format" key), 2 = with it. ``load`` reads 1 and 2 and refuses newer ones.
+FORMAT = 2
 
 
 @dataclass
@@ -78,6 +81,13 @@ class DeepHyper:
     # 0; docs/assessment.md). Off for artefacts saved before it existed (``load``).
     ability_features: bool = True
     ability_prior: float = 5.0
+    # the stacked logistic model ("Best-LR", Gervet et al. 2020; docs/assessment.md): item and
+    # skill one-hots, per-skill counts of right / wrong answers, counts on the same item and
+    # overall, recency; fitted on the training students (L2, C = ``stack_c``), then blended with
+    # the attention model's logit on the held-out validation students. Off for artefacts saved
+    # before it existed (format 1, ``load``).
+    stack: bool = True
+    stack_c: float = 1.0
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 3
@@ -174,6 +184,135 @@ def count_features(
 
 N_COUNTS = 4
 
+# ---------------------------------------------------------------------------------------------
+# Stacked logistic model: features from the student's counters (O(1) to update)
+# ---------------------------------------------------------------------------------------------
+
+STACK_DECAYS = (0.5, 0.8, 0.95)  # per-skill exponentially decayed answers ("recent" windows)
+OVERALL_DECAYS = (0.7, 0.9, 0.97, 0.99)  # the same over all answers
+# total right / wrong, right / wrong on this item, mean right / wrong on the skills, last answer
+# on the skills and overall (+1 / -1), first time on these skills, decayed answers and count on
+# the skills, decayed answers overall; decayed sums are scaled by (1 - decay) (a weighted mean)
+N_DENSE = 9 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS)
+
+
+def _fold_counts(c: DeepState, item: str, skills: Sequence[str], credit: float, surprise: float | None) -> None:
+    """Fold one response into the counters (everything but ``t``, which the caller advances)."""
+    signed = 2.0 * credit - 1.0
+    for k in dict.fromkeys(skills):
+        c.n[k] = c.n.get(k, 0) + 1
+        c.wins[k] = c.wins.get(k, 0.0) + credit
+        c.last[k] = signed
+        ema = c.ema.setdefault(k, [0.0] * (2 * len(STACK_DECAYS)))
+        for j, d in enumerate(STACK_DECAYS):
+            ema[2 * j] = ema[2 * j] * d + signed
+            ema[2 * j + 1] = ema[2 * j + 1] * d + 1.0
+        if surprise is not None:
+            c.res[k] = c.res.get(k, 0.0) + surprise
+    on_item = c.item_c.setdefault(item, [0.0, 0.0])
+    on_item[0] += credit
+    on_item[1] += 1.0
+    c.right += credit
+    c.last_any = signed
+    if len(c.ema_all) != len(OVERALL_DECAYS):
+        c.ema_all = [0.0] * len(OVERALL_DECAYS)
+    c.ema_all = [e * d + signed for e, d in zip(c.ema_all, OVERALL_DECAYS, strict=True)]
+    if surprise is not None:
+        c.res_all += surprise
+
+
+def stack_features(
+    c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str]
+) -> tuple[list[int], list[float]]:
+    """Sparse row (columns, values) of the stacked logistic model before this response. Columns:
+    item one-hot | skill one-hot / |skills| | per skill log1p(right) | per skill log1p(wrong) |
+    ``N_DENSE`` dense features."""
+    ni, ns = len(vocab.items) + 1, len(vocab.skills) + 2
+    keys = list(dict.fromkeys(skills))
+    known = [(k, vocab.skills[k]) for k in keys if k in vocab.skills]
+    cols: list[int] = []
+    vals: list[float] = []
+    if q != PAD:
+        cols.append(q)
+        vals.append(1.0)
+    for k, j in known:
+        w = c.wins.get(k, 0.0)
+        cols += [ni + j, ni + ns + j, ni + 2 * ns + j]
+        vals += [1.0 / len(known), math.log1p(w) / len(known), math.log1p(c.n.get(k, 0) - w) / len(known)]
+    m = max(len(keys), 1)
+    on_item = c.item_c.get(item, (0.0, 0.0)) if item is not None else (0.0, 0.0)
+    dense = [
+        math.log1p(c.right),
+        math.log1p(c.t - c.right),
+        math.log1p(on_item[0]),
+        math.log1p(on_item[1] - on_item[0]),
+        sum(math.log1p(c.wins.get(k, 0.0)) for k in keys) / m,
+        sum(math.log1p(c.n.get(k, 0) - c.wins.get(k, 0.0)) for k in keys) / m,
+        sum(c.last.get(k, 0.0) for k in keys) / m,
+        c.last_any,
+        float(all(c.n.get(k, 0) == 0 for k in keys)),
+    ]
+    zero = [0.0] * (2 * len(STACK_DECAYS))
+    for j in range(2 * len(STACK_DECAYS)):
+        dense.append(sum(c.ema.get(k, zero)[j] for k in keys) / m * (1.0 - STACK_DECAYS[j // 2]))
+    if c.ema_all:
+        dense += [e * (1.0 - d) for e, d in zip(c.ema_all, OVERALL_DECAYS, strict=True)]
+    base = ni + 3 * ns
+    for j, v in enumerate(dense):
+        if v:
+            cols.append(base + j)
+            vals.append(v)
+    return cols, vals
+
+
+def stack_width(vocab: Vocab) -> int:
+    return len(vocab.items) + 1 + 3 * (len(vocab.skills) + 2) + N_DENSE
+
+
+def _stack_matrix(histories: Sequence[History], vocab: Vocab) -> tuple[Any, np.ndarray]:
+    """CSR matrix of ``stack_features`` rows (each response from the earlier ones) and credits."""
+    from scipy import sparse
+
+    indptr, cols, vals, y = [0], [], [], []
+    for h in histories:
+        cnt = DeepState()
+        for r in h:
+            c, v = stack_features(cnt, vocab, vocab.item(r.item), r.item, r.skills)
+            cols += c
+            vals += v
+            indptr.append(len(cols))
+            y.append(r.correct)
+            _fold_counts(cnt, r.item, r.skills, r.correct, None)
+            cnt.t += 1
+    shape = (len(y), stack_width(vocab))
+    return sparse.csr_matrix((vals, cols, indptr), shape=shape), np.asarray(y, dtype=float)
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    yb = (y >= 0.5).astype(int)
+    return float(roc_auc_score(yb, p)) if len(set(yb.tolist())) == 2 else float("nan")
+
+
+def _fit_logistic(X: Any, credit: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """L2 logistic regression on credits in [0, 1]: a partial credit is a right answer with
+    weight ``credit`` plus a wrong one with weight ``1 - credit``. Returns (coef, intercept)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    frac = (credit > 0) & (credit < 1)
+    y = (credit >= 0.5).astype(int)
+    weight = np.ones(len(credit))
+    if frac.any():
+        X = sparse.vstack([X, X[frac]]) if sparse.issparse(X) else np.vstack([X, X[frac]])
+        y = np.concatenate([np.where(frac, 1, y), np.zeros(int(frac.sum()), dtype=int)])
+        weight = np.concatenate([np.where(frac, credit, 1.0), 1.0 - credit[frac]])
+    if len(set(y[weight > 0].tolist())) < 2:
+        raise ValueError("one class only")
+    lr = LogisticRegression(C=c, max_iter=2000).fit(X, y, sample_weight=weight)
+    return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
 
 def _encode(
     h: History, vocab: Vocab, width: int, prior: float, *, leave_out_self: bool, ability_prior: float | None = None
@@ -192,22 +331,15 @@ def _encode(
     e, lc = vocab.ease(n, k, prior)
     e[q == PAD], lc[q == PAD] = 0.0, 0.0
     counts = np.zeros((len(h), N_COUNTS + (2 if ability_prior is not None else 0)), dtype=np.float32)
-    wins: dict[str, float] = {}
-    seen: dict[str, int] = {}
-    res: dict[str, float] = {}
-    right, res_all = 0.0, 0.0
     # surprise = answer - the item's expected success (the same easiness the model sees)
     base = math.log(vocab.base_rate / (1 - vocab.base_rate))
     surprise = c - 1.0 / (1.0 + np.exp(-(e + base)))
+    cnt = DeepState()
     for t, r in enumerate(h):
-        ability = (res, res_all, ability_prior) if ability_prior is not None else None
-        counts[t] = count_features(wins, seen, right, t, r.skills, ability)
-        for key in dict.fromkeys(r.skills):
-            wins[key] = wins.get(key, 0.0) + r.correct
-            seen[key] = seen.get(key, 0) + 1
-            res[key] = res.get(key, 0.0) + float(surprise[t])
-        right += r.correct
-        res_all += float(surprise[t])
+        ability = (cnt.res, cnt.res_all, ability_prior) if ability_prior is not None else None
+        counts[t] = count_features(cnt.wins, cnt.n, cnt.right, t, r.skills, ability)
+        _fold_counts(cnt, r.item, r.skills, r.correct, float(surprise[t]))
+        cnt.t += 1
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
 
@@ -291,6 +423,12 @@ class DeepState:
     right: float = 0.0  # credit overall, whole history
     res: dict[str, float] = field(default_factory=dict)  # surprise per skill (ability_features)
     res_all: float = 0.0  # surprise overall
+    # the stacked logistic model's counters (DeepHyper.stack), all O(1) to update
+    item_c: dict[str, list[float]] = field(default_factory=dict)  # item -> [credit, attempts]
+    last: dict[str, float] = field(default_factory=dict)  # skill -> last answer, +1 / -1
+    last_any: float = 0.0
+    ema: dict[str, list[float]] = field(default_factory=dict)  # skill -> decayed [answers, count] per decay
+    ema_all: list[float] = field(default_factory=list)  # decayed answers overall, per decay
 
 
 class DeepKT(KnowledgeTracer):
@@ -339,6 +477,8 @@ class DeepKT(KnowledgeTracer):
             seed=seed,
             base_rate=self.vocab.base_rate,
         )
+        if hp.stack:
+            info.update(self._fit_stack(weights, train, valid, enc_valid))
         self.weights = weights
         self._compile()
         info.update(
@@ -352,6 +492,52 @@ class DeepKT(KnowledgeTracer):
             }
         )
         return info
+
+    def _fit_stack(
+        self,
+        weights: dict[str, np.ndarray],
+        train: Sequence[History],
+        valid: Sequence[History],
+        enc_valid: list[Any],
+    ) -> dict[str, Any]:
+        """Fit the stacked logistic model on the training students, then its blend with the
+        attention model's logit on the validation students (neither model saw them). Adds the
+        ``stack.*`` arrays to ``weights``."""
+        from eduai.inference import kt as deep_torch
+
+        hp = self.hyper
+        t0 = time.process_time()
+        X, y = _stack_matrix(train, self.vocab)
+        w, b = _fit_logistic(X, y, hp.stack_c)
+        weights["stack.w"], weights["stack.b"] = w, np.array([b])
+        blend = np.array([0.5, 0.5, 0.0])  # no usable validation students: the plain average
+        out: dict[str, Any] = {}
+        valid = [h for h in valid if len(h)]
+        if valid:
+            deep = np.concatenate(
+                deep_torch.predict_logits(
+                    weights,
+                    enc_valid,
+                    n_items=len(self.vocab.items),
+                    n_skills=len(self.vocab.skills),
+                    hyper=hp,
+                    window=hp.window,
+                )
+            )
+            Xv, yv = _stack_matrix(valid, self.vocab)
+            lr = Xv @ w + b
+            try:
+                coef, a0 = _fit_logistic(np.c_[deep, lr], yv, 100.0)
+                blend = np.array([coef[0], coef[1], a0])
+            except ValueError:  # one class only among the validation answers
+                pass
+            else:
+                out["stack_valid_auc"] = _auc(yv, lr)
+                out["blend_valid_auc"] = _auc(yv, blend[0] * deep + blend[1] * lr + blend[2])
+        weights["stack.blend"] = blend
+        out["stack_blend"] = blend.tolist()
+        out["stack_cpu_seconds"] = time.process_time() - t0
+        return out
 
     # ---- serving (numpy) --------------------------------------------------------------------
     def _compile(self) -> None:
@@ -381,6 +567,17 @@ class DeepKT(KnowledgeTracer):
         self._k_layers = [_Layer(w, f"k_layers.{i}", hp.n_heads) for i in range(hp.n_knowledge_layers)]
         self._retriever = _Layer(w, "retriever", hp.n_heads)
         self._out = [(w[f"out.{i}.weight"].T.copy(), w[f"out.{i}.bias"]) for i in (0, 3, 6)]
+        self._stack: tuple[np.ndarray, float, tuple[float, float, float]] | None = None
+        if hp.stack:
+            missing = [k for k in ("stack.w", "stack.b", "stack.blend") if k not in w]
+            if missing:
+                raise ValueError(f"deep KT weights lack {', '.join(missing)} although hyper.stack is on")
+            if len(w["stack.w"]) != stack_width(self.vocab):
+                raise ValueError(
+                    f"stack weights have {len(w['stack.w'])} columns, the vocabulary needs {stack_width(self.vocab)}"
+                )
+            a = w["stack.blend"]
+            self._stack = (w["stack.w"], float(w["stack.b"][0]), (float(a[0]), float(a[1]), float(a[2])))
         self._compiled = True
 
     def _x(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -401,13 +598,13 @@ class DeepKT(KnowledgeTracer):
         return x + cc * right + (1 - cc) * wrong + self._diff[q][..., None] * rv + residual * self._res_vec
 
     def _head(self, h: np.ndarray, x: np.ndarray, q: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The attention model's logit (before the stack's blend)."""
         e, lc = self._ease[q], self._logc[q]
         z = np.concatenate([h, x, e[..., None], lc[..., None], counts], axis=-1)
         (w0, b0), (w1, b1), (w2, b2) = self._out
         z = np.maximum(z @ w0 + b0, 0.0)
         z = np.maximum(z @ w1 + b1, 0.0)
-        logit = (z @ w2 + b2)[..., 0] + self._ease_weight * e
-        return 1.0 / (1.0 + np.exp(-logit))
+        return (z @ w2 + b2)[..., 0] + self._ease_weight * e
 
     def new_state(self) -> DeepState:
         d = self.hyper.d_model
@@ -456,18 +653,31 @@ class DeepKT(KnowledgeTracer):
         return self._retriever.attend(xq, state.r_keys, state.r_vals, dist, _overlap(s, state.srows))
 
     def _probabilities(
-        self, state: DeepState, q: np.ndarray, s: np.ndarray, keys: Sequence[Sequence[str]]
+        self,
+        state: DeepState,
+        q: np.ndarray,
+        s: np.ndarray,
+        keys: Sequence[Sequence[str]],
+        items: Sequence[str | None],
     ) -> np.ndarray:
         x = self._x(q, s)
         xq = self._encode_query(state, x, s)
         ability = (state.res, state.res_all, self.hyper.ability_prior) if self.hyper.ability_features else None
         counts = np.array([count_features(state.wins, state.n, state.right, state.t, k, ability) for k in keys])
-        return self._head(self._retrieve(state, xq, s), x, q, counts)
+        logit = self._head(self._retrieve(state, xq, s), x, q, counts)
+        if self._stack is not None:
+            w, b, (a_deep, a_lr, a0) = self._stack
+            lr = np.empty(len(q))
+            for i, (qi, item, sk) in enumerate(zip(q.tolist(), items, keys, strict=True)):
+                cols, vals = stack_features(state, self.vocab, qi, item, sk)
+                lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
+            logit = a_deep * logit + a_lr * lr + a0
+        return 1.0 / (1.0 + np.exp(-logit))
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
         s = self.vocab.skill_row(skills, self.hyper.max_skills)[None]
-        return float(self._probabilities(state, q, s, [skills])[0])
+        return float(self._probabilities(state, q, s, [skills], [item])[0])
 
     def predict_many(self, state: DeepState, queries: Sequence[tuple[str, tuple[str, ...]]]) -> list[float]:
         # one pass for all candidates: each sees the cached past and itself, never the others
@@ -476,7 +686,8 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         q = np.array([self.vocab.item(item) for item, _ in queries])
         s = np.stack([self.vocab.skill_row(skills, width) for _, skills in queries])
-        return [float(p) for p in self._probabilities(state, q, s, [skills for _, skills in queries])]
+        p = self._probabilities(state, q, s, [skills for _, skills in queries], [item for item, _ in queries])
+        return [float(v) for v in p]
 
     def update(self, state: DeepState, response: Response) -> None:
         credit = check_credit(response.correct)
@@ -484,15 +695,10 @@ class DeepKT(KnowledgeTracer):
         s = self.vocab.skill_row(response.skills, self.hyper.max_skills)[None]
         self._append(state, q, s, np.array([credit]))
         state.recent.append((response.item, tuple(response.skills), credit))
-        for k in dict.fromkeys(response.skills):
-            state.n[k] = state.n.get(k, 0) + 1
-            state.wins[k] = state.wins.get(k, 0.0) + credit
-        state.right += credit
+        surprise = None
         if self.hyper.ability_features:
             surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
-            for k in dict.fromkeys(response.skills):
-                state.res[k] = state.res.get(k, 0.0) + surprise
-            state.res_all += surprise
+        _fold_counts(state, response.item, response.skills, credit, surprise)
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
@@ -548,7 +754,7 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         s = np.stack([self.vocab.skill_row((k,), width) for k in keys])
         q = np.zeros(len(keys), dtype=np.int64)
-        p = self._probabilities(state, q, s, [(k,) for k in keys])
+        p = self._probabilities(state, q, s, [(k,) for k in keys], [None] * len(keys))
         return {k: float(v) for k, v in zip(keys, p, strict=True)}
 
     @property
@@ -565,6 +771,11 @@ class DeepKT(KnowledgeTracer):
         }
         if self.hyper.ability_features:
             data["res"], data["res_all"] = dict(state.res), state.res_all
+        if self.hyper.stack:
+            data["item_c"] = {k: list(v) for k, v in state.item_c.items()}
+            data["last"], data["last_any"] = dict(state.last), state.last_any
+            data["ema"] = {k: list(v) for k, v in state.ema.items()}
+            data["ema_all"] = list(state.ema_all)
         if not compact:
             data["recent"] = [[i, list(s), c] for i, s, c in state.recent]
         return data
@@ -597,6 +808,20 @@ class DeepKT(KnowledgeTracer):
         state.right = float(data.get("right", 0.0))
         state.res = {str(k): float(v) for k, v in data.get("res", {}).items()}
         state.res_all = float(data.get("res_all", 0.0))
+        if self.hyper.stack:
+            if "ema" in data:
+                state.item_c = {str(k): [float(v[0]), float(v[1])] for k, v in data["item_c"].items()}
+                state.last = {str(k): float(v) for k, v in data["last"].items()}
+                state.last_any = float(data["last_any"])
+                state.ema = {str(k): [float(x) for x in v] for k, v in data["ema"].items()}
+                state.ema_all = [float(x) for x in data.get("ema_all", [])]
+            else:
+                # a state written before the stack existed: its counters from the window kept
+                scratch = DeepState()
+                for item, skills, credit in window:
+                    _fold_counts(scratch, item, skills, credit, None)
+                state.item_c, state.last, state.last_any = scratch.item_c, scratch.last, scratch.last_any
+                state.ema, state.ema_all = scratch.ema, scratch.ema_all
         return state
 
     # ---- artefact ---------------------------------------------------------------------------
@@ -605,6 +830,7 @@ class DeepKT(KnowledgeTracer):
         np.savez_compressed(directory / "weights.npz", **self.weights)  # type: ignore[arg-type]
         meta = {
             "method": self.method,
+            "format": FORMAT,
             "hyper": self.hyper.as_dict(),
             "items": self.vocab.items,
             "skills": self.vocab.skills,
@@ -617,8 +843,19 @@ class DeepKT(KnowledgeTracer):
     @classmethod
     def load(cls, directory: Path) -> DeepKT:
         meta = json.loads((directory / "deep.json").read_text())
-        # artefacts saved before ability_features existed were trained without them
-        model = cls(DeepHyper(**{"ability_features": False, **meta["hyper"]}))
+        fmt = meta.get("format", 1)
+        if not isinstance(fmt, int) or fmt < 1 or fmt > FORMAT:
+            raise ValueError(
+                f"{directory}: deep KT artefact format {fmt!r}; this code reads formats 1 to {FORMAT}: "
+                "retrain the model (manage.py train_kt) or deploy the code that wrote it"
+            )
+        # artefacts saved before ability_features (or format 2's stack) existed were trained without
+        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 2}
+        known = set(DeepHyper.__dataclass_fields__)
+        unknown = set(meta["hyper"]) - known
+        if unknown:
+            raise ValueError(f"{directory}: unknown deep KT hyperparameters {sorted(unknown)}")
+        model = cls(DeepHyper(**{**defaults, **meta["hyper"]}))
         model.vocab = Vocab(
             items=meta["items"],
             skills=meta["skills"],

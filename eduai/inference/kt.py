@@ -218,6 +218,37 @@ def predict_windows(net: Net, windows: list[Encoded], batch_size: int = 64) -> t
     return (np.concatenate(ys), np.concatenate(ps)) if ys else (np.zeros(0), np.zeros(0))
 
 
+def predict_logits(
+    weights: dict[str, np.ndarray],
+    data: list[Encoded],
+    *,
+    n_items: int,
+    n_skills: int,
+    hyper: DeepHyper,
+    window: int,
+) -> list[np.ndarray]:
+    """The trained model's logits for every response of every student, in order. Each student is
+    run in consecutive chunks of ``window`` responses (the online path slides its window
+    instead: the same for histories up to ``window``). Weights not of the net (``stack.*``,
+    the stacked logistic model's) are ignored."""
+    torch.set_num_threads(hyper.threads)
+    net = Net(n_items, n_skills, hyper)
+    state = {
+        k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in weights.items() if not k.startswith("stack.")
+    }
+    net.load_state_dict(state)
+    net.eval()
+    out: list[np.ndarray] = []
+    with torch.no_grad():
+        for seq in data:
+            parts = [
+                net(*(torch.from_numpy(np.ascontiguousarray(a[start : start + window]))[None] for a in seq))[0].numpy()
+                for start in range(0, len(seq[0]), window)
+            ]
+            out.append(np.concatenate(parts).astype(np.float64) if parts else np.zeros(0))
+    return out
+
+
 def train(
     train_data: list[Encoded],
     valid_data: list[Encoded],

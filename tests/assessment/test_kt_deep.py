@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from assessment.kt.base import Response, replay
-from assessment.kt.deep import DeepHyper, DeepKT, _encode
+from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _encode, _stack_matrix
 from eduai.inference import kt as deep_torch
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
@@ -39,16 +39,24 @@ def model() -> DeepKT:
 
 
 def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
+    """The torch net's forward over the whole history, blended with the stacked logistic model
+    computed in one batch from the history (not through the online counters)."""
     net = deep_torch.Net(len(model.vocab.items), len(model.vocab.skills), model.hyper)
-    net.load_state_dict({k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items()})
+    net.load_state_dict(
+        {k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items() if "stack" not in k}
+    )
     net.eval()
     ability = model.hyper.ability_prior if model.hyper.ability_features else None
     arrays = _encode(
         h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False, ability_prior=ability
     )
     with torch.no_grad():
-        logits = net(*(torch.tensor(a)[None] for a in arrays))
-    return torch.sigmoid(logits)[0].numpy()
+        logits = net(*(torch.tensor(a)[None] for a in arrays))[0].numpy().astype(float)
+    if model.hyper.stack:
+        X, _ = _stack_matrix([h], model.vocab)
+        a_deep, a_lr, a0 = model.weights["stack.blend"]
+        logits = a_deep * logits + a_lr * (X @ model.weights["stack.w"] + model.weights["stack.b"][0]) + a0
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
 def test_online_numpy_update_equals_the_trained_torch_forward(model):
@@ -175,3 +183,61 @@ def test_predicting_many_items_at_once_equals_one_by_one(model):
         [model.predict(state, i, k) for i, k in queries], abs=1e-12
     )
     assert model.predict_many(state, []) == []
+
+
+def test_the_stack_is_fitted_and_blended_and_old_artefacts_load_without_it(model, tmp_path):
+    # the stacked logistic model has one weight per column and a blend that uses both models
+    assert model.hyper.stack
+    a_deep, a_lr, _ = model.weights["stack.blend"]
+    assert a_deep != 0.0 and a_lr != 0.0
+    # a format-1 artefact (before the stack: no "format", no stack weights) still loads, stack off
+    import json
+
+    model.save(tmp_path / "old")
+    meta = json.loads((tmp_path / "old" / "deep.json").read_text())
+    del meta["format"]
+    meta["hyper"].pop("stack")
+    meta["hyper"].pop("stack_c")
+    (tmp_path / "old" / "deep.json").write_text(json.dumps(meta))
+    old = DeepKT.load(tmp_path / "old")
+    assert not old.hyper.stack
+    h = histories(1, seed=9, length=(20, 21))[0]
+    state = old.new_state()
+    for r in h:
+        old.update(state, r)
+    assert 0.0 < old.predict(state, "0-1", ("0",)) < 1.0
+
+
+def test_an_artefact_of_an_unknown_format_is_refused_clearly(model, tmp_path):
+    import json
+
+    model.save(tmp_path / "new")
+    meta = json.loads((tmp_path / "new" / "deep.json").read_text())
+    meta["format"] = FORMAT + 1
+    (tmp_path / "new" / "deep.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"format {FORMAT + 1}.*retrain"):
+        DeepKT.load(tmp_path / "new")
+
+
+def test_a_compact_state_written_before_the_stack_rebuilds_its_counters_from_the_window(model):
+    h = histories(1, seed=11, length=(25, 26))[0]
+    state = model.new_state()
+    for r in h:
+        model.update(state, r)
+    data = model.state_dump(state, compact=True)
+    for key in ("item_c", "last", "last_any", "ema", "ema_all"):
+        data.pop(key)
+    restored = model.state_load(data, h)  # the whole history fits the window: exact
+    for item, skills in [("0-1", ("0",)), (h[-1].item, h[-1].skills)]:
+        assert model.predict(restored, item, skills) == pytest.approx(model.predict(state, item, skills), abs=1e-9)
+
+
+def test_partial_credit_trains_the_stack():
+    hs = histories(40, seed=2)
+    hs = [[Response(r.item, r.skills, 0.5 if i % 7 == 0 else r.correct) for i, r in enumerate(h)] for h in hs]
+    m = DeepKT(DeepHyper(**TINY))
+    m.fit(hs, seed=0)
+    state = m.new_state()
+    for r in hs[0]:
+        m.update(state, r)
+    assert 0.0 < m.predict(state, "0-1", ("0",)) < 1.0
