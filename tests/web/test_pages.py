@@ -116,6 +116,27 @@ def test_every_course_page_links_back_to_its_course(client, world, who):
         assert back in response.content.decode().split('class="crumbs"', 1)[-1].split("</p>", 1)[0], url
 
 
+def test_recommended_resources_and_answer_sources_open_the_resource_page(client, world):
+    # given a course resource (text only, no web link) that the course can recommend and quote
+    skill = f.SkillFactory(course=world.course, name="Fractions")
+    resource = f.LearningResourceFactory(
+        course=world.course,
+        title="Adding fractions",
+        body="Fractions with unlike denominators need a common denominator.",
+    )
+    resource.skills.add(skill)
+    link = f'href="{reverse("resource-detail", args=[world.course.id, resource.id])}"'
+    c = _client_for(client, world.student)
+    # when the student opens "what next", the recommended resource links to its page
+    html = c.get(reverse("recommender:course", args=[world.course.id])).content.decode()
+    assert "Adding fractions" in html and link in html.split('id="recommendations"', 1)[1].split("</section>", 1)[0]
+    # and when they ask the course, the answer's source links to the same page
+    response = c.post(reverse("recommender:ask", args=[world.course.id]), {"question": "common denominator fractions?"})
+    answer = response.content.decode().split('class="answer"', 1)[1]
+    assert "Adding fractions" in answer and link in answer
+    assert c.get(reverse("resource-detail", args=[world.course.id, resource.id])).status_code == 200
+
+
 def test_student_home_links_to_their_progress_and_next_steps(client, world):
     html = _client_for(client, world.student).get(reverse("home")).content.decode()
     for url in (
