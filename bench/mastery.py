@@ -69,6 +69,32 @@ def cpu_latency(model: KnowledgeTracer, histories: list, limit: int = 20000) -> 
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
+def attention_only_auc(model: KnowledgeTracer, histories: list) -> float | None:
+    """AUC of the deep model's attention part alone, without the stacked logistic model's blend,
+    on the same test students: the torch forward over each student in chunks of ``window``
+    responses (the online path slides its window instead: the same up to ``window`` responses).
+    None for BKT or a deep model without the stack."""
+    from sklearn.metrics import roc_auc_score
+
+    from assessment.kt.deep import DeepKT, _encode
+
+    if not isinstance(model, DeepKT) or not model.hyper.stack:
+        return None
+    from eduai.inference import kt as deep_torch
+
+    hp = model.hyper
+    ability = hp.ability_prior if hp.ability_features else None
+    test = [h for h in histories if len(h)]
+    enc = [
+        _encode(h, model.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False, ability_prior=ability) for h in test
+    ]
+    logits = deep_torch.predict_logits(
+        model.weights, enc, n_items=len(model.vocab.items), n_skills=len(model.vocab.skills), hyper=hp, window=hp.window
+    )
+    y = np.concatenate([[r.correct >= 0.5 for r in h] for h in test])
+    return float(roc_auc_score(y, np.concatenate(logits)))
+
+
 @contextlib.contextmanager
 def _throwaway_database(tmp: str, postgres: str | None) -> Iterator[str]:
     """A database URL for the service benchmark: SQLite in ``tmp``, or a fresh PostgreSQL
@@ -249,6 +275,13 @@ def main() -> int:
                 "best_epoch": info.get("best_epoch"),
                 "valid_auc": info.get("valid_auc"),
                 "stopped": info.get("stopped"),
+                # the stacked logistic model (deep only): its AUC and the blend's on the
+                # validation students, the blend weights (attention logit, logistic logit,
+                # intercept), and the attention part alone on the test students
+                "stack_valid_auc": info.get("stack_valid_auc"),
+                "blend_valid_auc": info.get("blend_valid_auc"),
+                "stack_blend": info.get("stack_blend"),
+                "attention_only_auc": attention_only_auc(model, test),
                 "total_wall_s": time.perf_counter() - t0,
                 "total_cpu_s": time.process_time() - c0,
             }
