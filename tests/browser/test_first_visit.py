@@ -84,3 +84,17 @@ def test_wrong_password_is_refused_in_the_browser(page, demo_people):
     page.locator("form button.primary").click()
     expect(page.get_by_role("alert")).to_contain_text("didn't match")
     expect(page).to_have_url(re.compile(r"/login/$"))
+
+
+def test_pages_log_no_errors_in_the_browser_console(page, demo_people):
+    # Given: a visitor whose browser reports every failed request and script error
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # When: they open the sign-in page, sign in and land on home
+    page.goto("/login/")
+    page.wait_for_load_state("networkidle")
+    login_as(page, "li.wei")
+    page.wait_for_load_state("networkidle")
+    # Then: nothing failed (the browser's own /favicon.ico request was a 404 on every page)
+    assert errors == []
