@@ -508,10 +508,16 @@ class DeepKT(KnowledgeTracer):
         hp = self.hyper
         t0 = time.process_time()
         X, y = _stack_matrix(train, self.vocab)
-        w, b = _fit_logistic(X, y, hp.stack_c)
+        out: dict[str, Any] = {}
+        try:
+            w, b = _fit_logistic(X, y, hp.stack_c)
+        except ValueError:  # every training answer right (or every one wrong): nothing to stack
+            w, b = np.zeros(X.shape[1]), 0.0
+            weights["stack.w"], weights["stack.b"], weights["stack.blend"] = w, np.array([b]), np.array([1.0, 0.0, 0.0])
+            out["stack_blend"] = [1.0, 0.0, 0.0]
+            return out
         weights["stack.w"], weights["stack.b"] = w, np.array([b])
         blend = np.array([0.5, 0.5, 0.0])  # no usable validation students: the plain average
-        out: dict[str, Any] = {}
         valid = [h for h in valid if len(h)]
         if valid:
             deep = np.concatenate(

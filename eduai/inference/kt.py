@@ -299,7 +299,7 @@ def train(
             }
         )
         log.info("deep KT epoch %d: %s", epoch, history[-1])
-        if not len(y) or auc > best_auc:
+        if not len(y) or best_state is None or auc > best_auc:  # nan AUC (one class): keep the first
             best_auc, best_epoch, bad = auc, epoch, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:

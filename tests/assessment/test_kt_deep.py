@@ -241,3 +241,13 @@ def test_partial_credit_trains_the_stack():
     for r in hs[0]:
         m.update(state, r)
     assert 0.0 < m.predict(state, "0-1", ("0",)) < 1.0
+
+
+def test_a_history_of_right_answers_only_trains_without_a_stack_to_blend():
+    hs = [[Response(r.item, r.skills, 1.0) for r in h] for h in histories(20, seed=3)]
+    m = DeepKT(DeepHyper(**TINY))
+    m.fit(hs, seed=0)
+    assert list(m.weights["stack.blend"]) == [1.0, 0.0, 0.0]
+    state = m.new_state()
+    m.update(state, hs[0][0])
+    assert 0.0 < m.predict(state, "0-1", ("0",)) < 1.0
