@@ -5,6 +5,7 @@ Slow (real fine-tuning of the bundled MiniLM at 48 tokens on a few dozen synthet
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from eduai.courses import api as courses
 from eduai.inference import finetune
 from grading import api as grading
 from grading.models import GradingModel, ModelStatus, Prediction
-from grading.scoring.finetuned import FineTunedScorer
+from grading.scoring.finetuned import FEATURES_FILE, FineTunedScorer
 from tests import factories as f
 
 from .essays import essay
@@ -41,7 +42,10 @@ def test_fine_tuned_model_learns_from_teacher_grades_and_scores_with_traits_and_
     assignment = graded_assignment
     # when a fine-tuned model is trained through the production service
     result = grading.model_train(
-        assignment_id=assignment.pk, method="finetune", finetune_overrides=SMALL, schedule_scoring=False
+        assignment_id=assignment.pk,
+        method="finetune",
+        finetune_overrides={**SMALL, "side_features": False},  # the text-only network (hybrid: below)
+        schedule_scoring=False,
     )
     # then it is registered with its validation QWK, per-epoch history, conformal radius and trait metrics
     model = GradingModel.objects.get(pk=result.model_id)
@@ -110,3 +114,26 @@ def test_fine_tuning_refuses_unknown_settings_before_training(graded_assignment)
     with pytest.raises(ValidationError, match="Unknown fine-tuning settings: warp"):
         grading.model_train(assignment_id=graded_assignment.pk, method="finetune", finetune_overrides={"warp": 9})
     assert not GradingModel.objects.filter(status=ModelStatus.READY).exists()
+
+
+def test_hybrid_fine_tuned_model_reads_linguistic_features_when_it_scores(world, graded_assignment, settings):
+    # given the graded assignment, fine-tuned with the fast scorer's linguistic features beside the text
+    result = grading.model_train(
+        assignment_id=graded_assignment.pk,
+        method="finetune",
+        finetune_overrides={**SMALL, "epochs": 2, "side_features": True},
+        schedule_scoring=False,
+    )
+    model = GradingModel.objects.get(pk=result.model_id)
+    assert model.status == ModelStatus.READY and model.hyperparameters["side_features"] is True
+    folder = Path(settings.EDUAI_MODEL_ROOT) / model.artefact
+    # when it is loaded and scores essays, it computes the features itself and ranks by quality
+    rng = random.Random(11)
+    quality = [q for q in range(7) for _ in range(2)]
+    raw = FineTunedScorer.load(folder).predict([essay(q, rng) for q in quality])
+    assert raw.shape == (14, 2) and spearmanr(raw[:, 0], quality).statistic > 0.6
+    # and a model whose saved feature columns differ from this version's is refused, not misread
+    saved = json.loads((folder / FEATURES_FILE).read_text())
+    (folder / FEATURES_FILE).write_text(json.dumps({**saved, "names": saved["names"][:-1]}))
+    with pytest.raises(ValueError, match="retrain"):
+        FineTunedScorer.load(folder)

@@ -133,3 +133,31 @@ def test_a_scorer_without_the_length_feature_still_loads_and_scores(tmp_path):
     # when it is loaded, then it scores with its own head width
     pred = finetune.FineTunedScorer(tmp_path / "m", precision="fp").predict(texts[:5])
     assert pred.shape == (5, 2) and np.isfinite(pred).all()
+
+
+def test_training_keeps_to_its_token_budget_and_a_scorer_trained_with_features_needs_them(tmp_path):
+    # given 16 essays, a per-essay feature matrix, and a budget of 64 padded tokens at 32 tokens each
+    texts, y = _data(16, seed=10)
+    feats = np.column_stack([np.log1p([len(t) for t in texts]), [t.count(",") for t in texts]]).astype(float)
+    report = finetune.train_scorer(
+        base_path=bundled_encoder_path(),
+        texts=texts,
+        targets=y,
+        ranges=[(0, 4), (0, 2)],
+        val_texts=texts[:4],
+        val_targets=y[:4],
+        val_metric=lambda pred: 0.0,
+        out_dir=tmp_path / "m",
+        features=feats,
+        val_features=feats[:4],
+        config=finetune.FineTuneConfig(max_length=32, epochs=1, batch_size=8, batch_tokens=64),
+    )
+    # then no training batch held more than 64 padded tokens (so at most 2 of these essays)
+    assert report["max_batch_tokens"] <= 64 and report["steps"] >= 8
+    # and the saved scorer refuses to score without the features, and scores with them
+    scorer = finetune.FineTunedScorer(tmp_path / "m", precision="fp")
+    assert scorer.needs_features and scorer.batch_tokens == 64
+    with pytest.raises(ValueError, match="features"):
+        scorer.predict(texts[:3])
+    pred = scorer.predict(texts[:3], features=feats[:3])
+    assert pred.shape == (3, 2) and np.isfinite(pred).all()
