@@ -29,6 +29,12 @@ many skills is one query through the retriever. The cache is rebuilt from the st
 
 Mastery of a skill = P(correct) on an item of average difficulty (mu = 0) tagged with that
 skill alone, given the student's history.
+
+Stack (``DeepHyper.stack``): a logistic regression in the "Best-LR" family (Gervet et al. 2020)
+over item and skill one-hots and the student's counters (``stack_features``), fitted on the
+training students; the served logit blends it with the attention model's logit, with weights
+fitted on the validation students. On the dev split (train folds 1-3, test fold 4) the
+attention model alone scored 0.7788, the logistic model alone 0.7826, the blend 0.7867.
 """
 
 from __future__ import annotations
