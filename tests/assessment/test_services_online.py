@@ -1,11 +1,16 @@
 """The online update's cost and its guarantees on the fast path: a fixed number of statements
 per answer whatever its skills, a warm worker writing mastery without reading it, a concurrent
-second delivery, a failure with the state cached, and a cached state another worker outdated."""
+second delivery (sequenced everywhere; real threads on PostgreSQL in the integration run), a
+failure with the state cached, and a cached state another worker outdated."""
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from assessment import services
@@ -177,3 +182,52 @@ def test_a_delivery_of_many_answers_is_read_and_written_in_batches(world, maths,
     assert Evidence.objects.filter(student=world.student).count() == 5
     assert MasteryHistory.objects.filter(student=world.student).count() == 7
     assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "one-by-one", plan), maths.course)
+
+
+# In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgresql(world, maths, monkeypatch, caplog):
+    if connection.vendor != "postgresql":
+        pytest.skip("real-thread race needs PostgreSQL row locks (SQLite serialises writers)")
+    caplog.set_level(logging.INFO, logger="assessment.services")
+    rng = random.Random(3)
+    real_lock = services._lock_state
+
+    def lock_a_little_later(**kwargs):
+        threading.Event().wait(rng.random() * 0.01)  # both threads have read the event by now
+        return real_lock(**kwargs)
+
+    monkeypatch.setattr(services, "_lock_state", lock_a_little_later)
+    rounds, plan = 10, []
+    for k in range(rounds):
+        item, correct = [maths.item_f, maths.item_fd, maths.item_d][k % 3], k % 4 != 1
+        e = answer(maths.course, world.student, item, correct, at(k))
+        plan.append((item, correct))
+        errors: list[Exception] = []
+        barrier = threading.Barrier(2)
+
+        def deliver(pk=e.pk):
+            try:
+                barrier.wait(timeout=30)
+                services.evidence_from_events(event_ids=[pk])
+            except Exception as exc:  # reported by the test, not swallowed
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert Evidence.objects.filter(event=e).count() == 1, f"round {k}"
+    monkeypatch.undo()
+    assert StudentKTState.objects.get(student=world.student).n_evidence == rounds
+    # the race happened (else this test did not test it): the loser's insert failed on the
+    # unique event key and it went the careful way
+    assert any("written concurrently" in r.getMessage() for r in caplog.records)
+    got = _snapshot(world.student, maths.course)
+    loader.STATES.clear()
+    assert got == _snapshot(_twin(maths, "alone", plan), maths.course)
