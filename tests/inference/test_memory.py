@@ -28,7 +28,7 @@ def test_an_int8_scorer_network_does_not_keep_its_fp32_encoder_alive():
     # given a scorer network built on an fp32 encoder, then quantised the way load_scorer does
     encoder = _tiny_encoder()
     gone = weakref.ref(encoder)
-    net = quantize_int8(finetune._build_net(encoder, 2, 0.0, (1.0, 0.5)))
+    net = quantize_int8(finetune._build_net(encoder, 2, 0.0, 1))
     # when the fp32 encoder's last outside reference goes
     del encoder
     gc.collect()
@@ -37,7 +37,7 @@ def test_an_int8_scorer_network_does_not_keep_its_fp32_encoder_alive():
     ids = np.array([[1, 5, 7, 2]])
     import torch
 
-    out = net(torch.tensor(ids), torch.ones(1, 4, dtype=torch.long), torch.tensor([4]))
+    out = net(torch.tensor(ids), torch.ones(1, 4, dtype=torch.long), torch.tensor([[0.5]]))
     assert tuple(out.shape) == (1, 2)
 
 
