@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,6 +129,22 @@ def _throwaway_database(tmp: str, postgres: str | None) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def _answer(course_id: int, student_id: int, at: datetime, item_id: int, success: bool) -> list[int]:
+    """Record one practice answer through the core (not timed); its event ids."""
+    from eduai.courses import api as courses
+
+    event = courses.EventInput(
+        course_id=course_id,
+        actor_id=student_id,
+        verb="answered",
+        timestamp=at,
+        object_type="practice_item",
+        practice_item_id=item_id,
+        result_success=success,
+    )
+    return courses.activity_events_record(events=[event]).created_ids
+
+
 def service_latency(
     models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None
 ) -> dict[str, dict[str, float]]:
@@ -187,37 +203,19 @@ def service_latency(
             wall, cpu = [], []
             start = timezone.now()
             for k in range(n):
-                ids = courses.activity_events_record(
-                    events=[
-                        courses.EventInput(
-                            course_id=course.pk,
-                            actor_id=student.pk,
-                            verb="answered",
-                            timestamp=start + timedelta(seconds=k),
-                            object_type="practice_item",
-                            practice_item_id=items[int(rng.integers(len(items)))].pk,
-                            result_success=bool(rng.random() < 0.6),
-                        )
-                    ]
-                ).created_ids
+                ids = _answer(
+                    course.pk,
+                    student.pk,
+                    start + timedelta(seconds=k),
+                    items[int(rng.integers(len(items)))].pk,
+                    bool(rng.random() < 0.6),
+                )
                 t0, c0 = time.perf_counter(), time.thread_time_ns()
                 assert services.evidence_from_events(event_ids=ids) == 1
                 wall.append((time.perf_counter() - t0) * 1e3)
                 cpu.append((time.thread_time_ns() - c0) / 1e6)
             # and the SQL statements of one more answer, besides its BEGIN and COMMIT
-            ids = courses.activity_events_record(
-                events=[
-                    courses.EventInput(
-                        course_id=course.pk,
-                        actor_id=student.pk,
-                        verb="answered",
-                        timestamp=start + timedelta(seconds=n),
-                        object_type="practice_item",
-                        practice_item_id=items[0].pk,
-                        result_success=True,
-                    )
-                ]
-            ).created_ids
+            ids = _answer(course.pk, student.pk, start + timedelta(seconds=n), items[0].pk, True)
             with CaptureQueriesContext(connection) as ctx:
                 services.evidence_from_events(event_ids=ids)
             out[name] = {
