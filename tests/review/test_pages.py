@@ -113,6 +113,21 @@ def test_accept_with_one_click_then_the_next_essay_opens(client, rw, make_sub, p
     assert GradeRelease.objects.get(submission=first).feedback[0]["code"] == "overall-mid"
 
 
+def test_an_accepted_proposal_is_not_offered_again_but_an_overridden_one_is(client, rw, make_sub, propose):
+    accepted, overridden = make_sub(), make_sub()
+    pa, po = propose(accepted, 4), propose(overridden, 4)
+    c = _client(client, rw.world.teacher)
+    for sub, p, data in ((accepted, pa, {"action": "accept"}), (overridden, po, {"action": "override", "score": "2"})):
+        posted = c.post(
+            reverse("review:decide", args=[rw.world.course.pk, sub.pk]), {**data, "prediction": p.pk, "revision": 0}
+        )
+        assert posted.status_code == 302
+    page = c.get(reverse("review:item", args=[rw.world.course.pk, accepted.pk])).content.decode()
+    assert 'id="accept-button"' not in page and 'id="release-button"' in page
+    page = c.get(reverse("review:item", args=[rw.world.course.pk, overridden.pk])).content.decode()
+    assert 'id="accept-button"' in page and "Change to the proposal (4)" in page
+
+
 def test_override_form_with_a_bad_score_explains_and_stores_nothing(client, rw, make_sub, propose):
     sub = make_sub()
     p = propose(sub, 4)
