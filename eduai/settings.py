@@ -198,6 +198,8 @@ SPECTACULAR_SETTINGS = {
         "GradingMethodEnum": "grading.models.Method",
         "KTMethodEnum": "assessment.models.KTMethod",
     },
+    # Path ids use eduai.converters' <id:...> (1 .. 2**63-1): an integer in the schema, not text.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},
 }
 
 # --- Celery ----------------------------------------------------------------------------

@@ -129,10 +129,8 @@ def _student_context(request: HttpRequest, course_id: int, student_id: int) -> s
     staff = role in STAFF
     if not staff and not (role == Role.STUDENT and request.user.pk == student_id):
         raise PermissionDenied(_("You may only see your own progress."))
-    # ``user__pk``, not ``user_id``: Django checks an integer field's range (an id beyond 64 bits
-    # matches nothing) but not a foreign key's, and SQLite's driver raises OverflowError (a 500).
     enrolment = (
-        Enrollment.objects.filter(course=c, user__pk=student_id, role=Role.STUDENT)
+        Enrollment.objects.filter(course=c, user_id=student_id, role=Role.STUDENT)
         .select_related("user")
         .only("user__username", "user__first_name", "user__last_name", "user__display_name")
         .first()

@@ -3,6 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+import eduai.converters  # noqa: F401  (registers <id:...>: 1 .. 2**63-1, else no match)
+
 from . import views
 
 urlpatterns = [
@@ -10,7 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.language_set, name="language-set"),
     path("healthz", views.healthz, name="healthz"),
-    path("courses/<int:course_id>/", views.course_detail, name="course-detail"),
-    path("courses/<int:course_id>/resources/<int:resource_id>/", views.resource_detail, name="resource-detail"),
+    path("courses/<id:course_id>/", views.course_detail, name="course-detail"),
+    path("courses/<id:course_id>/resources/<id:resource_id>/", views.resource_detail, name="resource-detail"),
     path("", views.home, name="home"),
 ]

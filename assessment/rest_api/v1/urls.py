@@ -2,32 +2,34 @@
 
 from django.urls import path
 
+import eduai.converters  # noqa: F401  (registers <id:...>: 1 .. 2**63-1, else no match)
+
 from . import views
 
 urlpatterns = [
     path(
-        "courses/<int:course_id>/students/<int:student_id>/mastery/",
+        "courses/<id:course_id>/students/<id:student_id>/mastery/",
         views.StudentMasteryView.as_view(),
         name="assessment-student-mastery",
     ),
     path(
-        "courses/<int:course_id>/students/<int:student_id>/mastery/history/",
+        "courses/<id:course_id>/students/<id:student_id>/mastery/history/",
         views.StudentMasteryHistoryView.as_view(),
         name="assessment-student-mastery-history",
     ),
     path(
-        "courses/<int:course_id>/mastery-distribution/",
+        "courses/<id:course_id>/mastery-distribution/",
         views.CourseDistributionView.as_view(),
         name="assessment-course-distribution",
     ),
-    path("courses/<int:course_id>/at-risk/", views.AtRiskView.as_view(), name="assessment-at-risk"),
+    path("courses/<id:course_id>/at-risk/", views.AtRiskView.as_view(), name="assessment-at-risk"),
     path(
-        "assignments/<int:assignment_id>/learning-gain/",
+        "assignments/<id:assignment_id>/learning-gain/",
         views.LearningGainView.as_view(),
         name="assessment-learning-gain",
     ),
     path(
-        "students/<int:student_id>/predicted-success/",
+        "students/<id:student_id>/predicted-success/",
         views.PredictedSuccessView.as_view(),
         name="assessment-predicted-success",
     ),

@@ -41,9 +41,7 @@ def _student_of(request: Request, course: Course, student_id: int) -> None:
     user = request.user
     if user.pk != student_id and not courses.access.can_teach(user, course):
         raise PermissionDenied("You may only see your own progress.")
-    # ``user__pk``, not ``user_id``: Django range-checks an integer field (an id beyond 64 bits
-    # matches nothing) but not a foreign key, where SQLite's driver raises OverflowError (a 500).
-    if not Enrollment.objects.filter(course=course, user__pk=student_id, role=Role.STUDENT).exists():
+    if not Enrollment.objects.filter(course=course, user_id=student_id, role=Role.STUDENT).exists():
         raise NotFound("No such student in this course.")
 
 

@@ -2,11 +2,12 @@
 
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
-from rest_framework.routers import SimpleRouter
+
+from eduai.converters import IdRouter
 
 from . import views
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("schools", views.SchoolViewSet, basename="school")
 router.register("courses", views.CourseViewSet, basename="course")
 router.register("enrolments", views.EnrollmentViewSet, basename="enrolment")
