@@ -4,6 +4,7 @@ question list and pin/hide controls. Views check who asks through ``api`` and re
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from eduai.converters import IdConverter
 from eduai.courses import access
 from eduai.courses.models import Enrollment, Role
 
@@ -63,6 +65,9 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     context: dict[str, Any] = {"course": course_obj, "role": role, "staff": role != Role.STUDENT}
     if role == Role.STUDENT:
         context.update(_student_context(request, course_obj))
+        asked = _asked_question(request, course_obj)
+        if asked is not None:
+            context.update({"answer": _stored_answer(asked), "question": asked.text})
         return render(request, "recommender/student.html", context)
     wanted = request.GET.get("status") or QuestionStatus.SENT
     if wanted not in QuestionStatus.values:
@@ -91,9 +96,55 @@ def ask(request: HttpRequest, course_id: int) -> HttpResponse:
         context.update(_student_context(request, course_obj))
         context.update({"ask_error": _errors(exc), "question": question[:2000]})
         return render(request, "recommender/student.html", context, status=400)
-    context.update(_student_context(request, course_obj))
-    context.update({"answer": answer, "question": question})
-    return render(request, "recommender/student.html", context)
+    # Post/redirect/get: the answer is shown at a GET address, so reloading it (or going back to
+    # it) shows the same stored answer instead of asking, storing and logging the question again.
+    url = reverse("recommender:course", args=[course_obj.pk])
+    if answer.question_id is not None:
+        url += "?" + urlencode({ASKED_PARAM: answer.question_id})
+    return HttpResponseRedirect(url + "#ask", status=303)
+
+
+# Query parameter of the "what next" page naming the student's question whose answer it shows.
+ASKED_PARAM = "asked"
+
+
+def _asked_question(request: HttpRequest, course_obj: Any) -> Any:
+    """The signed-in student's own question named in ``?asked=``, else None (someone else's id,
+    a deleted one or nonsense in the address all show the page without an answer)."""
+    raw = request.GET.get(ASKED_PARAM, "")
+    try:
+        question_id = IdConverter().to_python(raw) if raw.isdigit() else None
+    except ValueError:
+        question_id = None
+    if question_id is None:
+        return None
+    return api.student_questions(user=request.user, course_id=course_obj.pk).filter(pk=question_id).first()
+
+
+def _stored_answer(question: Any) -> api.AnswerData:
+    """The answer as the student saw it when they asked (the passages are stored with the
+    question), not a new search: the course's resources may have changed since."""
+    hits = tuple(
+        api.PassageHit(
+            passage_id=h["passage_id"],
+            resource_id=h["resource_id"],
+            resource_title=h["resource_title"],
+            text=h["text"],
+            highlight=(h["highlight"][0], h["highlight"][1]),
+            score=h["score"],
+            semantic=h["semantic"],
+            lexical=h["lexical"],
+        )
+        for h in question.answer or []
+    )
+    return api.AnswerData(
+        question_id=question.pk,
+        found=bool(hits),  # passages are stored only for a question the course could answer
+        language=question.language,
+        hits=hits,
+        top_score=question.top_score,
+        status=question.status,
+    )
 
 
 @login_required

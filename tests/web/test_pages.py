@@ -131,7 +131,9 @@ def test_recommended_resources_and_answer_sources_open_the_resource_page(client,
     html = c.get(reverse("recommender:course", args=[world.course.id])).content.decode()
     assert "Adding fractions" in html and link in html.split('id="recommendations"', 1)[1].split("</section>", 1)[0]
     # and when they ask the course, the answer's source links to the same page
-    response = c.post(reverse("recommender:ask", args=[world.course.id]), {"question": "common denominator fractions?"})
+    response = c.post(
+        reverse("recommender:ask", args=[world.course.id]), {"question": "common denominator fractions?"}, follow=True
+    )
     answer = response.content.decode().split('class="answer"', 1)[1]
     assert "Adding fractions" in answer and link in answer
     assert c.get(reverse("resource-detail", args=[world.course.id, resource.id])).status_code == 200
