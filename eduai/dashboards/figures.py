@@ -23,7 +23,7 @@ from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION, YELLOW, BLACK = OKABE_ITO
@@ -31,6 +31,19 @@ GREY = "#8C8C8C"
 # For lines on white: the yellow is too pale to read as a thin line, black is kept for totals.
 LINE_COLOURS = (BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION)
 LINE_DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def hover_date(with_year: bool = True) -> str:
+    """A d3 date format for hover text in the page's language ("02 Mar 2026"; "2026年3月2日").
+
+    Axis ticks follow plotly's locale (dashboards.js gives Chinese pages one); formats written
+    into a hovertemplate do not, so they are translated here.
+    """
+    if with_year:
+        # xgettext:no-python-format
+        return pgettext("plotly hover date format (d3 strftime)", "%d %b %Y")
+    # xgettext:no-python-format
+    return pgettext("plotly hover date format without the year (d3 strftime)", "%d %b")
 
 
 def line_style(k: int) -> dict[str, str]:

@@ -34,6 +34,7 @@ from .figures import (
     Fig,
     Panel,
     counts_axis,
+    hover_date,
     line_style,
     style,
 )
@@ -239,7 +240,7 @@ def course_agreement_time(ctx: CourseContext) -> Panel:
         mode="lines+markers",
         line_color=BLUE,
         customdata=df["pairs"],
-        hovertemplate="%{x|%d %b %Y}: %{y:.0f}% (%{customdata})<extra></extra>",
+        hovertemplate="%{x|" + hover_date() + "}: %{y:.0f}% (%{customdata})<extra></extra>",
     )
     fig.add_scatter(
         x=df["week"],
@@ -440,7 +441,7 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
                 name=s,
                 mode="lines+markers",
                 line=line_style(k),
-                hovertemplate=f"{s}<br>%{{x|%d %b}}: %{{y:.0f}}%<extra></extra>",
+                hovertemplate=f"{s}<br>%{{x|{hover_date(False)}}}: %{{y:.0f}}%<extra></extra>",
             )
         fig.update_yaxes(range=[0, 100])
         figure = style(fig, title=title, x=_("Week of"), y=_("Class mean mastery (%)"))
@@ -454,7 +455,7 @@ def course_mastery_time(ctx: CourseContext) -> Panel:
             zmin=0,
             zmax=100,
             colorbar={"title": {"text": _("Class mean (%)")}},
-            hovertemplate="%{y}<br>%{x|%d %b}: %{z:.0f}%<extra></extra>",
+            hovertemplate="%{y}<br>%{x|" + hover_date(False) + "}: %{z:.0f}%<extra></extra>",
         )
         fig.update_yaxes(type="category", autorange="reversed")
         figure = style(fig, title=title, x=_("Week of"), y=_("Skill"), height=max(360, 120 + 18 * len(skills)))

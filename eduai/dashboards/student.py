@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import sources
-from .figures import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILLION, Fig, Panel, line_style, style
+from .figures import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILLION, Fig, Panel, hover_date, line_style, style
 from .panels import MAX_LINES, _empty, pct, status_label
 
 # Mastery bands of the open learner model (share of the skill's evidence the model credits):
@@ -185,7 +185,7 @@ def student_submissions(ctx: StudentContext) -> Panel:
                 marker_size=10,
                 line=line_style(k),
                 customdata=part["_url_assignment"],
-                hovertemplate=f"{a}<br>%{{x|%d %b %Y}}: %{{y:.0f}}%<extra></extra>",
+                hovertemplate=f"{a}<br>%{{x|{hover_date()}}}: %{{y:.0f}}%<extra></extra>",
             )
         fig.update_yaxes(range=[-5, 105])
         figure = style(fig, title=title, x=_("Submitted"), y=_("Grade, share of the rubric range (%)"))

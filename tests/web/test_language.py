@@ -103,7 +103,7 @@ def test_switch_with_a_bad_csrf_token_is_refused(world):
 
 
 def _po_entries(path: Path) -> list[dict[str, object]]:
-    """(msgid, msgid_plural, msgstrs, flags) of each entry; enough of the .po grammar for makemessages output."""
+    """(msgctxt, msgid, msgid_plural, msgstrs, flags) of each entry; enough .po grammar for makemessages output."""
     entries = []
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         entry: dict[str, object] = {"flags": "", "msgstr": []}
@@ -111,7 +111,7 @@ def _po_entries(path: Path) -> list[dict[str, object]]:
         for line in block.splitlines():
             if line.startswith("#,"):
                 entry["flags"] = line
-            m = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
+            m = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
             if m:
                 current = m.group(1)
                 value = json.loads(m.group(2))
@@ -194,6 +194,8 @@ def test_compiled_catalogue_matches_the_po_file():
     for e in _po_entries(PO):
         if "msgid_plural" in e:
             assert catalogue.ngettext(e["msgid"], e["msgid_plural"], 1) == e["msgstr"][0], e["msgid"]
+        elif "msgctxt" in e:
+            assert catalogue.pgettext(e["msgctxt"], e["msgid"]) == e["msgstr"][0], e["msgid"]
         else:
             assert catalogue.gettext(e["msgid"]) == e["msgstr"][0], e["msgid"]
 

@@ -6,6 +6,53 @@
   "use strict";
   var lang = document.documentElement.lang || "en";
 
+  /* plotly.js speaks English unless given a locale, and the plotly.js that ships with plotly.py
+     carries only "en" and "en-US" (no locale files). Chinese pages get this one: month and day
+     names, and the formats plotly picks for date-axis ticks (year, month, day+month, ...),
+     written the way Chinese dates are (2026年3月, 3月2日), plus the modebar's tooltips. */
+  var ZH_MONTHS = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"];
+  var LOCALES = {
+    "zh-CN": {
+      dictionary: {
+        "Autoscale": "自动缩放",
+        "Box Select": "矩形选择",
+        "Double-click on legend to isolate one trace": "双击图例可只显示这一条",
+        "Double-click to zoom back out": "双击恢复原始大小",
+        "Download plot as a png": "下载为 PNG 图片",
+        "Download plot": "下载图表",
+        "Lasso Select": "套索选择",
+        "Pan": "平移",
+        "Reset axes": "重置坐标轴",
+        "Reset view": "重置视图",
+        "Show closest data on hover": "悬停时显示最近的数据",
+        "Compare data on hover": "悬停时比较数据",
+        "Toggle Spike Lines": "显示或隐藏辅助线",
+        "Zoom": "缩放",
+        "Zoom in": "放大",
+        "Zoom out": "缩小",
+        "Taking snapshot - this may take a few seconds": "正在生成图片，请稍候",
+        "Snapshot succeeded": "图片已生成",
+        "Sorry, there was a problem downloading your snapshot!": "抱歉，下载图片时出错！",
+        "trace": "数据系列",
+      },
+      format: {
+        days: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+        shortDays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+        months: ZH_MONTHS,
+        shortMonths: ZH_MONTHS,
+        periods: ["上午", "下午"],
+        date: "%Y-%m-%d",
+        year: "%Y年",
+        month: "%Y年%-m月",
+        dayMonth: "%-m月%-d日",
+        dayMonthYear: "%Y年%-m月%-d日",
+      },
+    },
+  };
+  // The page's language code (Django's) -> the plotly locale that speaks it.
+  var PLOTLY_LOCALE = { "zh-hans": "zh-CN", "zh-cn": "zh-CN", zh: "zh-CN" };
+  var plotlyLocale = PLOTLY_LOCALE[lang.toLowerCase()] || lang;
+
   function drillUrl(fig, point) {
     var cd = point.customdata;
     if (Array.isArray(cd)) cd = cd[0];
@@ -24,7 +71,8 @@
     window.Plotly.newPlot(el, fig.data, fig.layout, {
       responsive: true,
       displaylogo: false,
-      locale: lang,
+      locale: plotlyLocale,
+      locales: LOCALES,
       modeBarButtonsToRemove: ["select2d", "lasso2d"],
     }).then(function () {
       el.setAttribute("data-drawn", "true");
