@@ -5,6 +5,7 @@ failure with the state cached, and a cached state another worker outdated."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -231,3 +232,35 @@ def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgr
     got = _snapshot(world.student, maths.course)
     loader.STATES.clear()
     assert got == _snapshot(_twin(maths, "alone", plan), maths.course)
+
+
+def test_a_worker_with_the_state_in_memory_does_not_decode_the_stored_one(
+    world, maths, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a student whose live state this worker keeps
+    _fold(world.student, maths.item_fd, True, 0, django_capture_on_commit_callbacks)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("JSON was decoded on the warm path")
+
+    # when the next answer arrives, no JSON is decoded: the stored state is only written
+    e = answer(maths.course, world.student, maths.item_f, False, at(1))
+    monkeypatch.setattr(json, "loads", no_decoding)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evidence_from_events(event_ids=[e.pk])
+    monkeypatch.undo()
+    plan = [(maths.item_fd, True), (maths.item_f, False)]
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "warm", plan), maths.course)
+
+
+def test_a_cold_worker_replays_a_state_another_method_wrote(world, maths, django_capture_on_commit_callbacks):
+    # given a stored state that the serving model (the default BKT) did not write
+    _fold(world.student, maths.item_fd, True, 0, django_capture_on_commit_callbacks)
+    StudentKTState.objects.filter(student=world.student).update(state={"method": "deep", "t": 1, "n": {}})
+    loader.STATES.clear()
+    # when a worker without it in memory gets the next answer
+    _fold(world.student, maths.item_f, False, 1, django_capture_on_commit_callbacks)
+    # then it read the stored state's method and rebuilt from the evidence
+    assert StudentKTState.objects.get(student=world.student).state["method"] == "bkt"
+    plan = [(maths.item_fd, True), (maths.item_f, False)]
+    assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "replayed", plan), maths.course)
