@@ -73,6 +73,33 @@ _STATEMENT_NS = uuid.UUID("6f1c1d2e-6b3a-4d0e-9a57-2f1d5e0c2026")
 # magnitudes reported for tutoring data (Baker, Corbett & Aleven 2008: slip ~0.1, guess ~0.2).
 SLIP = 0.1
 GUESS = 0.2
+
+
+# (ability, practice sessions per week) of the demo's showcased students: a strong student is
+# about 2 SD above the mean and practises most days; an average one is at the mean and practises
+# as often as the class does on average (2.6 sessions a week, the centre of the drawn rates).
+STRONG_STUDENT = (2.0, 4.2)
+AVERAGE_STUDENT = (0.0, 2.6)
+
+
+def _learn_rate(theta: float) -> float:
+    """P(learning a skill) per attempt for a student of ability ``theta`` (standard normal).
+
+    Steep in ability on purpose: with a flat rate (it was 0.06 + 0.22 * sigmoid(theta): 0.17 for
+    an average student, 0.25 for a strong one) six weeks of practice taught almost everyone every
+    skill, and the demo's "average" and "strong" students had the same mastery on every page.
+    Now an average student (theta 0) learns at ~0.10 per attempt and ends the term with the later
+    skills still shaky; a strong one (theta +2) at ~0.31 and masters nearly all of them.
+    """
+    return 0.02 + 0.30 * _sigmoid(2 * theta - 1.5)
+
+
+def _slip(theta: float, difficulty: float) -> float:
+    """P(a wrong answer on a known skill): ~0.1 on average (Baker, Corbett & Aleven 2008), lower
+    for stronger students (careless slips are rarer), higher on harder items."""
+    return SLIP * (1.5 - _sigmoid(theta)) * (0.5 + difficulty)
+
+
 # Events per ingestion call: the REST API's per-request maximum (EDUAI_MAX_EVENTS_PER_REQUEST),
 # so each activity_recorded signal carries what one LMS batch would.
 EVENTS_PER_CALL = 1000
@@ -250,10 +277,21 @@ class _Builder:
         at_risk = set(self.rng.sample(weak_pool, max(1, n_risk - 2)))
         middle = [i for i in order[len(order) // 3 : 2 * len(order) // 3] if i not in at_risk]
         at_risk |= set(self.rng.sample(middle, min(2, len(middle), n_risk - len(at_risk))))
+        engagements = [min(4.5, max(1.0, self.rng.gauss(2.6 + 0.4 * a, 0.6))) for a in abilities]
+        # The two students load_demo points people to ("a strong student", "an average student")
+        # get set parameters instead of drawn ones, so that their pages differ as a teacher would
+        # expect and not only by the luck of the draw: the most able active student, and the
+        # active one nearest the class's mean ability.
+        active = [i for i in order if i not in at_risk]
+        if len(active) >= 2:
+            strong, average = active[-1], min(active[:-1], key=lambda i: abs(abilities[i]))
+            for i, (ability, engagement) in ((strong, STRONG_STUDENT), (average, AVERAGE_STUDENT)):
+                abilities[i] = max(abilities[i], ability) if i == strong else ability
+                engagements[i] = engagement
         for i, (username, first, last, zh) in enumerate(roster):
             user_id, created = _user(username, first, last, password_hash)
             self.count("users", created)
-            engagement = min(4.5, max(1.0, self.rng.gauss(2.6 + 0.4 * abilities[i], 0.6)))
+            engagement = engagements[i]
             inactive = self.rng.randint(14, 21) if i in at_risk else 0
             self.students.append(_Student(user_id, username, f"{first} {last}", abilities[i], engagement, inactive, zh))
 
@@ -384,7 +422,7 @@ class _Builder:
         for s in self.members[code]:
             theta = s.ability + offset + rng.gauss(0, 0.3)
             known = {n: rng.random() < 0.5 * _sigmoid(theta - 0.5 - 0.4 * depth[n]) for n in names}
-            p_learn = 0.06 + 0.22 * _sigmoid(theta)
+            p_learn = _learn_rate(theta)
             events: list[EventInput] = []
             last_day = days - s.inactive_days
             day = rng.expovariate(s.engagement * rate / 7)
@@ -447,7 +485,7 @@ class _Builder:
             item_id, iri, difficulty, answer, tags = rng.choice(items_by_skill[skill])
             mastered = all(known[t] for t in tags)
             # Harder items are slightly easier to slip on and harder to guess.
-            p_correct = (1 - SLIP * (0.5 + difficulty)) if mastered else GUESS * (1.5 - difficulty)
+            p_correct = (1 - _slip(theta, difficulty)) if mastered else GUESS * (1.5 - difficulty)
             correct = rng.random() < p_correct
             wrong += not correct
             seconds = max(10, int(rng.gauss(70 + 80 * difficulty - 15 * theta, 20)))
@@ -641,6 +679,69 @@ class _Builder:
         for what, n in review_api.demo_review_state(course_ids=self.course_ids.values()).items():
             self.count(what, n)
 
+    def review_dates(self) -> None:
+        """Date the grading history across the course weeks instead of at the build's moment.
+
+        The services stamp every proposal, teacher grade, review decision, release and audit
+        entry with the time they run, which for the demo is the build itself: every essay would
+        have been proposed, marked and released "today", and the agreement-over-time figure
+        would have one point. Here each essay's AI proposal moves to minutes after it was handed
+        in (grading scores on arrival), and each teacher decision (a marked essay, an accepted or
+        overridden proposal, its release and audit entries) to a working hour after the
+        deadline, as teachers mark: always after the essay was handed in and before ``now``.
+        Only rows written by this run are moved (they are stamped at or after ``now``), so a
+        rerun leaves an earlier build's history alone.
+        """
+        from grading.models import Prediction, TeacherGrade
+        from grading.review.models import EventKind, GradeRelease, ReleaseKind, ReviewDecision, ReviewEvent
+
+        courses = list(self.course_ids.values())
+        built = {
+            "prediction": Prediction.objects.filter(
+                submission__assignment__course_id__in=courses, created_at__gte=self.now
+            ),
+            "grade": TeacherGrade.objects.filter(assignment__course_id__in=courses, updated_at__gte=self.now),
+        }
+        proposed: dict[int, datetime] = {}
+        decided: dict[int, datetime] = {}
+        rows = Submission.objects.filter(assignment__course_id__in=courses).values_list(
+            "id", "submitted_at", "assignment__due_at", "assignment__title", "author__username"
+        )
+        for sid, submitted_at, due_at, title, author in rows.order_by("id"):
+            rng = random.Random(f"{content.SEED}:{title}:{author}:review")
+            proposed[sid] = submitted_at + timedelta(seconds=rng.randint(20, 600))
+            decided[sid] = self._decision_time(submitted_at, due_at or submitted_at, rng)
+        moved = 0
+        for pid, sid in built["prediction"].values_list("id", "submission_id"):
+            moved += Prediction.objects.filter(pk=pid).update(created_at=proposed[sid])
+        graded = list(built["grade"].values_list("submission_id", flat=True))
+        for sid in graded:
+            when = decided[sid]
+            TeacherGrade.objects.filter(submission_id=sid).update(created_at=when, updated_at=when)
+            ReviewDecision.objects.filter(submission_id=sid, decided_at__gte=self.now).update(decided_at=when)
+            Submission.objects.filter(pk=sid).update(updated_at=when)
+        events = ReviewEvent.objects.filter(course_id__in=courses, created_at__gte=self.now)
+        for eid, sid, kind in events.values_list("id", "submission_id", "kind"):
+            by_model = kind in (EventKind.PROPOSED, EventKind.AUTO_RELEASED)
+            ReviewEvent.objects.filter(pk=eid).update(created_at=proposed[sid] if by_model else decided[sid])
+        releases = GradeRelease.objects.filter(course_id__in=courses, released_at__gte=self.now)
+        for rid, sid, kind in releases.values_list("id", "submission_id", "kind"):
+            when = proposed[sid] if kind == ReleaseKind.POLICY else decided[sid]
+            GradeRelease.objects.filter(pk=rid).update(released_at=when, updated_at=when)
+        self.log(f"    {moved} proposals and {len(graded)} teacher decisions dated across the course weeks")
+
+    def _decision_time(self, submitted_at: datetime, due_at: datetime, rng: random.Random) -> datetime:
+        """When a teacher marked an essay: within a week after the deadline (or after it was handed
+        in, if late), in working hours, and before ``now`` (a recent deadline: in the days since)."""
+        start = max(submitted_at, due_at)
+        end = min(start + timedelta(days=7), self.now - timedelta(hours=1))
+        if end <= start:  # handed in within the last hour: marked just now
+            return submitted_at + (self.now - submitted_at) / 2
+        when = start + (end - start) * rng.random()
+        # a working hour of the school's day (TIME_ZONE), if that still falls inside the window
+        working = timezone.localtime(when).replace(hour=rng.randint(8, 20), minute=rng.randint(0, 59))
+        return working if start < working < end else when
+
     # Recommendations --------------------------------------------------------------------
 
     def recommendations(self) -> None:
@@ -661,7 +762,9 @@ class _Builder:
         risky = [s for s in by_ability if s.inactive_days]
         if active:
             rows.append(("student", active[-1].username, f"{active[-1].label}: a strong student"))
-            mid = active[len(active) // 2]
+            # The one nearest the class's mean ability (AVERAGE_STUDENT's), not the median of the
+            # active students: those who stopped working are mostly weaker ones, which pushes it up.
+            mid = min(active[:-1] or active, key=lambda s: abs(s.ability))
             rows.append(("student", mid.username, f"{mid.label}: an average student"))
         if risky:
             rows.append(("student", risky[0].username, f"{risky[0].label}: inactive for {risky[0].inactive_days} days"))
@@ -717,6 +820,7 @@ def _build(config: DemoConfig, now: datetime | None, log: Callable[[str], None])
     if config.essays:
         builder.timed("essays", builder.essays)
         builder.timed("review decisions", builder.review_decisions)
+        builder.timed("review dates", builder.review_dates)
     # Recomputed only when this run added something: a rerun that finds the demo in place stays a
     # no-op (an interrupted first run is repaired by --reset).
     if config.recommendations and builder.created:

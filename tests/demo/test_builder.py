@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from scipy.stats import spearmanr
 
+import assessment.api as assessment_api
 from eduai.accounts.models import User
 from eduai.courses.models import (
     ActivityEvent,
@@ -23,6 +24,8 @@ from eduai.courses.models import (
 )
 from eduai.demo import content
 from eduai.demo.builder import DemoConfig, build_demo, reset_demo
+from grading.models import Prediction, TeacherGrade
+from grading.review.models import GradeRelease, ReviewDecision, ReviewEvent
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 SMALL = DemoConfig.small()
@@ -149,6 +152,70 @@ def test_full_demo_simulation_carries_real_signal():
     )
     assert set(summary.inactive_days) <= quiet
     assert len(quiet) <= len(summary.inactive_days) + 3  # almost everyone else is active
+
+
+# transaction=True: the services' on-commit work (mastery, essay scoring) must run.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_the_strong_and_the_average_demo_student_differ_on_their_pages():
+    # Given the full-size activity, and the two students load_demo points people to
+    summary = build_demo(config=DemoConfig(essays=False, recommendations=False), now=NOW)
+    notes = {note.split(": ", 1)[1]: username for role, username, note in summary.logins if role == "student"}
+    strong, average = notes["a strong student"], notes["an average student"]
+    # their hidden parameters are a strong and an average student's
+    assert summary.hidden_ability[strong] >= 1.5 and abs(summary.hidden_ability[average]) < 0.25
+    users = {u.username: u.pk for u in User.objects.filter(username__in=[strong, average])}
+    for code in ("MATH9", "ENG9", "ZH9"):
+        course_id = summary.course_ids[code]
+        if not Enrollment.objects.filter(course_id=course_id, user_id=users[average]).exists():
+            continue  # (the Chinese course does not take everyone)
+        mastery = assessment_api.mastery_for_students(student_ids=list(users.values()), course_id=course_id)
+        accuracy = {}
+        for name, uid in users.items():
+            answers = ActivityEvent.objects.filter(course_id=course_id, actor_id=uid, verb__endswith="/answered")
+            accuracy[name] = mean(answers.values_list("result_success", flat=True))
+        mean_mastery = {name: mean(m.p for m in mastery[uid].values()) for name, uid in users.items()}
+        # Then what the dashboards show of them differs clearly (it did not: the same mastery,
+        # 1.00, and 0.81 / 0.77 right, as the learning rate barely depended on ability)
+        assert accuracy[strong] - accuracy[average] >= 0.15, (code, accuracy)
+        assert mean_mastery[strong] - mean_mastery[average] >= 0.1, (code, mean_mastery)
+
+
+# transaction=True: the services' on-commit work (mastery, essay scoring) must run.
+@pytest.mark.django_db(transaction=True)
+def test_teachers_decisions_are_dated_across_the_course_weeks():
+    # Given a demo with a trained grader, so the review loop has proposals to decide
+    config = DemoConfig(n_students=24, activity=False, essay_scale=0.3, recommendations=False)
+    summary = build_demo(config=config, now=NOW)
+    courses = list(summary.course_ids.values())
+    decisions = list(
+        ReviewDecision.objects.filter(course_id__in=courses).values_list("decided_at", "submission__submitted_at")
+    )
+    assert len(decisions) >= 3
+    # Then every decision lies after its essay was handed in and before "now" ...
+    assert all(submitted < decided < NOW for decided, submitted in decisions), decisions
+    # ... spread over several days, not all at one moment
+    assert len({decided.date() for decided, _s in decisions}) >= 3
+    # and so do the teachers' marks, the releases the students see, and the AI proposals
+    for decided, submitted in TeacherGrade.objects.filter(assignment__course_id__in=courses).values_list(
+        "updated_at", "submission__submitted_at"
+    ):
+        assert submitted < decided < NOW
+    for released, submitted in GradeRelease.objects.filter(course_id__in=courses).values_list(
+        "released_at", "submission__submitted_at"
+    ):
+        assert submitted < released < NOW
+    for proposed, submitted in Prediction.objects.filter(submission__assignment__course_id__in=courses).values_list(
+        "created_at", "submission__submitted_at"
+    ):
+        assert submitted < proposed < NOW
+    # and each essay's audit trail reads in order: proposed, then decided
+    trail: dict[int, list] = {}
+    for sid, when in (
+        ReviewEvent.objects.filter(course_id__in=courses).order_by("id").values_list("submission_id", "created_at")
+    ):
+        trail.setdefault(sid, []).append(when)
+    assert trail and all(times == sorted(times) and times[-1] < NOW for times in trail.values())
 
 
 @pytest.mark.django_db
