@@ -149,7 +149,9 @@ def service_latency(
     models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None
 ) -> dict[str, dict[str, float]]:
     """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time,
-    and the SQL statements one such update runs (with the state cached, as when timed)."""
+    and the SQL statements one such update runs (with the state cached, as when timed), with
+    the 1-minute load average at the start and end of each model's loop (the wall figures on
+    a shared box depend on it; the CPU ones much less)."""
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, _throwaway_database(tmp, postgres) as db_url:
         os.environ["DATABASE_URL"] = db_url
@@ -201,6 +203,7 @@ def service_latency(
             student = User.objects.create(username=f"bench-{name}")
             courses.enrollment_upsert(course_id=course.pk, user_id=student.pk)
             wall, cpu = [], []
+            load_start = os.getloadavg()[0]
             start = timezone.now()
             for k in range(n):
                 ids = _answer(
@@ -224,6 +227,8 @@ def service_latency(
                 "cpu_ms_p50": float(np.percentile(cpu, 50)),
                 "cpu_ms_p99": float(np.percentile(cpu, 99)),
                 "statements": sum(q["sql"].split()[0].upper() not in ("BEGIN", "COMMIT") for q in ctx.captured_queries),
+                "load_start": load_start,
+                "load_end": os.getloadavg()[0],
             }
             print(f"service path, {name}: {json.dumps(out[name])}", flush=True)
     return out
