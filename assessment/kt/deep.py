@@ -418,10 +418,15 @@ class _KVCache:
 
     An answer writes one row at ``end`` in every buffer (O(d) each) and eviction moves
     ``start`` (no copy). Only when a buffer has no room left at its end are the live rows
-    moved down to row 0 once (or, while the state is young, into buffers twice as big). With
+    copied, once, to the top of new buffers (twice as big while the state is young). With
     ``spare`` rows beyond the window that happens once every ``spare`` answers at a full
     window. Before, the caches grew by ``np.concatenate`` and were sliced on eviction: a copy
     of every layer's whole window on every answer (docs/assessment.md, "Service path").
+
+    Rows are only ever written past ``end``, never under a view handed out before (new
+    buffers rather than moving rows down in place): a reader holding views of the live rows
+    (``live_states`` shares cached states read-only) sees them unchanged, as it saw the
+    arrays the concatenation replaced.
     """
 
     __slots__ = ("cap", "end", "k", "limit", "pos", "q", "r", "srows", "start")
@@ -463,18 +468,13 @@ class _KVCache:
         # double while young (a student with 10 answers does not hold window-sized buffers),
         # never past ``limit`` unless one batch needs more (a rebuild of a whole window)
         cap = max(need, min(max(2 * need, 16), self.limit))
-        if cap > self.cap:
-            bufs = []
-            for b in self.buffers():
-                nb = np.empty((cap, *b.shape[1:]), dtype=b.dtype)
-                nb[:live] = b[self.start : self.end]
-                bufs.append(nb)
-            self._set_buffers(bufs)
-            self.cap = cap
-        else:
-            for b in self.buffers():
-                # the rows may overlap their destination; numpy copies through a temporary then
-                b[:live] = b[self.start : self.end]
+        bufs = []
+        for b in self.buffers():
+            nb = np.empty((cap, *b.shape[1:]), dtype=b.dtype)
+            nb[:live] = b[self.start : self.end]
+            bufs.append(nb)
+        self._set_buffers(bufs)
+        self.cap = cap
         self.start, self.end = 0, live
 
     def drop(self, k: int) -> None:
@@ -718,7 +718,7 @@ class DeepKT(KnowledgeTracer):
     def new_state(self) -> DeepState:
         hp = self.hyper
         # spare rows: half a window. A full state holds 1.5 windows of rows (d_model 64, one
-        # knowledge layer: ~1.2 MB instead of ~0.8 MB), and moves them down once per 200 answers
+        # knowledge layer: ~1.25 MB instead of ~0.85 MB) and copies them once per 200 answers
         spare = max(hp.window // 2, 1)
         kv = _KVCache(hp.d_model, hp.max_skills, len(self._q_layers), len(self._k_layers), hp.window + spare)
         return DeepState(kv=kv)
