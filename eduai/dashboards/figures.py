@@ -145,6 +145,29 @@ COLUMN_LABELS: dict[str, Any] = {
     "psi": gettext_lazy("PSI"),
     "mean_shift_points": gettext_lazy("Mean shift (points)"),
     "wasserstein_points": gettext_lazy("Wasserstein (points)"),
+    "submission_id": gettext_lazy("Submission id"),
+    "proposal": gettext_lazy("Proposal"),
+    "teacher": gettext_lazy("Teacher's grade"),
+    "decided_at": gettext_lazy("Decided at"),
+    "min_score": gettext_lazy("Lowest score"),
+    "max_score": gettext_lazy("Highest score"),
+    "oldest": gettext_lazy("Oldest submission"),
+    "final_score": gettext_lazy("Final score"),
+    "is_active": gettext_lazy("In use"),
+    # submission statuses as columns (the review backlog), worded as on the backlog's figure
+    "received": gettext_lazy("Received"),
+    "scoring": gettext_lazy("Being scored"),
+    "scored": gettext_lazy("Awaiting review"),
+    "failed": gettext_lazy("Scoring failed"),
+    "reviewed": gettext_lazy("Reviewed"),
+}
+
+# Columns whose values are stored codes: shown in the reader's language on the page (the CSV
+# keeps the codes, which is what a spreadsheet or a script wants).
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "source": {"final": gettext_lazy("Final grade"), "proposal": gettext_lazy("Model proposal (newest)")},
+    "method": {"fast": gettext_lazy("Fast scorer"), "finetune": gettext_lazy("Fine-tuned scorer")},
+    "status": {"training": gettext_lazy("Training"), "ready": gettext_lazy("Ready"), "failed": gettext_lazy("Failed")},
 }
 
 
@@ -183,7 +206,7 @@ class Panel:
             out.append(
                 [
                     {
-                        "text": display(record[c]),
+                        "text": display(_value_label(c, record[c])),
                         "url": record[links[c]] if c in links and isinstance(record[links[c]], str) else "",
                         "num": _is_num(record[c]),
                     }
@@ -217,6 +240,11 @@ class Panel:
 
 def _is_num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _value_label(column: str, value: Any) -> Any:
+    labels = VALUE_LABELS.get(column)
+    return labels.get(value, value) if labels and isinstance(value, str) else value
 
 
 def display(value: Any) -> str:

@@ -10,6 +10,9 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+
+from eduai.courses.models import Skill
 
 from .. import factories as f
 
@@ -487,3 +490,42 @@ def test_fairness_by_essay_length_names_its_bands_in_order_and_in_chinese(course
     w.admin.save(update_fields=["language"])
     zh = panels_of(client_for(w.admin).get(school_url(course_data)))["fairness_length"].table
     assert set(zh["group"]) <= {"短", "中", "长"}
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Column names that are the same in every language, and columns whose values are codes shown to people.
+SAME_IN_EVERY_LANGUAGE = {"QWK", "PSI", "Validation QWK"}
+CODED_COLUMNS = ("source", "status", "method", "kind")
+
+
+def test_every_table_heading_and_coded_value_speaks_chinese(course_data):
+    # Given a teacher and a school admin who chose Chinese
+    w = course_data.world
+    for user in (w.teacher, w.admin, course_data.students[0]):
+        user.language = "zh-hans"
+        user.save(update_fields=["language"])
+    # course content (skill, trait and assignment names) is shown as written
+    content = set(Skill.objects.values_list("name", flat=True)) | {t.name for t in course_data.assignment.traits.all()}
+    content |= {course_data.assignment.title}
+    pages = {
+        "course": panels_of(client_for(w.teacher).get(course_url(course_data))),
+        "student": panels_of(client_for(w.teacher).get(student_url(course_data, course_data.students[0]))),
+        "student_own": panels_of(
+            client_for(course_data.students[0]).get(student_url(course_data, course_data.students[0]))
+        ),
+        "school": panels_of(client_for(w.admin).get(school_url(course_data))),
+    }
+    english = []
+    for page, panels in pages.items():
+        for key, panel in panels.items():
+            with translation.override("zh-hans"):
+                header, rows = panel.header(), panel.rows()
+            for column, label in zip(panel.csv_columns, header, strict=True):
+                if not CJK.search(label) and label not in content and label not in SAME_IN_EVERY_LANGUAGE:
+                    english.append((page, key, "heading", label))
+                if column in CODED_COLUMNS:
+                    i = panel.csv_columns.index(column)
+                    english += [(page, key, column, r[i]["text"]) for r in rows if not CJK.search(r[i]["text"])]
+    # Then no heading or coded value is left in English (they were: "Submission id", "Proposal",
+    # "Decided at", "Min score", "Is active", "final", "proposal", "fast", "ready", ...)
+    assert sorted(set(english)) == [], "\n".join(map(str, sorted(set(english))))
