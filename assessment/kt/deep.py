@@ -53,8 +53,11 @@ from .base import History, KnowledgeTracer, Response, check_credit
 
 PAD = 0  # index 0 of items and skills: padding / unknown
 # artefact format written by ``DeepKT.save`` (``deep.json``'s "format"): 1 = before the stacked
-# logistic model (no "format" key), 2 = with it. ``load`` reads 1 and 2 and refuses newer ones.
-FORMAT = 2
+# logistic model (no "format" key), 2 = with it and its counts on the same item (a state that grew
+# with every distinct item answered), 3 = the stack without them. ``load`` reads 1 and 3 and
+# refuses 2 (its weights need counters a state no longer keeps) and newer ones.
+FORMAT = 3
+_REFUSED_FORMATS = {2: "its stacked logistic model needs per-item counters that states no longer keep"}
 
 
 @dataclass
@@ -88,9 +91,9 @@ class DeepHyper:
     ability_features: bool = True
     ability_prior: float = 5.0
     # the stacked logistic model ("Best-LR", Gervet et al. 2020; docs/assessment.md): item and
-    # skill one-hots, per-skill counts of right / wrong answers, counts on the same item and
-    # overall, recency; fitted on the training students (L2, C = ``stack_c``), then blended with
-    # the attention model's logit on the held-out validation students. Off for artefacts saved
+    # skill one-hots, per-skill counts of right / wrong answers, counts overall, recency; fitted
+    # on the training students (L2, C = ``stack_c``), then blended with the attention model's
+    # logit on the held-out validation students. Off for artefacts saved
     # before it existed (format 1, ``load``).
     stack: bool = True
     stack_c: float = 1.0
@@ -196,13 +199,16 @@ N_COUNTS = 4
 
 STACK_DECAYS = (0.5, 0.8, 0.95)  # per-skill exponentially decayed answers ("recent" windows)
 OVERALL_DECAYS = (0.7, 0.9, 0.97, 0.99)  # the same over all answers
-# total right / wrong, right / wrong on this item, mean right / wrong on the skills, last answer
-# on the skills and overall (+1 / -1), first time on these skills, decayed answers and count on
-# the skills, decayed answers overall; decayed sums are scaled by (1 - decay) (a weighted mean)
-N_DENSE = 9 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS)
+# total right / wrong, mean right / wrong on the skills, last answer on the skills and overall
+# (+1 / -1), first time on these skills, decayed answers and count on the skills, decayed answers
+# overall; decayed sums are scaled by (1 - decay) (a weighted mean). No counts on the same item:
+# they made the state grow with every distinct item and added nothing on the development split
+# (docs/assessment.md); every counter here is per skill or overall, so a state is bounded by the
+# number of skills.
+N_DENSE = 7 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS)
 
 
-def _fold_counts(c: DeepState, item: str, skills: Sequence[str], credit: float, surprise: float | None) -> None:
+def _fold_counts(c: DeepState, skills: Sequence[str], credit: float, surprise: float | None) -> None:
     """Fold one response into the counters (everything but ``t``, which the caller advances)."""
     signed = 2.0 * credit - 1.0
     for k in dict.fromkeys(skills):
@@ -215,9 +221,6 @@ def _fold_counts(c: DeepState, item: str, skills: Sequence[str], credit: float, 
             ema[2 * j + 1] = ema[2 * j + 1] * d + 1.0
         if surprise is not None:
             c.res[k] = c.res.get(k, 0.0) + surprise
-    on_item = c.item_c.setdefault(item, [0.0, 0.0])
-    on_item[0] += credit
-    on_item[1] += 1.0
     c.right += credit
     c.last_any = signed
     if len(c.ema_all) != len(OVERALL_DECAYS):
@@ -227,9 +230,7 @@ def _fold_counts(c: DeepState, item: str, skills: Sequence[str], credit: float, 
         c.res_all += surprise
 
 
-def stack_features(
-    c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str]
-) -> tuple[list[int], list[float]]:
+def stack_features(c: DeepState, vocab: Vocab, q: int, skills: Sequence[str]) -> tuple[list[int], list[float]]:
     """Sparse row (columns, values) of the stacked logistic model before this response. Columns:
     item one-hot | skill one-hot / |skills| | per skill log1p(right) | per skill log1p(wrong) |
     ``N_DENSE`` dense features."""
@@ -246,12 +247,9 @@ def stack_features(
         cols += [ni + j, ni + ns + j, ni + 2 * ns + j]
         vals += [1.0 / len(known), math.log1p(w) / len(known), math.log1p(c.n.get(k, 0) - w) / len(known)]
     m = max(len(keys), 1)
-    on_item = c.item_c.get(item, (0.0, 0.0)) if item is not None else (0.0, 0.0)
     dense = [
         math.log1p(c.right),
         math.log1p(c.t - c.right),
-        math.log1p(on_item[0]),
-        math.log1p(on_item[1] - on_item[0]),
         sum(math.log1p(c.wins.get(k, 0.0)) for k in keys) / m,
         sum(math.log1p(c.n.get(k, 0) - c.wins.get(k, 0.0)) for k in keys) / m,
         sum(c.last.get(k, 0.0) for k in keys) / m,
@@ -283,12 +281,12 @@ def _stack_matrix(histories: Sequence[History], vocab: Vocab) -> tuple[Any, np.n
     for h in histories:
         cnt = DeepState()
         for r in h:
-            c, v = stack_features(cnt, vocab, vocab.item(r.item), r.item, r.skills)
+            c, v = stack_features(cnt, vocab, vocab.item(r.item), r.skills)
             cols += c
             vals += v
             indptr.append(len(cols))
             y.append(r.correct)
-            _fold_counts(cnt, r.item, r.skills, r.correct, None)
+            _fold_counts(cnt, r.skills, r.correct, None)
             cnt.t += 1
     shape = (len(y), stack_width(vocab))
     return sparse.csr_matrix((vals, cols, indptr), shape=shape), np.asarray(y, dtype=float)
@@ -344,7 +342,7 @@ def _encode(
     for t, r in enumerate(h):
         ability = (cnt.res, cnt.res_all, ability_prior) if ability_prior is not None else None
         counts[t] = count_features(cnt.wins, cnt.n, cnt.right, t, r.skills, ability)
-        _fold_counts(cnt, r.item, r.skills, r.correct, float(surprise[t]))
+        _fold_counts(cnt, r.skills, r.correct, float(surprise[t]))
         cnt.t += 1
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
@@ -430,7 +428,6 @@ class DeepState:
     res: dict[str, float] = field(default_factory=dict)  # surprise per skill (ability_features)
     res_all: float = 0.0  # surprise overall
     # the stacked logistic model's counters (DeepHyper.stack), all O(1) to update
-    item_c: dict[str, list[float]] = field(default_factory=dict)  # item -> [credit, attempts]
     last: dict[str, float] = field(default_factory=dict)  # skill -> last answer, +1 / -1
     last_any: float = 0.0
     ema: dict[str, list[float]] = field(default_factory=dict)  # skill -> decayed [answers, count] per decay
@@ -670,7 +667,6 @@ class DeepKT(KnowledgeTracer):
         q: np.ndarray,
         s: np.ndarray,
         keys: Sequence[Sequence[str]],
-        items: Sequence[str | None],
     ) -> np.ndarray:
         x = self._x(q, s)
         xq = self._encode_query(state, x, s)
@@ -680,8 +676,8 @@ class DeepKT(KnowledgeTracer):
         if self._stack is not None:
             w, b, (a_deep, a_lr, a0) = self._stack
             lr = np.empty(len(q))
-            for i, (qi, item, sk) in enumerate(zip(q.tolist(), items, keys, strict=True)):
-                cols, vals = stack_features(state, self.vocab, qi, item, sk)
+            for i, (qi, sk) in enumerate(zip(q.tolist(), keys, strict=True)):
+                cols, vals = stack_features(state, self.vocab, qi, sk)
                 lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
             logit = a_deep * logit + a_lr * lr + a0
         return 1.0 / (1.0 + np.exp(-logit))
@@ -689,7 +685,7 @@ class DeepKT(KnowledgeTracer):
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
         s = self.vocab.skill_row(skills, self.hyper.max_skills)[None]
-        return float(self._probabilities(state, q, s, [skills], [item])[0])
+        return float(self._probabilities(state, q, s, [skills])[0])
 
     def predict_many(self, state: DeepState, queries: Sequence[tuple[str, tuple[str, ...]]]) -> list[float]:
         # one pass for all candidates: each sees the cached past and itself, never the others
@@ -698,7 +694,7 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         q = np.array([self.vocab.item(item) for item, _ in queries])
         s = np.stack([self.vocab.skill_row(skills, width) for _, skills in queries])
-        p = self._probabilities(state, q, s, [skills for _, skills in queries], [item for item, _ in queries])
+        p = self._probabilities(state, q, s, [skills for _, skills in queries])
         return [float(v) for v in p]
 
     def update(self, state: DeepState, response: Response) -> None:
@@ -710,7 +706,7 @@ class DeepKT(KnowledgeTracer):
         surprise = None
         if self.hyper.ability_features:
             surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
-        _fold_counts(state, response.item, response.skills, credit, surprise)
+        _fold_counts(state, response.skills, credit, surprise)
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
@@ -766,7 +762,7 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         s = np.stack([self.vocab.skill_row((k,), width) for k in keys])
         q = np.zeros(len(keys), dtype=np.int64)
-        p = self._probabilities(state, q, s, [(k,) for k in keys], [None] * len(keys))
+        p = self._probabilities(state, q, s, [(k,) for k in keys])
         return {k: float(v) for k, v in zip(keys, p, strict=True)}
 
     @property
@@ -784,7 +780,6 @@ class DeepKT(KnowledgeTracer):
         if self.hyper.ability_features:
             data["res"], data["res_all"] = dict(state.res), state.res_all
         if self.hyper.stack:
-            data["item_c"] = {k: list(v) for k, v in state.item_c.items()}
             data["last"], data["last_any"] = dict(state.last), state.last_any
             data["ema"] = {k: list(v) for k, v in state.ema.items()}
             data["ema_all"] = list(state.ema_all)
@@ -822,7 +817,6 @@ class DeepKT(KnowledgeTracer):
         state.res_all = float(data.get("res_all", 0.0))
         if self.hyper.stack:
             if "ema" in data:
-                state.item_c = {str(k): [float(v[0]), float(v[1])] for k, v in data["item_c"].items()}
                 state.last = {str(k): float(v) for k, v in data["last"].items()}
                 state.last_any = float(data["last_any"])
                 state.ema = {str(k): [float(x) for x in v] for k, v in data["ema"].items()}
@@ -830,9 +824,9 @@ class DeepKT(KnowledgeTracer):
             else:
                 # a state written before the stack existed: its counters from the window kept
                 scratch = DeepState()
-                for item, skills, credit in window:
-                    _fold_counts(scratch, item, skills, credit, None)
-                state.item_c, state.last, state.last_any = scratch.item_c, scratch.last, scratch.last_any
+                for _, skills, credit in window:
+                    _fold_counts(scratch, skills, credit, None)
+                state.last, state.last_any = scratch.last, scratch.last_any
                 state.ema, state.ema_all = scratch.ema, scratch.ema_all
         return state
 
@@ -861,8 +855,13 @@ class DeepKT(KnowledgeTracer):
                 f"{directory}: deep KT artefact format {fmt!r}; this code reads formats 1 to {FORMAT}: "
                 "retrain the model (manage.py train_kt) or deploy the code that wrote it"
             )
+        if fmt in _REFUSED_FORMATS:
+            raise ValueError(
+                f"{directory}: deep KT artefact format {fmt} is no longer served ({_REFUSED_FORMATS[fmt]}): "
+                "retrain the model (manage.py train_kt)"
+            )
         # artefacts saved before ability_features (or format 2's stack) existed were trained without
-        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 2}
+        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 3}
         known = set(DeepHyper.__dataclass_fields__)
         unknown = set(meta["hyper"]) - known
         if unknown:

@@ -219,13 +219,51 @@ def test_an_artefact_of_an_unknown_format_is_refused_clearly(model, tmp_path):
         DeepKT.load(tmp_path / "new")
 
 
+def test_a_format_2_artefact_is_refused_clearly(model, tmp_path):
+    # format 2's logistic model weighed counts on the same item, which states no longer keep:
+    # serving it without them would be silently wrong
+    import json
+
+    model.save(tmp_path / "f2")
+    meta = json.loads((tmp_path / "f2" / "deep.json").read_text())
+    meta["format"] = 2
+    (tmp_path / "f2" / "deep.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"format 2 is no longer served.*retrain"):
+        DeepKT.load(tmp_path / "f2")
+
+
+def test_the_stored_state_does_not_grow_with_the_items_answered(model):
+    # given a student who answers a new item every time (known items, then unknown ones)
+    import json
+
+    state = model.new_state()
+    sizes = {}
+    for t in range(1, 1201):
+        model.update(state, Response(item=f"new-{t}", skills=(str(t % 4),), correct=float(t % 3 != 0)))
+        if t in (100, 1200):
+            sizes[t] = len(json.dumps(model.state_dump(state, compact=True)))
+    # then the compact state (written on every answer) stays the same size, bar digits
+    assert sizes[1200] <= sizes[100] + 64, sizes
+
+
+def test_a_compact_state_with_the_old_same_item_counts_still_loads(model):
+    h = histories(1, seed=12, length=(25, 26))[0]
+    state = model.new_state()
+    for r in h:
+        model.update(state, r)
+    data = model.state_dump(state, compact=True)
+    data["item_c"] = {r.item: [1.0, 2.0] for r in h}  # written by format-2 code
+    restored = model.state_load(data, h)
+    assert model.predict(restored, "0-1", ("0",)) == pytest.approx(model.predict(state, "0-1", ("0",)), abs=1e-9)
+
+
 def test_a_compact_state_written_before_the_stack_rebuilds_its_counters_from_the_window(model):
     h = histories(1, seed=11, length=(25, 26))[0]
     state = model.new_state()
     for r in h:
         model.update(state, r)
     data = model.state_dump(state, compact=True)
-    for key in ("item_c", "last", "last_any", "ema", "ema_all"):
+    for key in ("last", "last_any", "ema", "ema_all"):
         data.pop(key)
     restored = model.state_load(data, h)  # the whole history fits the window: exact
     for item, skills in [("0-1", ("0",)), (h[-1].item, h[-1].skills)]:
