@@ -97,6 +97,13 @@ class DeepHyper:
     # before it existed (format 1, ``load``).
     stack: bool = True
     stack_c: float = 1.0
+    # the stacked logistic model's logit as one more input of the attention model's head (with
+    # ``stack``): a learned, nonlinear blend trained on all the training students, not only the
+    # linear blend on the validation ones. The training students' logits are out-of-fold
+    # (``stack_folds`` folds of students), so that the head does not learn to trust a logit
+    # that saw the answer it predicts.
+    stack_in_head: bool = False
+    stack_folds: int = 4
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 3
@@ -347,6 +354,12 @@ def _encode(
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
 
+def _with_column(enc: tuple[np.ndarray, ...], column: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One student's encoded arrays with ``column`` appended to the head's count inputs."""
+    *rest, counts = enc
+    return (*rest, np.concatenate([counts, np.asarray(column, dtype=np.float32)[:, None]], axis=1))
+
+
 # ---------------------------------------------------------------------------------------------
 # numpy forward (serving)
 # ---------------------------------------------------------------------------------------------
@@ -460,6 +473,8 @@ class DeepKT(KnowledgeTracer):
             train = [train[i] for i in order[n_valid:]]
         if not train:
             raise ValueError("cannot train the deep model on an empty history")
+        if hp.stack_in_head and not hp.stack:
+            raise ValueError("stack_in_head needs the stacked logistic model (stack)")
         self.vocab = Vocab.build(train)
         ab = hp.ability_prior if hp.ability_features else None
         enc_train = [
@@ -471,6 +486,12 @@ class DeepKT(KnowledgeTracer):
             if len(h)
         ]
         t0 = time.perf_counter()
+        valid = [h for h in valid if len(h)]
+        fitted = self._fit_logistic_stack(train) if hp.stack else None
+        if hp.stack_in_head:
+            oof = self._out_of_fold_logits(train, rng) if fitted is not None else [np.zeros(len(h)) for h in train]
+            enc_train = [_with_column(e, z) for e, z in zip(enc_train, oof, strict=True)]
+            enc_valid = [_with_column(e, z) for e, z in zip(enc_valid, self._stack_logits(valid, fitted), strict=True)]
         weights, info = deep_torch.train(
             enc_train,
             enc_valid,
@@ -481,7 +502,7 @@ class DeepKT(KnowledgeTracer):
             base_rate=self.vocab.base_rate,
         )
         if hp.stack:
-            info.update(self._fit_stack(weights, train, valid, enc_valid))
+            info.update(self._fit_stack(weights, fitted, valid, enc_valid))
         self.weights = weights
         self._compile()
         info.update(
@@ -496,29 +517,57 @@ class DeepKT(KnowledgeTracer):
         )
         return info
 
+    def _fit_logistic_stack(self, train: Sequence[History]) -> tuple[np.ndarray, float] | None:
+        """The stacked logistic model fitted on the training students: (coef, intercept), or
+        None when every training answer is right (or every one wrong): nothing to stack."""
+        X, y = _stack_matrix(train, self.vocab)
+        try:
+            return _fit_logistic(X, y, self.hyper.stack_c)
+        except ValueError:
+            return None
+
+    def _stack_logits(self, histories: Sequence[History], fitted: tuple[np.ndarray, float] | None) -> list[np.ndarray]:
+        """The stacked logistic model's logit for every response, per student (zeros without one)."""
+        if fitted is None or not histories:
+            return [np.zeros(len(h)) for h in histories]
+        w, b = fitted
+        X, _ = _stack_matrix(histories, self.vocab)
+        return np.split(X @ w + b, np.cumsum([len(h) for h in histories])[:-1])
+
+    def _out_of_fold_logits(self, train: Sequence[History], rng: np.random.Generator) -> list[np.ndarray]:
+        """Each training student's logistic logits from a model fitted without that student
+        (``stack_folds`` folds of students; one fold alone: its logits are zeros)."""
+        k = max(2, self.hyper.stack_folds)
+        fold = rng.permutation(len(train)) % k
+        out: list[np.ndarray] = [np.zeros(0)] * len(train)
+        for f in range(k):
+            inside = [i for i in range(len(train)) if fold[i] == f]
+            fitted = self._fit_logistic_stack([train[i] for i in range(len(train)) if fold[i] != f])
+            for i, z in zip(inside, self._stack_logits([train[i] for i in inside], fitted), strict=True):
+                out[i] = z
+        return out
+
     def _fit_stack(
         self,
         weights: dict[str, np.ndarray],
-        train: Sequence[History],
+        fitted: tuple[np.ndarray, float] | None,
         valid: Sequence[History],
         enc_valid: list[Any],
     ) -> dict[str, Any]:
-        """Fit the stacked logistic model on the training students, then its blend with the
+        """Blend the stacked logistic model (``fitted`` on the training students) with the
         attention model's logit on the validation students (neither model saw them). Adds the
         ``stack.*`` arrays to ``weights``."""
         from eduai.inference import kt as deep_torch
 
         hp = self.hyper
         t0 = time.process_time()
-        X, y = _stack_matrix(train, self.vocab)
         out: dict[str, Any] = {}
-        try:
-            w, b = _fit_logistic(X, y, hp.stack_c)
-        except ValueError:  # every training answer right (or every one wrong): nothing to stack
-            w, b = np.zeros(X.shape[1]), 0.0
+        if fitted is None:  # every training answer right (or every one wrong): nothing to stack
+            w, b = np.zeros(stack_width(self.vocab)), 0.0
             weights["stack.w"], weights["stack.b"], weights["stack.blend"] = w, np.array([b]), np.array([1.0, 0.0, 0.0])
             out["stack_blend"] = [1.0, 0.0, 0.0]
             return out
+        w, b = fitted
         weights["stack.w"], weights["stack.b"] = w, np.array([b])
         blend = np.array([0.5, 0.5, 0.0])  # no usable validation students: the plain average
         valid = [h for h in valid if len(h)]
@@ -547,6 +596,20 @@ class DeepKT(KnowledgeTracer):
         out["stack_blend"] = blend.tolist()
         out["stack_cpu_seconds"] = time.process_time() - t0
         return out
+
+    def encode(self, histories: Sequence[History]) -> list[Any]:
+        """The torch net's inputs for whole histories (as a validation student's: item easiness
+        from every training answer), with the stacked logistic logit where the head takes it."""
+        hp = self.hyper
+        ab = hp.ability_prior if hp.ability_features else None
+        enc = [
+            _encode(h, self.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False, ability_prior=ab)
+            for h in histories
+        ]
+        if hp.stack and hp.stack_in_head:
+            fitted = (self.weights["stack.w"], float(self.weights["stack.b"][0]))
+            enc = [_with_column(e, z) for e, z in zip(enc, self._stack_logits(histories, fitted), strict=True)]
+        return enc
 
     # ---- serving (numpy) --------------------------------------------------------------------
     def _compile(self) -> None:
@@ -672,14 +735,16 @@ class DeepKT(KnowledgeTracer):
         xq = self._encode_query(state, x, s)
         ability = (state.res, state.res_all, self.hyper.ability_prior) if self.hyper.ability_features else None
         counts = np.array([count_features(state.wins, state.n, state.right, state.t, k, ability) for k in keys])
-        logit = self._head(self._retrieve(state, xq, s), x, q, counts)
-        if self._stack is not None:
-            w, b, (a_deep, a_lr, a0) = self._stack
-            lr = np.empty(len(q))
-            for i, (qi, sk) in enumerate(zip(q.tolist(), keys, strict=True)):
-                cols, vals = stack_features(state, self.vocab, qi, sk)
-                lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
-            logit = a_deep * logit + a_lr * lr + a0
+        if self._stack is None:
+            return 1.0 / (1.0 + np.exp(-self._head(self._retrieve(state, xq, s), x, q, counts)))
+        w, b, (a_deep, a_lr, a0) = self._stack
+        lr = np.empty(len(q))
+        for i, (qi, sk) in enumerate(zip(q.tolist(), keys, strict=True)):
+            cols, vals = stack_features(state, self.vocab, qi, sk)
+            lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
+        if self.hyper.stack_in_head:
+            counts = np.concatenate([counts, lr[:, None]], axis=1)
+        logit = a_deep * self._head(self._retrieve(state, xq, s), x, q, counts) + a_lr * lr + a0
         return 1.0 / (1.0 + np.exp(-logit))
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
@@ -861,7 +926,7 @@ class DeepKT(KnowledgeTracer):
                 "retrain the model (manage.py train_kt)"
             )
         # artefacts saved before ability_features (or format 2's stack) existed were trained without
-        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 3}
+        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 3, "stack_in_head": False}
         known = set(DeepHyper.__dataclass_fields__)
         unknown = set(meta["hyper"]) - known
         if unknown:

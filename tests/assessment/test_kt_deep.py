@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from assessment.kt.base import Response, replay
-from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _encode, _stack_matrix
+from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _stack_matrix
 from eduai.inference import kt as deep_torch
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
@@ -46,10 +46,7 @@ def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
         {k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items() if "stack" not in k}
     )
     net.eval()
-    ability = model.hyper.ability_prior if model.hyper.ability_features else None
-    arrays = _encode(
-        h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False, ability_prior=ability
-    )
+    arrays = model.encode([h])[0]
     with torch.no_grad():
         logits = net(*(torch.tensor(a)[None] for a in arrays))[0].numpy().astype(float)
     if model.hyper.stack:
@@ -172,6 +169,31 @@ def test_with_ability_features_the_online_path_still_equals_torch_and_survives_a
     assert state.res and state.res_all != 0.0
     restored = m.state_load(m.state_dump(state, compact=True), h)
     assert m.predict(restored, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-9)
+
+
+def test_with_the_logistic_logit_in_the_head_the_online_path_still_equals_torch(tmp_path):
+    # given a model whose attention head also reads the stacked logistic model's logit
+    m = DeepKT(DeepHyper(**TINY, stack_in_head=True, stack_folds=3, window=1000))
+    info = m.fit(histories(60, seed=0), seed=0)
+    assert info["n_train_students"] == 54
+    # then the head has one more input, and the online path gives the torch forward's numbers
+    h = histories(1, seed=9, length=(30, 31))[0]
+    state = m.new_state()
+    online = []
+    for r in h:
+        online.append(m.predict(state, r.item, r.skills))
+        m.update(state, r)
+    np.testing.assert_allclose(online, _torch_probs(m, h), atol=1e-5)
+    # and the artefact keeps the option
+    m.save(tmp_path / "m")
+    again = DeepKT.load(tmp_path / "m")
+    assert again.hyper.stack_in_head
+    assert again.predict(state, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-12)
+
+
+def test_the_logistic_logit_in_the_head_needs_the_stack():
+    with pytest.raises(ValueError, match="stack_in_head needs"):
+        DeepKT(DeepHyper(**TINY, stack=False, stack_in_head=True)).fit(histories(10, seed=0), seed=0)
 
 
 def test_predicting_many_items_at_once_equals_one_by_one(model):
