@@ -208,17 +208,29 @@ STACK_DECAYS = (0.5, 0.8, 0.95)  # per-skill exponentially decayed answers ("rec
 OVERALL_DECAYS = (0.7, 0.9, 0.97, 0.99)  # the same over all answers
 # total right / wrong, mean right / wrong on the skills, last answer on the skills and overall
 # (+1 / -1), first time on these skills, decayed answers and count on the skills, decayed answers
-# overall; decayed sums are scaled by (1 - decay) (a weighted mean). No counts on the same item:
-# they made the state grow with every distinct item and added nothing on the development split
-# (docs/assessment.md); every counter here is per skill or overall, so a state is bounded by the
-# number of skills.
-N_DENSE = 7 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS)
+# overall; decayed sums are scaled by (1 - decay) (a weighted mean); then recency in responses:
+# log1p(responses since the last answer on any of these skills), the mean of that over the
+# skills, whether the previous response had the same skills, shared one, was on the same item,
+# and the current run of right (+) or wrong (-) answers on the skills (signed log1p). No counts
+# on the same item: they made the state grow with every distinct item and added nothing on the
+# development split (docs/assessment.md); every counter here is per skill or a single value,
+# so a state is bounded by the number of skills.
+N_DENSE = 7 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS) + 6
+PER_SKILL_BLOCKS = 6  # skill one-hot, log1p right, log1p wrong, log1p count, recent mean, last answer
+RECENT_DECAY = 1  # the index in STACK_DECAYS (0.8) of the per-skill "recent mean" column
 
 
-def _fold_counts(c: DeepState, skills: Sequence[str], credit: float, surprise: float | None) -> None:
-    """Fold one response into the counters (everything but ``t``, which the caller advances)."""
+def _fold_counts(
+    c: DeepState, item: str, skills: Sequence[str], credit: float, surprise: float | None, position: int
+) -> None:
+    """Fold one response (at ``position``, 0-based) into the counters (everything but ``t``,
+    which the caller advances)."""
     signed = 2.0 * credit - 1.0
-    for k in dict.fromkeys(skills):
+    keys = list(dict.fromkeys(skills))
+    for k in keys:
+        c.seen[k] = position
+        run = c.streak.get(k, 0.0)
+        c.streak[k] = run + signed if run * signed > 0 else signed
         c.n[k] = c.n.get(k, 0) + 1
         c.wins[k] = c.wins.get(k, 0.0) + credit
         c.last[k] = signed
@@ -228,6 +240,7 @@ def _fold_counts(c: DeepState, skills: Sequence[str], credit: float, surprise: f
             ema[2 * j + 1] = ema[2 * j + 1] * d + 1.0
         if surprise is not None:
             c.res[k] = c.res.get(k, 0.0) + surprise
+    c.prev_skills, c.prev_item = keys, item
     c.right += credit
     c.last_any = signed
     if len(c.ema_all) != len(OVERALL_DECAYS):
@@ -237,10 +250,13 @@ def _fold_counts(c: DeepState, skills: Sequence[str], credit: float, surprise: f
         c.res_all += surprise
 
 
-def stack_features(c: DeepState, vocab: Vocab, q: int, skills: Sequence[str]) -> tuple[list[int], list[float]]:
+def stack_features(
+    c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str]
+) -> tuple[list[int], list[float]]:
     """Sparse row (columns, values) of the stacked logistic model before this response. Columns:
-    item one-hot | skill one-hot / |skills| | per skill log1p(right) | per skill log1p(wrong) |
-    ``N_DENSE`` dense features."""
+    item one-hot | per skill (``PER_SKILL_BLOCKS`` blocks): one-hot / |skills|, log1p(right) /
+    |skills|, log1p(wrong) / |skills|, log1p(count) / |skills|, mean of the answers decayed by
+    0.8 (+1 / -1), last answer | ``N_DENSE`` dense features."""
     ni, ns = len(vocab.items) + 1, len(vocab.skills) + 2
     keys = list(dict.fromkeys(skills))
     known = [(k, vocab.skills[k]) for k in keys if k in vocab.skills]
@@ -249,10 +265,19 @@ def stack_features(c: DeepState, vocab: Vocab, q: int, skills: Sequence[str]) ->
     if q != PAD:
         cols.append(q)
         vals.append(1.0)
+    r = 2 * RECENT_DECAY
     for k, j in known:
-        w = c.wins.get(k, 0.0)
-        cols += [ni + j, ni + ns + j, ni + 2 * ns + j]
-        vals += [1.0 / len(known), math.log1p(w) / len(known), math.log1p(c.n.get(k, 0) - w) / len(known)]
+        w, n = c.wins.get(k, 0.0), c.n.get(k, 0)
+        ema = c.ema.get(k)
+        cols += [ni + b * ns + j for b in range(PER_SKILL_BLOCKS)]
+        vals += [
+            1.0 / len(known),
+            math.log1p(w) / len(known),
+            math.log1p(n - w) / len(known),
+            math.log1p(n) / len(known),
+            ema[r] / ema[r + 1] if ema else 0.0,
+            c.last.get(k, 0.0),
+        ]
     m = max(len(keys), 1)
     dense = [
         math.log1p(c.right),
@@ -266,9 +291,18 @@ def stack_features(c: DeepState, vocab: Vocab, q: int, skills: Sequence[str]) ->
     zero = [0.0] * (2 * len(STACK_DECAYS))
     for j in range(2 * len(STACK_DECAYS)):
         dense.append(sum(c.ema.get(k, zero)[j] for k in keys) / m * (1.0 - STACK_DECAYS[j // 2]))
-    if c.ema_all:
-        dense += [e * (1.0 - d) for e, d in zip(c.ema_all, OVERALL_DECAYS, strict=True)]
-    base = ni + 3 * ns
+    dense += [e * (1.0 - d) for e, d in zip(c.ema_all or [0.0] * len(OVERALL_DECAYS), OVERALL_DECAYS, strict=True)]
+    seen = [c.seen[k] for k in keys if k in c.seen]
+    run = sum(c.streak.get(k, 0.0) for k in keys) / m
+    dense += [
+        math.log1p(c.t - max(seen)) if seen else 0.0,
+        math.log1p(sum(c.t - c.seen[k] for k in keys if k in c.seen) / m),
+        float(bool(c.prev_skills) and set(keys) == set(c.prev_skills)),
+        float(bool(set(keys) & set(c.prev_skills))),
+        float(item is not None and item == c.prev_item),
+        math.copysign(math.log1p(abs(run)), run),
+    ]
+    base = ni + PER_SKILL_BLOCKS * ns
     for j, v in enumerate(dense):
         if v:
             cols.append(base + j)
@@ -277,7 +311,7 @@ def stack_features(c: DeepState, vocab: Vocab, q: int, skills: Sequence[str]) ->
 
 
 def stack_width(vocab: Vocab) -> int:
-    return len(vocab.items) + 1 + 3 * (len(vocab.skills) + 2) + N_DENSE
+    return len(vocab.items) + 1 + PER_SKILL_BLOCKS * (len(vocab.skills) + 2) + N_DENSE
 
 
 def _stack_matrix(histories: Sequence[History], vocab: Vocab) -> tuple[Any, np.ndarray]:
@@ -288,12 +322,12 @@ def _stack_matrix(histories: Sequence[History], vocab: Vocab) -> tuple[Any, np.n
     for h in histories:
         cnt = DeepState()
         for r in h:
-            c, v = stack_features(cnt, vocab, vocab.item(r.item), r.skills)
+            c, v = stack_features(cnt, vocab, vocab.item(r.item), r.item, r.skills)
             cols += c
             vals += v
             indptr.append(len(cols))
             y.append(r.correct)
-            _fold_counts(cnt, r.skills, r.correct, None)
+            _fold_counts(cnt, r.item, r.skills, r.correct, None, cnt.t)
             cnt.t += 1
     shape = (len(y), stack_width(vocab))
     return sparse.csr_matrix((vals, cols, indptr), shape=shape), np.asarray(y, dtype=float)
@@ -349,7 +383,7 @@ def _encode(
     for t, r in enumerate(h):
         ability = (cnt.res, cnt.res_all, ability_prior) if ability_prior is not None else None
         counts[t] = count_features(cnt.wins, cnt.n, cnt.right, t, r.skills, ability)
-        _fold_counts(cnt, r.skills, r.correct, float(surprise[t]))
+        _fold_counts(cnt, r.item, r.skills, r.correct, float(surprise[t]), t)
         cnt.t += 1
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
@@ -445,6 +479,10 @@ class DeepState:
     last_any: float = 0.0
     ema: dict[str, list[float]] = field(default_factory=dict)  # skill -> decayed [answers, count] per decay
     ema_all: list[float] = field(default_factory=list)  # decayed answers overall, per decay
+    seen: dict[str, int] = field(default_factory=dict)  # skill -> position of its last answer
+    streak: dict[str, float] = field(default_factory=dict)  # skill -> run of right (+) / wrong (-)
+    prev_skills: list[str] = field(default_factory=list)  # the previous response's skills
+    prev_item: str | None = None
 
 
 class DeepKT(KnowledgeTracer):
@@ -730,6 +768,7 @@ class DeepKT(KnowledgeTracer):
         q: np.ndarray,
         s: np.ndarray,
         keys: Sequence[Sequence[str]],
+        items: Sequence[str | None],
     ) -> np.ndarray:
         x = self._x(q, s)
         xq = self._encode_query(state, x, s)
@@ -739,8 +778,8 @@ class DeepKT(KnowledgeTracer):
             return 1.0 / (1.0 + np.exp(-self._head(self._retrieve(state, xq, s), x, q, counts)))
         w, b, (a_deep, a_lr, a0) = self._stack
         lr = np.empty(len(q))
-        for i, (qi, sk) in enumerate(zip(q.tolist(), keys, strict=True)):
-            cols, vals = stack_features(state, self.vocab, qi, sk)
+        for i, (qi, item, sk) in enumerate(zip(q.tolist(), items, keys, strict=True)):
+            cols, vals = stack_features(state, self.vocab, qi, item, sk)
             lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
         if self.hyper.stack_in_head:
             counts = np.concatenate([counts, lr[:, None]], axis=1)
@@ -750,7 +789,7 @@ class DeepKT(KnowledgeTracer):
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
         s = self.vocab.skill_row(skills, self.hyper.max_skills)[None]
-        return float(self._probabilities(state, q, s, [skills])[0])
+        return float(self._probabilities(state, q, s, [skills], [item])[0])
 
     def predict_many(self, state: DeepState, queries: Sequence[tuple[str, tuple[str, ...]]]) -> list[float]:
         # one pass for all candidates: each sees the cached past and itself, never the others
@@ -759,7 +798,7 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         q = np.array([self.vocab.item(item) for item, _ in queries])
         s = np.stack([self.vocab.skill_row(skills, width) for _, skills in queries])
-        p = self._probabilities(state, q, s, [skills for _, skills in queries])
+        p = self._probabilities(state, q, s, [skills for _, skills in queries], [item for item, _ in queries])
         return [float(v) for v in p]
 
     def update(self, state: DeepState, response: Response) -> None:
@@ -771,7 +810,8 @@ class DeepKT(KnowledgeTracer):
         surprise = None
         if self.hyper.ability_features:
             surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
-        _fold_counts(state, response.skills, credit, surprise)
+        # _append has advanced state.t past this response
+        _fold_counts(state, response.item, response.skills, credit, surprise, state.t - 1)
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
@@ -827,7 +867,7 @@ class DeepKT(KnowledgeTracer):
         width = self.hyper.max_skills
         s = np.stack([self.vocab.skill_row((k,), width) for k in keys])
         q = np.zeros(len(keys), dtype=np.int64)
-        p = self._probabilities(state, q, s, [(k,) for k in keys])
+        p = self._probabilities(state, q, s, [(k,) for k in keys], [None] * len(keys))
         return {k: float(v) for k, v in zip(keys, p, strict=True)}
 
     @property
@@ -848,6 +888,8 @@ class DeepKT(KnowledgeTracer):
             data["last"], data["last_any"] = dict(state.last), state.last_any
             data["ema"] = {k: list(v) for k, v in state.ema.items()}
             data["ema_all"] = list(state.ema_all)
+            data["seen"], data["streak"] = dict(state.seen), dict(state.streak)
+            data["prev_skills"], data["prev_item"] = list(state.prev_skills), state.prev_item
         if not compact:
             data["recent"] = [[i, list(s), c] for i, s, c in state.recent]
         return data
@@ -881,18 +923,27 @@ class DeepKT(KnowledgeTracer):
         state.res = {str(k): float(v) for k, v in data.get("res", {}).items()}
         state.res_all = float(data.get("res_all", 0.0))
         if self.hyper.stack:
+            # counters missing from a state written by older code come from the window kept
+            # (exact when the whole history fits the window)
+            scratch = DeepState()
+            for i, (item, skills, credit) in enumerate(window):
+                _fold_counts(scratch, item, skills, credit, None, t - len(window) + i)
             if "ema" in data:
                 state.last = {str(k): float(v) for k, v in data["last"].items()}
                 state.last_any = float(data["last_any"])
                 state.ema = {str(k): [float(x) for x in v] for k, v in data["ema"].items()}
                 state.ema_all = [float(x) for x in data.get("ema_all", [])]
-            else:
-                # a state written before the stack existed: its counters from the window kept
-                scratch = DeepState()
-                for _, skills, credit in window:
-                    _fold_counts(scratch, skills, credit, None)
+            else:  # written before the stack existed
                 state.last, state.last_any = scratch.last, scratch.last_any
                 state.ema, state.ema_all = scratch.ema, scratch.ema_all
+            if "seen" in data:
+                state.seen = {str(k): int(v) for k, v in data["seen"].items()}
+                state.streak = {str(k): float(v) for k, v in data["streak"].items()}
+                state.prev_skills = [str(k) for k in data["prev_skills"]]
+                state.prev_item = None if data["prev_item"] is None else str(data["prev_item"])
+            else:  # written before the recency counters existed
+                state.seen, state.streak = scratch.seen, scratch.streak
+                state.prev_skills, state.prev_item = scratch.prev_skills, scratch.prev_item
         return state
 
     # ---- artefact ---------------------------------------------------------------------------

@@ -268,6 +268,20 @@ def test_the_stored_state_does_not_grow_with_the_items_answered(model):
     assert sizes[1200] <= sizes[100] + 64, sizes
 
 
+def test_the_recency_counters_follow_the_answers(model):
+    # given answers on skills 0, 1, 0 (the last one wrong twice in a row on skill 0)
+    state = model.new_state()
+    for item, skill, c in [("0-1", "0", 0.0), ("1-1", "1", 1.0), ("0-2", "0", 0.0)]:
+        model.update(state, Response(item=item, skills=(skill,), correct=c))
+    # then the counters know when each skill was last answered and the run on it
+    assert state.seen == {"0": 2, "1": 1}
+    assert state.streak == {"0": -2.0, "1": 1.0}
+    assert state.prev_skills == ["0"] and state.prev_item == "0-2"
+    # and they survive a compact round trip
+    restored = model.state_load(model.state_dump(state, compact=True), [])
+    assert (restored.seen, restored.streak, restored.prev_item) == (state.seen, state.streak, state.prev_item)
+
+
 def test_a_compact_state_with_the_old_same_item_counts_still_loads(model):
     h = histories(1, seed=12, length=(25, 26))[0]
     state = model.new_state()
@@ -285,7 +299,7 @@ def test_a_compact_state_written_before_the_stack_rebuilds_its_counters_from_the
     for r in h:
         model.update(state, r)
     data = model.state_dump(state, compact=True)
-    for key in ("last", "last_any", "ema", "ema_all"):
+    for key in ("last", "last_any", "ema", "ema_all", "seen", "streak", "prev_skills", "prev_item"):
         data.pop(key)
     restored = model.state_load(data, h)  # the whole history fits the window: exact
     for item, skills in [("0-1", ("0",)), (h[-1].item, h[-1].skills)]:
