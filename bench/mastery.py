@@ -76,18 +76,15 @@ def attention_only_auc(model: KnowledgeTracer, histories: list) -> float | None:
     None for BKT or a deep model without the stack."""
     from sklearn.metrics import roc_auc_score
 
-    from assessment.kt.deep import DeepKT, _encode
+    from assessment.kt.deep import DeepKT
 
     if not isinstance(model, DeepKT) or not model.hyper.stack:
         return None
     from eduai.inference import kt as deep_torch
 
     hp = model.hyper
-    ability = hp.ability_prior if hp.ability_features else None
     test = [h for h in histories if len(h)]
-    enc = [
-        _encode(h, model.vocab, hp.max_skills, hp.ease_prior, leave_out_self=False, ability_prior=ability) for h in test
-    ]
+    enc = model.encode(test)  # with stack_in_head the head also reads the logistic logit
     logits = deep_torch.predict_logits(
         model.weights, enc, n_items=len(model.vocab.items), n_skills=len(model.vocab.skills), hyper=hp, window=hp.window
     )

@@ -53,6 +53,12 @@ def _inv_softplus(y: float) -> float:
     return math.log(math.expm1(y))
 
 
+def _extra_inputs(hp: DeepHyper) -> int:
+    """Head inputs besides the counts: the two ability features, the stacked logistic logit."""
+    ability = 2 if getattr(hp, "ability_features", False) else 0
+    return ability + (1 if getattr(hp, "stack", False) and getattr(hp, "stack_in_head", False) else 0)
+
+
 class Layer(nn.Module):
     def __init__(self, d: int, heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
@@ -115,7 +121,7 @@ class Net(nn.Module):
         self.k_layers = nn.ModuleList(Layer(d, hp.n_heads, hp.d_ff, hp.dropout) for _ in range(hp.n_knowledge_layers))
         self.retriever = Layer(d, hp.n_heads, hp.d_ff, hp.dropout)
         self.out = nn.Sequential(
-            nn.Linear(2 * d + 2 + N_COUNTS + (2 if getattr(hp, "ability_features", False) else 0), hp.d_out),
+            nn.Linear(2 * d + 2 + N_COUNTS + _extra_inputs(hp), hp.d_out),
             nn.ReLU(),
             nn.Dropout(hp.dropout),
             nn.Linear(hp.d_out, hp.d_out // 2),

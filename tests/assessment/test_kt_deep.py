@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from assessment.kt.base import Response, replay
-from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _encode, _stack_matrix
+from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _stack_matrix
 from eduai.inference import kt as deep_torch
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
@@ -46,10 +46,7 @@ def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
         {k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items() if "stack" not in k}
     )
     net.eval()
-    ability = model.hyper.ability_prior if model.hyper.ability_features else None
-    arrays = _encode(
-        h, model.vocab, model.hyper.max_skills, model.hyper.ease_prior, leave_out_self=False, ability_prior=ability
-    )
+    arrays = model.encode([h])[0]
     with torch.no_grad():
         logits = net(*(torch.tensor(a)[None] for a in arrays))[0].numpy().astype(float)
     if model.hyper.stack:
@@ -174,6 +171,31 @@ def test_with_ability_features_the_online_path_still_equals_torch_and_survives_a
     assert m.predict(restored, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-9)
 
 
+def test_with_the_logistic_logit_in_the_head_the_online_path_still_equals_torch(tmp_path):
+    # given a model whose attention head also reads the stacked logistic model's logit
+    m = DeepKT(DeepHyper(**TINY, stack_in_head=True, stack_folds=3, window=1000))
+    info = m.fit(histories(60, seed=0), seed=0)
+    assert info["n_train_students"] == 54
+    # then the head has one more input, and the online path gives the torch forward's numbers
+    h = histories(1, seed=9, length=(30, 31))[0]
+    state = m.new_state()
+    online = []
+    for r in h:
+        online.append(m.predict(state, r.item, r.skills))
+        m.update(state, r)
+    np.testing.assert_allclose(online, _torch_probs(m, h), atol=1e-5)
+    # and the artefact keeps the option
+    m.save(tmp_path / "m")
+    again = DeepKT.load(tmp_path / "m")
+    assert again.hyper.stack_in_head
+    assert again.predict(state, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-12)
+
+
+def test_the_logistic_logit_in_the_head_needs_the_stack():
+    with pytest.raises(ValueError, match="stack_in_head needs"):
+        DeepKT(DeepHyper(**TINY, stack=False, stack_in_head=True)).fit(histories(10, seed=0), seed=0)
+
+
 def test_predicting_many_items_at_once_equals_one_by_one(model):
     state = model.new_state()
     for r in histories(1, seed=4)[0]:
@@ -219,13 +241,65 @@ def test_an_artefact_of_an_unknown_format_is_refused_clearly(model, tmp_path):
         DeepKT.load(tmp_path / "new")
 
 
+def test_a_format_2_artefact_is_refused_clearly(model, tmp_path):
+    # format 2's logistic model weighed counts on the same item, which states no longer keep:
+    # serving it without them would be silently wrong
+    import json
+
+    model.save(tmp_path / "f2")
+    meta = json.loads((tmp_path / "f2" / "deep.json").read_text())
+    meta["format"] = 2
+    (tmp_path / "f2" / "deep.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"format 2 is no longer served.*retrain"):
+        DeepKT.load(tmp_path / "f2")
+
+
+def test_the_stored_state_does_not_grow_with_the_items_answered(model):
+    # given a student who answers a new item every time (known items, then unknown ones)
+    import json
+
+    state = model.new_state()
+    sizes = {}
+    for t in range(1, 1201):
+        model.update(state, Response(item=f"new-{t}", skills=(str(t % 4),), correct=float(t % 3 != 0)))
+        if t in (100, 1200):
+            sizes[t] = len(json.dumps(model.state_dump(state, compact=True)))
+    # then the compact state (written on every answer) stays the same size, bar digits
+    assert sizes[1200] <= sizes[100] + 64, sizes
+
+
+def test_the_recency_counters_follow_the_answers(model):
+    # given answers on skills 0, 1, 0 (the last one wrong twice in a row on skill 0)
+    state = model.new_state()
+    for item, skill, c in [("0-1", "0", 0.0), ("1-1", "1", 1.0), ("0-2", "0", 0.0)]:
+        model.update(state, Response(item=item, skills=(skill,), correct=c))
+    # then the counters know when each skill was last answered and the run on it
+    assert state.seen == {"0": 2, "1": 1}
+    assert state.streak == {"0": -2.0, "1": 1.0}
+    assert state.prev_skills == ["0"] and state.prev_item == "0-2"
+    # and they survive a compact round trip
+    restored = model.state_load(model.state_dump(state, compact=True), [])
+    assert (restored.seen, restored.streak, restored.prev_item) == (state.seen, state.streak, state.prev_item)
+
+
+def test_a_compact_state_with_the_old_same_item_counts_still_loads(model):
+    h = histories(1, seed=12, length=(25, 26))[0]
+    state = model.new_state()
+    for r in h:
+        model.update(state, r)
+    data = model.state_dump(state, compact=True)
+    data["item_c"] = {r.item: [1.0, 2.0] for r in h}  # written by format-2 code
+    restored = model.state_load(data, h)
+    assert model.predict(restored, "0-1", ("0",)) == pytest.approx(model.predict(state, "0-1", ("0",)), abs=1e-9)
+
+
 def test_a_compact_state_written_before_the_stack_rebuilds_its_counters_from_the_window(model):
     h = histories(1, seed=11, length=(25, 26))[0]
     state = model.new_state()
     for r in h:
         model.update(state, r)
     data = model.state_dump(state, compact=True)
-    for key in ("item_c", "last", "last_any", "ema", "ema_all"):
+    for key in ("last", "last_any", "ema", "ema_all", "seen", "streak", "prev_skills", "prev_item"):
         data.pop(key)
     restored = model.state_load(data, h)  # the whole history fits the window: exact
     for item, skills in [("0-1", ("0",)), (h[-1].item, h[-1].skills)]:
