@@ -481,7 +481,9 @@ def course_risk(ctx: CourseContext) -> Panel:
     threshold = sources.risk_threshold_pct()
     if risk.empty:
         return Panel("risk", title, _("No active students to assess yet."), _empty(risk, "student"))
-    risk.insert(1, "student", risk["student_id"].map(ctx.student_names).fillna(risk["student_id"].astype(str)))
+    # (a list, as the other panels do: Series.map gives float NaNs when no id has a name, and
+    # pandas deprecates filling those with text)
+    risk.insert(1, "student", [ctx.student_names.get(int(i), str(i)) for i in risk["student_id"]])
     risk["at_risk"] = risk["risk_pct"] >= threshold
     # The school page reads this count rather than scoring every course itself.
     services.risk_snapshot_save(

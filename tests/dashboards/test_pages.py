@@ -529,3 +529,17 @@ def test_every_table_heading_and_coded_value_speaks_chinese(course_data):
     # Then no heading or coded value is left in English (they were: "Submission id", "Proposal",
     # "Decided at", "Min score", "Is active", "final", "proposal", "fast", "ready", ...)
     assert sorted(set(english)) == [], "\n".join(map(str, sorted(set(english))))
+
+
+@pytest.mark.filterwarnings("error")
+def test_risk_table_names_a_student_without_a_name_by_their_id(course_data):
+    from eduai.dashboards import panels
+    from eduai.dashboards.sources import now
+
+    # Given a course whose roster has no name for anyone the risk model scores
+    ctx = panels.CourseContext(user=course_data.world.teacher, course=course_data.world.course, now=now())
+    ctx.__dict__["student_names"] = {}
+    # When the risk panel is built (it warned: text filled into a column of float NaNs)
+    panel = panels.course_risk(ctx)
+    # Then each row is labelled with the student's id
+    assert list(panel.table["student"]) == [str(i) for i in panel.table["student_id"]]
