@@ -5,7 +5,8 @@ fork). ``model_for`` keeps every loaded artefact keyed by its path (a few MB at 
 model's weights are ~1.3M floats on ASSISTments-size vocabularies). ``StateCache`` keeps the
 deep model's per-student KV caches between updates so that a student answering item after item
 pays one position per response instead of a rebuild; it is bounded (LRU) because a state with a
-full window is ~0.6 MB.
+full window is ~1.25 MB (its KV buffers keep half a window of spare rows so that an answer writes
+one row instead of copying the window): the default 128 states are ~160 MB per worker.
 """
 
 from __future__ import annotations
