@@ -37,7 +37,7 @@ from django.utils import timezone
 from eduai import inference
 from eduai.courses.models import Submission, SubmissionStatus
 from eduai.inference.cache import MODEL_CACHE
-from eduai.inference.spec import EncoderSpec, has_encoder_for
+from eduai.inference.spec import EncoderSpec, has_encoder_for, pooling_of_key
 
 from . import conf
 from .data import ScoreBatchResult
@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 
 CLAIMABLE = (SubmissionStatus.RECEIVED, SubmissionStatus.SCORED, SubmissionStatus.FAILED)
 _TOKEN_PREFIX = "claim:"
+# The stored embedding the fast scorer trains on: the last layer's mean and an intermediate
+# layer's, from one forward pass (eduai/inference/encoder.py; chosen on ASAP validation folds).
+# Models trained on older mean-only keys keep their own embeddings (the key names the pooling).
+FAST_POOLING = "mean+mid"
 
 
 class ScoringError(Exception):
@@ -59,7 +63,9 @@ class ScoringError(Exception):
 def _spec_from_key(key: str, language: str) -> EncoderSpec:
     """Rebuild the spec of a stored key (the path from settings; length and precision from the key)."""
     _, length, precision = key.rsplit(":", 2)
-    spec = inference.encoder_spec(language=language, max_length=int(length[1:]), precision=precision)
+    spec = inference.encoder_spec(
+        language=language, max_length=int(length[1:]), precision=precision, pooling=pooling_of_key(key)
+    )
     if spec.key != key:
         raise RuntimeError(
             f"the model was trained on embeddings {key!r}, but this worker's encoder gives {spec.key!r}; "
@@ -72,7 +78,7 @@ def default_spec(language: str) -> EncoderSpec | None:
     """The encoder that embeds new submissions of ``language`` (None: no encoder reads it)."""
     if not has_encoder_for(language):
         return None
-    return inference.encoder_spec(language=language)
+    return inference.encoder_spec(language=language, pooling=FAST_POOLING)
 
 
 def embeddings_ensure(

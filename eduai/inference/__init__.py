@@ -9,9 +9,11 @@ Contract for callers (grading, assessment, recommender):
 - inputs and outputs are plain Python / NumPy (lists of str, float32 arrays), never tensors.
 
 Public face:
-- ``encoder_spec(language=..., max_length=..., precision=...)`` -> ``EncoderSpec`` (frozen, with a
-  stable ``key`` that names the embeddings it produces);
-- ``embed(spec, texts)`` -> float32 (n, dim) L2-normalised mean-pooled embeddings;
+- ``encoder_spec(language=..., max_length=..., precision=..., pooling=...)`` -> ``EncoderSpec``
+  (frozen, with a stable ``key`` that names the embeddings it produces);
+- ``embed(spec, texts)`` -> float32 (n, dim) L2-normalised mean-pooled embeddings; with
+  ``pooling="mean+mid"`` (the grading fast scorer's) (n, 2 x dim): the last layer's and an
+  intermediate layer's means side by side, still of unit length;
 - ``finetune`` (module): ``train_scorer`` / ``load_scorer`` / ``mlm_adapt`` for the fine-tuned scorer;
 - ``device_info()`` -> what this process would run on.
 """
@@ -25,7 +27,7 @@ def embed(spec: EncoderSpec, texts, *, batch_size: int = 32, progress: bool = Fa
     """Embeddings of ``texts`` with the encoder ``spec`` names (float32, one row per text)."""
     from .encoder import get_encoder
 
-    return get_encoder(spec).embed(texts, batch_size=batch_size, progress=progress)
+    return get_encoder(spec).embed(texts, batch_size=batch_size, progress=progress, pooling=spec.pooling)
 
 
 def device_info() -> dict[str, object]:

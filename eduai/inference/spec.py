@@ -3,7 +3,12 @@
 The key names the embeddings a spec produces; stored embeddings are looked up by it, so
 changing the encoder folder, the length or the precision never mixes vectors of two encoders.
 ``precision`` is ``"fp"`` (fp32 on CPU, bf16/fp16 on CUDA: numerically the same model) or
-``"int8"`` (dynamic int8 quantisation of the linear layers, CPU only).
+``"int8"`` (dynamic int8 quantisation of the linear layers, CPU only). ``pooling`` is ``"mean"``
+(the sentence-transformers vector: mean over the last layer's tokens; semantic search uses it) or
+``"mean+mid"`` (that vector beside the mean of an intermediate layer, from the same forward pass:
+twice the width; the grading fast scorer's embedding, see encoder.py). A non-default pooling is
+part of the key (``name@fingerprint/mean+mid:L256:int8``), so vectors of one pooling are never
+read as the other's, and keys written before it existed still name mean-pooled vectors.
 """
 
 from __future__ import annotations
@@ -71,17 +76,23 @@ def _encoder_name(path: str) -> str:
     return Path(path).name
 
 
+POOLINGS = ("mean", "mean+mid")
+
+
 @dataclass(frozen=True)
 class EncoderSpec:
     path: str
     max_length: int = 256
     precision: str = "fp"
+    pooling: str = "mean"
 
     def __post_init__(self) -> None:
         if self.precision not in {"fp", "int8"}:
             raise ValueError(f"precision must be 'fp' or 'int8', not {self.precision!r}")
         if not 16 <= self.max_length <= 8192:
             raise ValueError(f"max_length {self.max_length} out of range 16..8192")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
 
     @property
     def name(self) -> str:
@@ -89,7 +100,14 @@ class EncoderSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.name}@{_fingerprint(self.path)}:L{self.max_length}:{self.precision}"
+        pooling = "" if self.pooling == "mean" else f"/{self.pooling}"
+        return f"{self.name}@{_fingerprint(self.path)}{pooling}:L{self.max_length}:{self.precision}"
+
+
+def pooling_of_key(key: str) -> str:
+    """The pooling a stored key names (``"mean"`` for keys without one)."""
+    head = key.rsplit(":", 2)[0]
+    return head.rsplit("/", 1)[1] if "/" in head.split("@", 1)[-1] else "mean"
 
 
 def default_precision() -> str:
@@ -102,6 +120,10 @@ def default_precision() -> str:
     return "fp" if cuda_available() else "int8"
 
 
-def encoder_spec(*, language: str = "en", max_length: int | None = None, precision: str | None = None) -> EncoderSpec:
+def encoder_spec(
+    *, language: str = "en", max_length: int | None = None, precision: str | None = None, pooling: str = "mean"
+) -> EncoderSpec:
     length = max_length or int(getattr(settings, "EDUAI_EMBED_MAX_TOKENS", 256))
-    return EncoderSpec(path=encoder_path(language), max_length=length, precision=precision or default_precision())
+    return EncoderSpec(
+        path=encoder_path(language), max_length=length, precision=precision or default_precision(), pooling=pooling
+    )

@@ -8,7 +8,7 @@ import pytest
 from eduai import inference
 from eduai.inference.cache import ModelCache, weight_mb
 from eduai.inference.encoder import encode_head_tail, get_encoder, head_tail, length_batches, load_tokenizer
-from eduai.inference.spec import EncoderSpec, bundled_encoder_path, encoder_spec
+from eduai.inference.spec import EncoderSpec, bundled_encoder_path, encoder_spec, pooling_of_key
 
 
 def test_head_tail_keeps_both_ends_within_budget():
@@ -124,3 +124,30 @@ def test_model_cache_is_bounded_by_the_weight_of_the_tensors_it_holds():
     cache.get("big", lambda: torch.nn.Linear(4000, 2000))
     assert cache.keys() == ["big"]
     del first
+
+
+def test_mean_mid_pooling_adds_an_intermediate_layer_beside_the_mean_vector():
+    texts = [
+        "Libraries should stay open because books and quiet rooms help everyone study.",
+        "Computers help students find information, but they also distract them from homework.",
+        "The cyclist rode on although the road was hot and the water ran out.",
+    ]
+    mean = encoder_spec(max_length=32, precision="fp")
+    both = encoder_spec(max_length=32, precision="fp", pooling="mean+mid")
+    # Stored vectors of one pooling must never be read as the other's: the key names it, and
+    # keys without a pooling (written before it existed) still mean "mean".
+    assert both.key != mean.key and pooling_of_key(both.key) == "mean+mid" and pooling_of_key(mean.key) == "mean"
+    a = inference.embed(mean, texts)
+    b = inference.embed(both, texts)
+    assert b.shape == (3, 768) and b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    # The first half is the mean-pooled vector (scaled by 1/sqrt 2), from the same forward pass ...
+    np.testing.assert_allclose(b[:, :384] * np.sqrt(2.0), a, atol=1e-5)
+    # ... and the second half is a different layer's view of the text, not a copy of it.
+    second = b[:, 384:] * np.sqrt(2.0)
+    np.testing.assert_allclose(np.linalg.norm(second, axis=1), 1.0, atol=1e-4)
+    assert np.max(np.abs(second - a)) > 0.05
+    # One loaded model serves both poolings.
+    assert get_encoder(both) is get_encoder(mean)
+    with pytest.raises(ValueError):
+        encoder_spec(pooling="max")
