@@ -88,8 +88,8 @@ def _learn_rate(theta: float) -> float:
     Steep in ability on purpose: with a flat rate (it was 0.06 + 0.22 * sigmoid(theta): 0.17 for
     an average student, 0.25 for a strong one) six weeks of practice taught almost everyone every
     skill, and the demo's "average" and "strong" students had the same mastery on every page.
-    Now an average student (theta 0) learns at ~0.10 per attempt and ends the term with the later
-    skills still shaky; a strong one (theta +2) at ~0.31 and masters nearly all of them.
+    Now an average student (theta 0) learns at ~0.075 per attempt and ends the term with the
+    later skills still shaky; a strong one (theta +2) at ~0.30 and masters nearly all of them.
     """
     return 0.02 + 0.30 * _sigmoid(2 * theta - 1.5)
 
@@ -171,6 +171,31 @@ class _Student:
 
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
+
+
+def _review_times(
+    submitted_at: datetime, due_at: datetime, now: datetime, rng: random.Random
+) -> tuple[datetime, datetime]:
+    """(AI proposal, teacher decision) times for an essay handed in at ``submitted_at``.
+
+    Always ``submitted_at < proposal < decision < now`` (for ``submitted_at < now``), so every
+    audit trail reads hand-in, proposal, decision: the proposal comes 20 s to 10 min after the
+    hand-in (grading scores on arrival), or a third of the way to ``now`` if the essay came in
+    less than that ago. The teacher marks within a week after the deadline, or after the
+    proposal for a late essay (the window starts at the later of deadline and proposal, a
+    deadline still ahead counting as not yet passed), in working hours if that still falls
+    inside the window, and at least an hour before ``now``, or halfway from the window's start
+    to ``now`` if there is no such hour.
+    """
+    proposed = submitted_at + min(timedelta(seconds=rng.randint(20, 600)), (now - submitted_at) / 3)
+    start = max(proposed, due_at) if due_at < now else proposed
+    end = min(start + timedelta(days=7), now - timedelta(hours=1))
+    if end <= start:  # the window opened within the last hour: marked since
+        return proposed, start + (now - start) / 2
+    when = start + (end - start) * rng.random()
+    # a working hour of the school's day (TIME_ZONE), if that still falls inside the window
+    working = timezone.localtime(when).replace(hour=rng.randint(8, 20), minute=rng.randint(0, 59))
+    return proposed, working if start < working < end else when
 
 
 # --- people ------------------------------------------------------------------------------
@@ -688,7 +713,7 @@ class _Builder:
         would have one point. Here each essay's AI proposal moves to minutes after it was handed
         in (grading scores on arrival), and each teacher decision (a marked essay, an accepted or
         overridden proposal, its release and audit entries) to a working hour after the
-        deadline, as teachers mark: always after the essay was handed in and before ``now``.
+        deadline, as teachers mark (``_review_times`` keeps hand-in < proposal < decision < now).
         Only rows written by this run are moved (they are stamped at or after ``now``), so a
         rerun leaves an earlier build's history alone.
         """
@@ -709,8 +734,7 @@ class _Builder:
         )
         for sid, submitted_at, due_at, title, author in rows.order_by("id"):
             rng = random.Random(f"{content.SEED}:{title}:{author}:review")
-            proposed[sid] = submitted_at + timedelta(seconds=rng.randint(20, 600))
-            decided[sid] = self._decision_time(submitted_at, due_at or submitted_at, rng)
+            proposed[sid], decided[sid] = _review_times(submitted_at, due_at or submitted_at, self.now, rng)
         moved = 0
         for pid, sid in built["prediction"].values_list("id", "submission_id"):
             moved += Prediction.objects.filter(pk=pid).update(created_at=proposed[sid])
@@ -729,18 +753,6 @@ class _Builder:
             when = proposed[sid] if kind == ReleaseKind.POLICY else decided[sid]
             GradeRelease.objects.filter(pk=rid).update(released_at=when, updated_at=when)
         self.log(f"    {moved} proposals and {len(graded)} teacher decisions dated across the course weeks")
-
-    def _decision_time(self, submitted_at: datetime, due_at: datetime, rng: random.Random) -> datetime:
-        """When a teacher marked an essay: within a week after the deadline (or after it was handed
-        in, if late), in working hours, and before ``now`` (a recent deadline: in the days since)."""
-        start = max(submitted_at, due_at)
-        end = min(start + timedelta(days=7), self.now - timedelta(hours=1))
-        if end <= start:  # handed in within the last hour: marked just now
-            return submitted_at + (self.now - submitted_at) / 2
-        when = start + (end - start) * rng.random()
-        # a working hour of the school's day (TIME_ZONE), if that still falls inside the window
-        working = timezone.localtime(when).replace(hour=rng.randint(8, 20), minute=rng.randint(0, 59))
-        return working if start < working < end else when
 
     # Recommendations --------------------------------------------------------------------
 

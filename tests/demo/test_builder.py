@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from statistics import mean
 
 import pytest
@@ -23,7 +24,7 @@ from eduai.courses.models import (
     Submission,
 )
 from eduai.demo import content
-from eduai.demo.builder import DemoConfig, build_demo, reset_demo
+from eduai.demo.builder import DemoConfig, _review_times, build_demo, reset_demo
 from grading.models import Prediction, TeacherGrade
 from grading.review.models import GradeRelease, ReviewDecision, ReviewEvent
 
@@ -181,41 +182,78 @@ def test_the_strong_and_the_average_demo_student_differ_on_their_pages():
         assert mean_mastery[strong] - mean_mastery[average] >= 0.1, (code, mean_mastery)
 
 
+@pytest.mark.parametrize(
+    "handed_in_before_now, due_before_now",
+    [
+        (dt.timedelta(days=9), dt.timedelta(days=3)),  # on time, deadline days ago
+        (dt.timedelta(days=2), dt.timedelta(days=3)),  # late, days ago
+        (dt.timedelta(hours=3), dt.timedelta(days=1)),  # late, this morning
+        (dt.timedelta(minutes=50), dt.timedelta(days=1)),  # late, within the last hour
+        (dt.timedelta(minutes=4), dt.timedelta(days=1)),  # late, within the last ten minutes
+        (dt.timedelta(seconds=30), dt.timedelta(minutes=1)),  # late, seconds ago
+        (dt.timedelta(minutes=55), dt.timedelta(minutes=58)),  # on time, deadline under an hour ago
+        (dt.timedelta(minutes=5), dt.timedelta(minutes=5)),  # at the deadline, minutes ago
+        (dt.timedelta(days=1), -dt.timedelta(days=2)),  # early, the deadline still ahead
+        (dt.timedelta(minutes=3), -dt.timedelta(days=2)),  # early and just now
+    ],
+)
+@pytest.mark.parametrize("now", [NOW, dt.datetime(2026, 3, 8, 22, 5, tzinfo=dt.UTC)])
+def test_each_essay_is_handed_in_then_proposed_then_decided_before_now(handed_in_before_now, due_before_now, now):
+    for seed in range(300):
+        rng = random.Random(seed)
+        submitted = now - handed_in_before_now
+        proposed, decided = _review_times(submitted, now - due_before_now, now, rng)
+        assert submitted < proposed < decided < now, (seed, submitted, proposed, decided)
+        # the proposal comes minutes after the hand-in, as grading scores on arrival
+        assert proposed - submitted <= dt.timedelta(minutes=10)
+        # a teacher marks after the deadline once it has passed, within a week of it
+        if dt.timedelta(0) < due_before_now and now - due_before_now > proposed:
+            assert now - due_before_now < decided <= now - due_before_now + dt.timedelta(days=7)
+
+
 # transaction=True: the services' on-commit work (mastery, essay scoring) must run.
 @pytest.mark.django_db(transaction=True)
-def test_teachers_decisions_are_dated_across_the_course_weeks():
+@pytest.mark.parametrize(
+    "config, now",
+    [
+        (DemoConfig(n_students=24, activity=False, essay_scale=0.3, recommendations=False), NOW),
+        # a different roster size and an evening "now": other essays, other hand-in times
+        (
+            DemoConfig(n_students=30, activity=False, essay_scale=0.35, recommendations=False),
+            dt.datetime(2026, 3, 8, 19, 40, tzinfo=dt.UTC),
+        ),
+    ],
+)
+def test_teachers_decisions_are_dated_across_the_course_weeks(config, now):
     # Given a demo with a trained grader, so the review loop has proposals to decide
-    config = DemoConfig(n_students=24, activity=False, essay_scale=0.3, recommendations=False)
-    summary = build_demo(config=config, now=NOW)
+    summary = build_demo(config=config, now=now)
     courses = list(summary.course_ids.values())
-    decisions = list(
-        ReviewDecision.objects.filter(course_id__in=courses).values_list("decided_at", "submission__submitted_at")
-    )
-    assert len(decisions) >= 3
-    # Then every decision lies after its essay was handed in and before "now" ...
-    assert all(submitted < decided < NOW for decided, submitted in decisions), decisions
+    submitted = dict(Submission.objects.filter(assignment__course_id__in=courses).values_list("id", "submitted_at"))
+    proposed = dict(Prediction.objects.filter(submission_id__in=submitted).values_list("submission_id", "created_at"))
+    decisions = list(ReviewDecision.objects.filter(course_id__in=courses).values_list("submission_id", "decided_at"))
+    assert len(decisions) >= 3 and proposed
+    # Then every decision lies after its essay was handed in and proposed, and before "now" ...
+    for sid, decided in decisions:
+        assert submitted[sid] < proposed.get(sid, submitted[sid] + dt.timedelta(microseconds=1)) < decided < now
     # ... spread over several days, not all at one moment
-    assert len({decided.date() for decided, _s in decisions}) >= 3
-    # and so do the teachers' marks, the releases the students see, and the AI proposals
-    for decided, submitted in TeacherGrade.objects.filter(assignment__course_id__in=courses).values_list(
-        "updated_at", "submission__submitted_at"
+    assert len({decided.date() for _sid, decided in decisions}) >= 3
+    # and so do the teachers' marks, the releases the students see, and every AI proposal
+    for sid, decided in TeacherGrade.objects.filter(assignment__course_id__in=courses).values_list(
+        "submission_id", "updated_at"
     ):
-        assert submitted < decided < NOW
-    for released, submitted in GradeRelease.objects.filter(course_id__in=courses).values_list(
-        "released_at", "submission__submitted_at"
-    ):
-        assert submitted < released < NOW
-    for proposed, submitted in Prediction.objects.filter(submission__assignment__course_id__in=courses).values_list(
-        "created_at", "submission__submitted_at"
-    ):
-        assert submitted < proposed < NOW
+        assert submitted[sid] < decided < now
+        assert sid not in proposed or proposed[sid] < decided
+    for sid, released in GradeRelease.objects.filter(course_id__in=courses).values_list("submission_id", "released_at"):
+        assert submitted[sid] < released < now
+    for sid, when in proposed.items():
+        assert submitted[sid] < when < now
     # and each essay's audit trail reads in order: proposed, then decided
     trail: dict[int, list] = {}
     for sid, when in (
         ReviewEvent.objects.filter(course_id__in=courses).order_by("id").values_list("submission_id", "created_at")
     ):
         trail.setdefault(sid, []).append(when)
-    assert trail and all(times == sorted(times) and times[-1] < NOW for times in trail.values())
+    assert trail and all(times == sorted(times) and times[-1] < now for times in trail.values())
 
 
 @pytest.mark.django_db
