@@ -44,6 +44,7 @@ __all__ = [
     "recommendations_for",
     "recommended_activity_counts",
     "refresh_course",
+    "student_answer",
     "student_questions",
     "student_recommendations_for_staff",
 ]
@@ -141,6 +142,15 @@ def student_questions(*, user: Any, course_id: int) -> Any:
     course = _course(course_id, user)
     _require_student(user, course)
     return selectors.questions_of_student(student_id=user.pk, course_id=course.pk)
+
+
+def student_answer(*, user: Any, course_id: int, question_id: int) -> tuple[str, AnswerData] | None:
+    """(question text, its stored answer) of the signed-in student's own question; None for
+    anyone else's or a deleted one. The answer quotes only resources the student may still see."""
+    question = student_questions(user=user, course_id=course_id).filter(pk=question_id).first()
+    if question is None:
+        return None
+    return question.text, selectors.stored_answer(question=question)
 
 
 def course_questions(*, user: Any, course_id: int, status: str | None = None) -> Any:

@@ -36,9 +36,11 @@ from eduai.courses.models import (
 from . import cf, sources
 from .data import (
     Activity,
+    AnswerData,
     Catalog,
     DueInfo,
     LearnerState,
+    PassageHit,
     Reason,
     Recommendation,
     RecommendationList,
@@ -481,6 +483,37 @@ def questions_for_staff(*, course_id: int, status: str | None = None) -> QuerySe
 
 def questions_of_student(*, student_id: int, course_id: int) -> QuerySet[Question]:
     return Question.objects.filter(student_id=student_id, course_id=course_id).order_by("-created_at", "-id")
+
+
+def stored_answer(*, question: Question) -> AnswerData:
+    """The answer as the student was shown it when they asked (the passages are stored with the
+    question), not a new search: the resources' text may have changed since. Passages of a
+    resource the teacher has hidden or deactivated since, or deleted, are left out, as a new
+    answer would leave them out (``askable_resource_ids``)."""
+    stored = question.answer or []
+    askable = askable_resource_ids(course_id=question.course_id) if stored else set()
+    hits = tuple(
+        PassageHit(
+            passage_id=h["passage_id"],
+            resource_id=h["resource_id"],
+            resource_title=h["resource_title"],
+            text=h["text"],
+            highlight=(h["highlight"][0], h["highlight"][1]),
+            score=h["score"],
+            semantic=h["semantic"],
+            lexical=h["lexical"],
+        )
+        for h in stored
+        if h["resource_id"] in askable
+    )
+    return AnswerData(
+        question_id=question.pk,
+        found=bool(hits),  # passages are stored only for a question the course could answer
+        language=question.language,
+        hits=hits,
+        top_score=question.top_score,
+        status=question.status,
+    )
 
 
 def overrides_for_course(*, course_id: int) -> dict[int, str]:

@@ -65,9 +65,11 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     context: dict[str, Any] = {"course": course_obj, "role": role, "staff": role != Role.STUDENT}
     if role == Role.STUDENT:
         context.update(_student_context(request, course_obj))
-        asked = _asked_question(request, course_obj)
-        if asked is not None:
-            context.update({"answer": _stored_answer(asked), "question": asked.text})
+        asked_id = _asked_question_id(request)
+        if asked_id is not None:
+            asked = api.student_answer(user=request.user, course_id=course_id, question_id=asked_id)
+            if asked is not None:
+                context.update({"question": asked[0], "answer": asked[1]})
         return render(request, "recommender/student.html", context)
     wanted = request.GET.get("status") or QuestionStatus.SENT
     if wanted not in QuestionStatus.values:
@@ -108,43 +110,14 @@ def ask(request: HttpRequest, course_id: int) -> HttpResponse:
 ASKED_PARAM = "asked"
 
 
-def _asked_question(request: HttpRequest, course_obj: Any) -> Any:
-    """The signed-in student's own question named in ``?asked=``, else None (someone else's id,
-    a deleted one or nonsense in the address all show the page without an answer)."""
+def _asked_question_id(request: HttpRequest) -> int | None:
+    """The question id in ``?asked=``, None for nonsense in the address (the page is then shown
+    without an answer, as it is for someone else's or a deleted question)."""
     raw = request.GET.get(ASKED_PARAM, "")
     try:
-        question_id = IdConverter().to_python(raw) if raw.isdigit() else None
+        return IdConverter().to_python(raw) if raw.isdigit() else None
     except ValueError:
-        question_id = None
-    if question_id is None:
         return None
-    return api.student_questions(user=request.user, course_id=course_obj.pk).filter(pk=question_id).first()
-
-
-def _stored_answer(question: Any) -> api.AnswerData:
-    """The answer as the student saw it when they asked (the passages are stored with the
-    question), not a new search: the course's resources may have changed since."""
-    hits = tuple(
-        api.PassageHit(
-            passage_id=h["passage_id"],
-            resource_id=h["resource_id"],
-            resource_title=h["resource_title"],
-            text=h["text"],
-            highlight=(h["highlight"][0], h["highlight"][1]),
-            score=h["score"],
-            semantic=h["semantic"],
-            lexical=h["lexical"],
-        )
-        for h in question.answer or []
-    )
-    return api.AnswerData(
-        question_id=question.pk,
-        found=bool(hits),  # passages are stored only for a question the course could answer
-        language=question.language,
-        hits=hits,
-        top_score=question.top_score,
-        status=question.status,
-    )
 
 
 @login_required

@@ -65,6 +65,35 @@ def test_the_answer_page_shows_what_was_answered_then(client, world, resource):
     assert ANSWER in _answer_part(client.get(location).content.decode())
 
 
+@pytest.mark.parametrize("withdraw", ["hide", "deactivate", "delete"])
+def test_the_answer_page_no_longer_quotes_a_resource_withdrawn_since(client, world, resource, withdraw):
+    # Given a second resource that answers the question too
+    other = f.LearningResourceFactory(
+        course=world.course,
+        title="Fractions workbook",
+        body="A common denominator lets you add fractions with unlike denominators: add the numerators.",
+    )
+    client.force_login(world.student)
+    location = client.post(reverse("recommender:ask", args=[world.course.pk]), {"question": QUESTION})["Location"]
+    before = _answer_part(client.get(location).content.decode())
+    assert ANSWER in before and "Adding fractions" in before and "Fractions workbook" in before
+    # When the teacher hides one of them, or it is deactivated or deleted
+    if withdraw == "hide":
+        client.force_login(world.teacher)
+        hide = client.post(reverse("recommender:override", args=[world.course.pk, resource.pk]), {"action": "hide"})
+        assert hide.status_code == 302
+        client.force_login(world.student)
+    elif withdraw == "deactivate":
+        resource.is_active = False
+        resource.save()
+    else:
+        resource.delete()
+    # Then the student's answer page no longer shows its passage, only the other resource's
+    after = _answer_part(client.get(location).content.decode())
+    assert ANSWER not in after and "Adding fractions" not in after
+    assert "Fractions workbook" in after and other.body[:40] in after
+
+
 def test_an_unanswerable_question_redirects_too(client, world, resource):
     client.force_login(world.student)
     response = client.post(reverse("recommender:ask", args=[world.course.pk]), {"question": "who won the cup?"})
@@ -109,5 +138,17 @@ def test_nonsense_in_the_address_shows_the_page_without_an_answer(client, world,
 def test_staff_cannot_ask_and_their_page_ignores_the_parameter(client, world, resource):
     client.force_login(world.teacher)
     assert client.post(reverse("recommender:ask", args=[world.course.pk]), {"question": QUESTION}).status_code == 403
-    page = client.get(reverse("recommender:course", args=[world.course.pk]), {"asked": "1"})
+    # Given a student's question (not sent to the teacher)
+    client.force_login(world.student)
+    location = client.post(reverse("recommender:ask", args=[world.course.pk]), {"question": QUESTION})["Location"]
+    asked = Question.objects.get().pk
+    # When the teacher opens the student's answer address
+    client.force_login(world.teacher)
+    page = client.get(reverse("recommender:course", args=[world.course.pk]), {"asked": str(asked)})
+    # Then they get their own question list: no answer block, not the student's question
     assert page.status_code == 200
+    html = page.content.decode()
+    assert _answer_part(html) == "" and QUESTION not in html
+    # while the student's own address still shows it to the student
+    client.force_login(world.student)
+    assert ANSWER in _answer_part(client.get(location).content.decode())
