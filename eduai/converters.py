@@ -61,7 +61,11 @@ class IdRouter(SimpleRouter):
 
     def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
         # A viewset that names its own converter, or looks up by another field (a slug), keeps
-        # DRF's behaviour. (In path mode DRF has no use for ``lookup_value_regex``.)
+        # DRF's behaviour. In path mode that is ``<{lookup_value_converter}:...>``, and without one
+        # DRF (3.15+, routers.py get_lookup_regex) falls back to ``lookup_value_regex`` as the
+        # converter's *name*: such a viewset must name a registered converter ("slug", "id") in
+        # either attribute, never a regex, or Django refuses the route. A pk/id viewset gets
+        # ``<id:...>`` whatever regex it sets: the range check is the point of this router.
         lookup_field = getattr(viewset, "lookup_field", "pk")
         if lookup_field not in ("pk", "id") or getattr(viewset, "lookup_value_converter", None):
             return super().get_lookup_regex(viewset, lookup_prefix)

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
-from eduai.converters import MAX_ID, IdConverter
+from eduai.converters import MAX_ID, IdConverter, IdRouter
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,20 @@ def test_a_real_course_with_a_huge_student_id_is_404(world, route):
     # while the largest valid id is an ordinary unknown student
     url = "/" + route.replace("<id:course_id>", str(world.course.pk)).replace("<id:student_id>", str(MAX_ID))
     assert client.get(url).status_code in (404, 400)
+
+
+def test_the_router_gives_id_lookups_the_converter_and_leaves_named_converters_alone():
+    class ById:
+        lookup_value_regex = "[0-9]+"  # a regex: in path mode DRF would take it as a converter name
+
+    class BySlug:
+        lookup_field = "slug"
+        lookup_value_regex = "slug"  # path mode: DRF's fallback reads this as the converter name
+
+    class ByConverter:
+        lookup_value_converter = "str"
+
+    router = IdRouter()
+    assert router.get_lookup_regex(ById) == "<id:pk>"
+    assert router.get_lookup_regex(BySlug) == "<slug:slug>"
+    assert router.get_lookup_regex(ByConverter) == "<str:pk>"
