@@ -25,6 +25,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from eduai.web.labels import SUBMISSION_STATUS_LABELS, label
+
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION, YELLOW, BLACK = OKABE_ITO
 GREY = "#8C8C8C"
@@ -58,6 +60,21 @@ SEQUENTIAL = "Cividis"
 FONT = 'system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "PingFang SC", sans-serif'
 # Rows of a table shown on the page; the CSV always has all of them.
 TABLE_ROWS_SHOWN = 50
+
+# Submission statuses as the dashboards word them: the pages' labels (eduai.web.labels), except
+# that a scored essay is, from the teacher's side, one awaiting their review.
+STATUS_LABELS: dict[str, Any] = {**SUBMISSION_STATUS_LABELS, "scored": gettext_lazy("Awaiting review")}
+
+
+def status_label(code: str) -> str:
+    return label(STATUS_LABELS, code)
+
+
+# Where a score shown beside others comes from (the scores panel's legend and its table).
+SOURCE_LABELS: dict[str, Any] = {
+    "proposal": gettext_lazy("Model proposal (newest)"),
+    "final": gettext_lazy("Final grade"),
+}
 
 COLUMN_LABELS: dict[str, Any] = {
     "assignment": gettext_lazy("Assignment"),
@@ -155,17 +172,13 @@ COLUMN_LABELS: dict[str, Any] = {
     "final_score": gettext_lazy("Final score"),
     "is_active": gettext_lazy("In use"),
     # submission statuses as columns (the review backlog), worded as on the backlog's figure
-    "received": gettext_lazy("Received"),
-    "scoring": gettext_lazy("Being scored"),
-    "scored": gettext_lazy("Awaiting review"),
-    "failed": gettext_lazy("Scoring failed"),
-    "reviewed": gettext_lazy("Reviewed"),
+    **STATUS_LABELS,
 }
 
 # Columns whose values are stored codes: shown in the reader's language on the page (the CSV
 # keeps the codes, which is what a spreadsheet or a script wants).
 VALUE_LABELS: dict[str, dict[str, Any]] = {
-    "source": {"final": gettext_lazy("Final grade"), "proposal": gettext_lazy("Model proposal (newest)")},
+    "source": SOURCE_LABELS,
     "method": {"fast": gettext_lazy("Fast scorer"), "finetune": gettext_lazy("Fine-tuned scorer")},
     "status": {"training": gettext_lazy("Training"), "ready": gettext_lazy("Ready"), "failed": gettext_lazy("Failed")},
 }

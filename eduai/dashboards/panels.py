@@ -30,12 +30,14 @@ from .figures import (
     PINK,
     SEQUENTIAL,
     SKY,
+    SOURCE_LABELS,
     VERMILLION,
     Fig,
     Panel,
     counts_axis,
     hover_date,
     line_style,
+    status_label,
     style,
 )
 
@@ -53,14 +55,6 @@ HEATMAP_MAX_LABELS = 60
 MAX_LINES = 8
 MAX_BARS = 30
 HEATMAP_SORTS = ("cluster", "weakest", "name")
-
-
-def status_label(code: str) -> str:
-    from eduai.web.labels import SUBMISSION_STATUS_LABELS, label
-
-    if code == "scored":
-        return _("Awaiting review")
-    return label(SUBMISSION_STATUS_LABELS, code)
 
 
 def pct(value: float | None) -> str:
@@ -136,7 +130,7 @@ def course_scores(ctx: CourseContext) -> Panel:
     cols = min(3, len(ids))
     rows = -(-len(ids) // cols)
     fig = Fig.subplots(rows, cols, [str(a.at[i, "title"]) for i in ids])
-    labels = {"proposal": _("Model proposal (newest)"), "final": _("Final grade")}
+    labels = {src: str(text) for src, text in SOURCE_LABELS.items()}
     colours = {"proposal": ORANGE, "final": BLUE}
     for k, aid in enumerate(ids):
         r, c = divmod(k, cols)

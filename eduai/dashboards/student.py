@@ -17,8 +17,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import sources
-from .figures import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILLION, Fig, Panel, hover_date, line_style, style
-from .panels import MAX_LINES, _empty, pct, status_label
+from .figures import (
+    BLACK,
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    VERMILLION,
+    Fig,
+    Panel,
+    hover_date,
+    line_style,
+    status_label,
+    style,
+)
+from .panels import MAX_LINES, _empty, pct
 
 # Mastery bands of the open learner model (share of the skill's evidence the model credits):
 # below 40% "not yet", 40-70% "getting there", 70%+ "secure". The 70% line is where the

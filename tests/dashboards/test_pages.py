@@ -172,6 +172,20 @@ def test_review_backlog_counts_what_awaits_a_teacher(course_data):
     assert backlog["released"] == 3 and backlog["reviewed"] == 1
 
 
+def test_backlog_columns_and_legend_word_each_status_as_the_other_pages_do(course_data):
+    from eduai.web.labels import SUBMISSION_STATUS_LABELS
+
+    panel = panels_of(client_for(course_data.world.teacher).get(course_url(course_data)))["backlog"]
+    header = dict(zip(panel.csv_columns, panel.header(), strict=True))
+    legend = {trace["name"] for trace in panel.figure["data"]}
+    # every status column is labelled as the course pages label it ("released": "Graded", it
+    # was "Released" here), except a scored essay, which awaits the teacher's review
+    for status, text in SUBMISSION_STATUS_LABELS.items():
+        assert header[status] == (str(text) if status != "scored" else "Awaiting review"), status
+    # and the figure's legend uses the same words as the table
+    assert legend and legend <= set(header.values())
+
+
 def test_mastery_heatmap_puts_students_with_similar_gaps_together(course_data):
     # given students whose right answers alternate by skill (two patterns: even and odd k)
     response = client_for(course_data.world.teacher).get(course_url(course_data))
