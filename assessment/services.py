@@ -81,6 +81,9 @@ def serving_model(*, course_id: int) -> tuple[KnowledgeTracer, KTModelVersion | 
     version = KTModelVersion.objects.filter(school__courses__id=course_id, status=KTModelStatus.ACTIVE).first()
     try:
         return model_of_version(version), version
+    except loader.ArtefactRefused as exc:  # logged when it first failed
+        log.debug("knowledge-tracing artefact of %s still unusable (%s); using default BKT", version, exc)
+        return loader.default_model(), None
     except (OSError, ValueError, KeyError):
         # a missing or unreadable artefact must not stop mastery: fall back to cold start
         log.exception("knowledge-tracing artefact of %s unreadable; using default BKT", version)
@@ -102,6 +105,9 @@ def _serving_for_row(row: StudentKTState) -> tuple[KnowledgeTracer, int | None]:
             loader.VERSIONS[version_id] = known
     try:
         return loader.model_for(known[0], Path(settings.EDUAI_MODEL_ROOT) / known[1]), version_id
+    except loader.ArtefactRefused as exc:  # logged when it first failed
+        log.debug("knowledge-tracing artefact of version %s still unusable (%s); using default BKT", version_id, exc)
+        return loader.default_model(), None
     except (OSError, ValueError, KeyError):
         log.exception("knowledge-tracing artefact of version %s unreadable; using default BKT", version_id)
         return loader.default_model(), None
@@ -417,10 +423,12 @@ class _Live:
 
 def _load_live(row: StudentKTState, model: KnowledgeTracer) -> _Live:
     live = loader.STATES.get(row.pk, _stamp(row))
-    # the live objects are about to change: nobody may reuse them unless this transaction commits
-    loader.STATES.discard(row.pk)
     if isinstance(live, _Live):
-        return live
+        # A cached state is never changed once published: readers in other threads may be
+        # computing with it (``live_states`` shares it). The update works on a fork, published
+        # after the commit; if this transaction rolls back, the cached one is still right for
+        # the unchanged row (the stamp says so).
+        return _Live(model.state_fork(live.state), dict(live.tails), live.method)
     tails = {
         sid: _Tail(p, list(recent), n, as_of)
         for sid, p, recent, n, as_of in Mastery.objects.filter(

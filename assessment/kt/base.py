@@ -23,6 +23,7 @@ Contract:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from abc import ABC, abstractmethod
@@ -97,6 +98,14 @@ class KnowledgeTracer(ABC):
     #: How many of the student's latest responses a *compact* dump leaves out and ``state_load``
     #: then needs as ``recent`` (the deep model's window); 0: a dump is the whole state.
     recent_needed: int = 0
+
+    def state_fork(self, state: Any) -> Any:
+        """A copy of ``state`` that ``update`` may change while readers go on using ``state``.
+
+        The service never changes a state other workers' readers may hold (``live_states``
+        shares cached states): it forks the cached one, updates the fork and publishes that
+        after its commit. Models override this with something cheaper than a deep copy."""
+        return copy.deepcopy(state)
 
     @abstractmethod
     def state_dump(self, state: Any, *, compact: bool = False) -> dict[str, Any]:

@@ -233,6 +233,9 @@ class BKT(KnowledgeTracer):
     def mastery(self, state: BKTState, skills: Iterable[str]) -> dict[str, float]:
         return {k: self._known(state, k) for k in skills}
 
+    def state_fork(self, state: BKTState) -> BKTState:
+        return BKTState(dict(state.p), dict(state.n))
+
     def state_dump(self, state: BKTState, *, compact: bool = False) -> dict[str, Any]:
         return {"method": self.method, "p": dict(state.p), "n": dict(state.n)}
 

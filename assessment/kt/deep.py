@@ -393,10 +393,12 @@ def _encode(
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
 
-def _with_column(enc: tuple[np.ndarray, ...], column: np.ndarray) -> tuple[np.ndarray, ...]:
+def _with_column(
+    enc: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One student's encoded arrays with ``column`` appended to the head's count inputs."""
-    *rest, counts = enc
-    return (*rest, np.concatenate([counts, np.asarray(column, dtype=np.float32)[:, None]], axis=1))
+    q, s, c, e, lc, counts = enc
+    return (q, s, c, e, lc, np.concatenate([counts, np.asarray(column, dtype=np.float32)[:, None]], axis=1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,9 +476,10 @@ class _KVCache:
     of every layer's whole window on every answer (docs/assessment.md, "Service path").
 
     Rows are only ever written past ``end``, never under a view handed out before (new
-    buffers rather than moving rows down in place): a reader holding views of the live rows
-    (``live_states`` shares cached states read-only) sees them unchanged, as it saw the
-    arrays the concatenation replaced.
+    buffers rather than moving rows down in place). That is what makes ``fork`` free: the
+    service updates a fork of a cached state (``DeepKT.state_fork``) and publishes it after its
+    commit, while readers (``live_states`` shares cached states read-only) go on with the old
+    one, whose live rows no later append touches.
     """
 
     __slots__ = ("cap", "end", "k", "limit", "pos", "q", "r", "srows", "start")
@@ -530,6 +533,17 @@ class _KVCache:
     def drop(self, k: int) -> None:
         """Forget the ``k`` oldest live rows."""
         self.start += min(k, self.end - self.start)
+
+    def fork(self) -> _KVCache:
+        """A cache with the same live rows that shares this one's buffers (no copy).
+
+        Safe because rows are only ever written past ``end`` and a full buffer is replaced,
+        never moved in place: the fork's appends land past this cache's live rows, which stay
+        as they are for anyone reading them."""
+        twin = _KVCache.__new__(_KVCache)
+        twin.start, twin.end, twin.cap, twin.limit = self.start, self.end, self.cap, self.limit
+        twin.pos, twin.srows, twin.q, twin.k, twin.r = self.pos, self.srows, list(self.q), list(self.k), self.r
+        return twin
 
 
 @dataclass
@@ -627,11 +641,13 @@ class DeepKT(KnowledgeTracer):
         ]
         t0 = time.perf_counter()
         valid = [h for h in valid if len(h)]
+        c0 = time.process_time()
         fitted = self._fit_logistic_stack(train) if hp.stack else None
         if hp.stack_in_head:
             oof = self._out_of_fold_logits(train, rng) if fitted is not None else [np.zeros(len(h)) for h in train]
             enc_train = [_with_column(e, z) for e, z in zip(enc_train, oof, strict=True)]
             enc_valid = [_with_column(e, z) for e, z in zip(enc_valid, self._stack_logits(valid, fitted), strict=True)]
+        stack_cpu = time.process_time() - c0  # its rows and the sparse logistic fit(s)
         weights, info = deep_torch.train(
             enc_train,
             enc_valid,
@@ -643,6 +659,9 @@ class DeepKT(KnowledgeTracer):
         )
         if hp.stack:
             info.update(self._fit_stack(weights, fitted, valid, enc_valid))
+            # the whole stack: the logistic fit above (and the out-of-fold fits of
+            # stack_in_head) plus the blend
+            info["stack_cpu_seconds"] = stack_cpu + info.get("stack_cpu_seconds", 0.0)
         self.weights = weights
         self._compile()
         info.update(
@@ -975,6 +994,28 @@ class DeepKT(KnowledgeTracer):
     def recent_needed(self) -> int:  # type: ignore[override]
         return self.hyper.window
 
+    def state_fork(self, state: DeepState) -> DeepState:
+        # O(skills met + window) small copies (the counters, the window's list); the KV rows
+        # are shared (``_KVCache.fork``)
+        return DeepState(
+            t=state.t,
+            kv=state.kv.fork(),
+            recent=list(state.recent),
+            n=dict(state.n),
+            wins=dict(state.wins),
+            right=state.right,
+            res=dict(state.res),
+            res_all=state.res_all,
+            last=dict(state.last),
+            last_any=state.last_any,
+            ema={k: list(v) for k, v in state.ema.items()},
+            ema_all=list(state.ema_all),
+            seen=dict(state.seen),
+            streak=dict(state.streak),
+            prev_skills=list(state.prev_skills),
+            prev_item=state.prev_item,
+        )
+
     def state_dump(self, state: DeepState, *, compact: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "method": self.method,
@@ -1025,10 +1066,11 @@ class DeepKT(KnowledgeTracer):
         state.res_all = float(data.get("res_all", 0.0))
         if self.hyper.stack:
             # counters missing from a state written by older code come from the window kept
-            # (exact when the whole history fits the window)
+            # (exact when the whole history fits the window); a current dump has them all
             scratch = DeepState()
-            for i, (item, skills, credit) in enumerate(window):
-                _fold_counts(scratch, item, skills, credit, None, t - len(window) + i)
+            if "ema" not in data or "seen" not in data:
+                for i, (item, skills, credit) in enumerate(window):
+                    _fold_counts(scratch, item, skills, credit, None, t - len(window) + i)
             if "ema" in data:
                 state.last = {str(k): float(v) for k, v in data["last"].items()}
                 state.last_any = float(data["last_any"])

@@ -38,15 +38,47 @@ def default_model() -> BKT:
     return _default
 
 
+class ArtefactRefused(ValueError):
+    """An artefact that failed to load before and has not changed since (``model_for``)."""
+
+
+# key -> (the artefact's files when it failed, the message): an unreadable or refused artefact
+# (e.g. a deep model of a format this code no longer serves) is not read and parsed again, under
+# the lock, on every answer; it is tried again once its files change (a retrained or restored one)
+_refused: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}
+
+
+def _files(path: Path) -> tuple[tuple[str, int, int], ...]:
+    try:
+        entries = sorted(path.iterdir()) if path.is_dir() else [path]
+        return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in entries)
+    except OSError:
+        return ()
+
+
 def model_for(method: str, path: Path) -> KnowledgeTracer:
+    """The model of the artefact at ``path``, loaded once per process. Raises ``OSError``,
+    ``ValueError`` or ``KeyError`` for an unreadable artefact, and ``ArtefactRefused`` (a
+    ``ValueError``) when the same unchanged artefact failed before: callers log the first
+    failure and fall back; the repeats are cheap and need no traceback each time."""
     if method not in METHODS:
         raise ValueError(f"unknown knowledge-tracing method {method!r}")
     key = f"{method}:{path}"
     with _lock:
         model = _models.get(key)
-        if model is None:
+        if model is not None:
+            return model
+        files = _files(path)
+        refused = _refused.get(key)
+        if refused is not None and refused[0] == files:
+            raise ArtefactRefused(refused[1])
+        try:
             model = METHODS[method].load(path)
-            _models[key] = model
+        except (OSError, ValueError, KeyError) as exc:
+            _refused[key] = (files, f"{path}: {exc}")
+            raise
+        _refused.pop(key, None)
+        _models[key] = model
         return model
 
 
@@ -55,6 +87,7 @@ def forget_models() -> None:
     global _default
     with _lock:
         _models.clear()
+        _refused.clear()
         _default = None
         VERSIONS.clear()
     STATES.clear()

@@ -200,13 +200,47 @@ def test_rows_a_reader_holds_are_never_overwritten(pair):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_failed_update_leaves_the_cache_as_it_was(pair):
+def test_a_failed_update_leaves_the_cache_as_it_was(pair, monkeypatch):
     model, _ = pair
     state = model.new_state()
     for r in _answers(WINDOW + 3):
         model.update(state, r)
-    before = (state.kv.start, state.kv.end, state.t, state.r_vals.copy())
-    with pytest.raises(ValueError):
-        model.update(state, Response("0-1", ("0",), 2.0))
+    before = (state.kv.start, state.kv.end, state.t, state.r_vals.copy(), [k.copy() for k, _ in state.q_cache])
+    calls = []
+
+    def broken(x):
+        calls.append(1)
+        raise RuntimeError("out of memory")
+
+    # the failure comes half-way through the append: after every encoder layer wrote its row
+    monkeypatch.setattr(model._retriever, "values", broken)
+    with pytest.raises(RuntimeError):
+        model.update(state, Response("0-1", ("0",), 1.0))
+    monkeypatch.undo()
+    assert calls, "the update did not reach the append"
     assert (state.kv.start, state.kv.end, state.t) == before[:3]
     np.testing.assert_array_equal(state.r_vals, before[3])
+    for (k, _), held in zip(state.q_cache, before[4], strict=True):
+        np.testing.assert_array_equal(k, held)
+
+
+def test_a_fork_goes_on_alone_and_the_state_it_came_from_does_not_change(pair):
+    # given a state a reader holds (the service publishes states and updates forks of them)
+    model, ref = pair
+    answers = _answers(3 * WINDOW)
+    state, ref_state = model.new_state(), ref.new_state()
+    for r in answers[:WINDOW]:
+        model.update(state, r)
+        ref.update(ref_state, r)
+    held = (model.predict_many(state, QUERIES), model.mastery(state, SKILLS), model.state_dump(state))
+    # when a fork takes every later answer (appends, evictions, new buffers)
+    fork = model.state_fork(state)
+    for r in answers[WINDOW:]:
+        model.update(fork, r)
+        ref.update(ref_state, r)
+    # then the fork computes what one state taking every answer computes
+    _same(model, fork, ref, ref_state)
+    # and the state it came from still gives what it gave, counters and all
+    assert model.predict_many(state, QUERIES) == held[0]
+    assert model.mastery(state, SKILLS) == held[1]
+    assert model.state_dump(state) == held[2]

@@ -187,3 +187,54 @@ def test_bulk_reads_rebuild_cold_deep_states_in_one_query(world, maths, deep, dj
             i: deep.predict(state, str(i), _response(type(maths.item_f).objects.get(pk=i), True).skills) for i in items
         }
         assert bulk[student.pk] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_state_a_reader_holds_does_not_change_when_the_student_answers_again(
+    world, maths, deep, django_capture_on_commit_callbacks
+):
+    # given a reader (predictions for the recommender) holding the student's cached live state,
+    # past the window so that the buffers evict and get replaced
+    _answer(maths, world.student, _plan(maths, 2 * WINDOW), django_capture_on_commit_callbacks)
+    version = KTModelVersion.objects.get(school=world.school)
+    held = services.live_states(student_ids=[world.student.pk], course_id=maths.course.pk, model=deep, version=version)[
+        world.student.pk
+    ]
+    queries = [(str(maths.item_f.pk), (str(maths.fractions.pk),)), (str(maths.item_d.pk), (str(maths.decimals.pk),))]
+    before = (deep.predict_many(held, queries), deep.state_dump(held))
+    # when the student goes on answering through the service (a worker with the state in memory)
+    later = list(range(2 * WINDOW, 4 * WINDOW))  # after the first answers: the online path, no replay
+    _answer(maths, world.student, _plan(maths, 2 * WINDOW, seed=1), django_capture_on_commit_callbacks, minutes=later)
+    # then the held state still gives what it gave: the update worked on a fork of it
+    assert (deep.predict_many(held, queries), deep.state_dump(held)) == before
+    # and the answers were folded in: the cache has moved on
+    now = services.live_states(student_ids=[world.student.pk], course_id=maths.course.pk, model=deep, version=version)
+    assert now[world.student.pk] is not held
+    assert now[world.student.pk].t == held.t + 2 * WINDOW
+
+
+def test_a_refused_artefact_is_read_once_logged_once_and_tried_again_when_it_changes(
+    world, maths, deep, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    import json
+    import logging
+
+    # given the school's deep artefact rewritten in a format this code refuses (an upgrade)
+    folder = settings.EDUAI_MODEL_ROOT / "assessment" / "deep-test"
+    meta = json.loads((folder / "deep.json").read_text())
+    (folder / "deep.json").write_text(json.dumps({**meta, "format": 2}))
+    loader.forget_models()
+    loads = []
+    real_load = DeepKT.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(DeepKT, "load", classmethod(lambda cls, path: loads.append(path) or real_load(cls, path)))
+    # when three answers arrive
+    with caplog.at_level(logging.ERROR, logger=services.log.name):
+        _answer(maths, world.student, _plan(maths, 3), django_capture_on_commit_callbacks)
+    # then mastery went on with the cold-start BKT, and the artefact was read and logged once
+    assert StudentKTState.objects.get(student=world.student).state["method"] == "bkt"
+    assert len(loads) == 1
+    assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 1
+    # and once the artefact is fixed (retrained, restored), the next answer loads and serves it
+    (folder / "deep.json").write_text(json.dumps({**meta, "note": "restored"}))
+    _answer(maths, world.student, [(maths.item_f, True)], django_capture_on_commit_callbacks, minutes=[10])
+    assert len(loads) == 2
+    assert StudentKTState.objects.get(student=world.student).state["method"] == "deep"
