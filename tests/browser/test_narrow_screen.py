@@ -1,5 +1,6 @@
 """On a phone-sized screen (390 px wide, Chinese) no page is wider than the screen: wide tables
-scroll inside themselves instead of pushing the whole page sideways."""
+scroll inside a wrapper instead of pushing the whole page sideways, and stay tables (display:
+table) so that screen readers still announce their rows and columns."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ OVERFLOW = """() => {
     .filter(([, right]) => right > window.innerWidth + 1).slice(0, 3);
   return [over, wide];
 }"""
+# Tables shown as something else than a table (display:block drops their semantics in WebKit).
+NOT_TABLES = """() => Array.from(document.querySelectorAll('table'))
+  .filter(t => getComputedStyle(t).display !== 'table').map(t => t.className)"""
 # Header links whose text broke over several lines (Chinese can break between any two characters).
 BROKEN_NAV = """() => Array.from(document.querySelectorAll('header nav a')).filter(a => {
   const r = document.createRange(); r.selectNodeContents(a);
@@ -53,16 +57,20 @@ def test_staff_pages_fit_a_phone_screen_in_chinese(page, graded_demo, who):
         f"/recommender/course/{eng.pk}/",
         f"/dashboards/courses/{eng.pk}/",
     ]
-    too_wide, broken = {}, {}
+    too_wide, broken, not_tables = {}, {}, {}
     for path in paths:
         page.goto(path)
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
         over, wide = page.evaluate(OVERFLOW)
+        if page.evaluate(NOT_TABLES):
+            not_tables[path] = page.evaluate(NOT_TABLES)
         if page.evaluate(BROKEN_NAV):
             broken[path] = page.evaluate(BROKEN_NAV)
         if over > 0:
             too_wide[path] = (over, wide)
             save_screenshot(page, f"narrow-{who}-{path.strip('/').replace('/', '-') or 'home'}")
     assert too_wide == {}
+    # with every table still a table (it was display:block on a phone)
+    assert not_tables == {}
     # and the header's links stay whole words (they broke into one character a line: 首 / 页)
     assert broken == {}
