@@ -32,6 +32,7 @@ __all__ = [
     "RecommendationList",
     "RecommendedActivity",
     "ask_course",
+    "askable_resource_ids",
     "course_for",
     "course_index",
     "course_questions",
@@ -142,6 +143,12 @@ def student_questions(*, user: Any, course_id: int) -> Any:
     course = _course(course_id, user)
     _require_student(user, course)
     return selectors.questions_of_student(student_id=user.pk, course_id=course.pk)
+
+
+def askable_resource_ids(*, course_id: int) -> set[int]:
+    """Resources an answer may quote to a student now (active, not hidden); for callers that
+    have already checked the user's access to the course."""
+    return selectors.askable_resource_ids(course_id=course_id)
 
 
 def student_answer(*, user: Any, course_id: int, question_id: int) -> tuple[str, AnswerData] | None:

@@ -485,6 +485,11 @@ def questions_of_student(*, student_id: int, course_id: int) -> QuerySet[Questio
     return Question.objects.filter(student_id=student_id, course_id=course_id).order_by("-created_at", "-id")
 
 
+def still_askable(passages: list[dict], askable: set[int]) -> list[dict]:
+    """The stored passages whose resource a student may still see (``askable_resource_ids``)."""
+    return [h for h in passages if h.get("resource_id") in askable]
+
+
 def stored_answer(*, question: Question) -> AnswerData:
     """The answer as the student was shown it when they asked (the passages are stored with the
     question), not a new search: the resources' text may have changed since. Passages of a
@@ -503,8 +508,7 @@ def stored_answer(*, question: Question) -> AnswerData:
             semantic=h["semantic"],
             lexical=h["lexical"],
         )
-        for h in stored
-        if h["resource_id"] in askable
+        for h in still_askable(stored, askable)
     )
     return AnswerData(
         question_id=question.pk,

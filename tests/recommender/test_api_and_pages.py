@@ -191,3 +191,29 @@ def test_student_page_in_chinese(world, maths, client):
     assert res.status_code == 200
     html = res.content.decode()
     assert "起点" in html and "Fractions" in html
+
+
+def test_a_students_listed_answers_no_longer_quote_a_resource_hidden_since(world, maths, api_as):
+    # given a student's answered question quoting the course's resources
+    student, teacher = api_as(world.student), api_as(world.teacher)
+    asked = student.post(
+        API.format(maths.course.pk) + "ask/", {"question": "How do I turn a fraction into a percentage?"}, format="json"
+    )
+    quoted = {p["resource_id"] for p in asked.json()["passages"]}
+    assert quoted, "the question must be answered from the course's resources for this test"
+    hidden = sorted(quoted)[0]
+    # when the teacher hides one of the quoted resources
+    res = teacher.post(
+        API.format(maths.course.pk) + "overrides/", {"resource": hidden, "action": "hide"}, format="json"
+    )
+    assert res.status_code == 200
+    # then the student's question list (and the send reply) no longer quotes it
+    listed = student.get(API.format(maths.course.pk) + "questions/").json()[0]["answer"]
+    assert hidden not in {p["resource_id"] for p in listed}
+    assert {p["resource_id"] for p in listed} == quoted - {hidden}
+    qid = asked.json()["question_id"]
+    sent = student.post(API.format(maths.course.pk) + f"questions/{qid}/send/").json()["answer"]
+    assert hidden not in {p["resource_id"] for p in sent}
+    # while the teacher still sees what the student was shown
+    shown = teacher.get(API.format(maths.course.pk) + "questions/").json()[0]["answer"]
+    assert {p["resource_id"] for p in shown} == quoted

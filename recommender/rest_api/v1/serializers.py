@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ... import selectors
 from ...models import Question
 from ...reasons import render
 
@@ -100,6 +102,10 @@ class AnswerOut(serializers.Serializer):
 class QuestionOut(serializers.ModelSerializer):
     student = serializers.IntegerField(source="student_id", read_only=True)
     student_name = serializers.SerializerMethodField()
+    answer = serializers.SerializerMethodField(
+        help_text="The passages EduAI answered with. A student sees only those of resources they may "
+        "still see (not hidden, deactivated or deleted since); staff see what was shown."
+    )
 
     class Meta:
         model = Question
@@ -119,6 +125,12 @@ class QuestionOut(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_answer(self, obj: Question) -> list[dict]:
+        stored = obj.answer or []
+        askable = self.context.get("askable")
+        return stored if askable is None else selectors.still_askable(stored, askable)
 
     def get_student_name(self, obj: Question) -> str:
         return obj.student.label if obj.student_id else ""

@@ -104,20 +104,24 @@ class QuestionListView(_Base):
         if wanted is not None and wanted not in QuestionStatus.values:
             raise ValidationError({"status": _("Unknown status.")})
         _course, role = api.course_for(user=request.user, course_id=course_id)
+        context: dict[str, Any] = {}
         if role == "student":
             qs = api.student_questions(user=request.user, course_id=course_id).select_related("student")
             if wanted:
                 qs = qs.filter(status=wanted)
+            # a student's stored answers quote only resources they may still see, as on the page
+            context["askable"] = api.askable_resource_ids(course_id=course_id)
         else:
             qs = api.course_questions(user=request.user, course_id=course_id, status=wanted)
-        return Response(s.QuestionOut(qs[:200], many=True).data)
+        return Response(s.QuestionOut(qs[:200], many=True, context=context).data)
 
 
 class QuestionSendView(_Base):
     @extend_schema(summary="Send my question to the teacher", request=None, responses=s.QuestionOut)
     def post(self, request: Request, course_id: int, question_id: int) -> Response:
         question = api.question_send_to_teacher(user=request.user, course_id=course_id, question_id=question_id)
-        return Response(s.QuestionOut(question).data)
+        askable = api.askable_resource_ids(course_id=course_id)  # the sender is the student who asked
+        return Response(s.QuestionOut(question, context={"askable": askable}).data)
 
 
 class QuestionResolveView(_Base):
