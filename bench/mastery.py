@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -143,7 +144,7 @@ def _answer(course_id: int, student_id: int, at: datetime, item_id: int, success
 
 
 def service_latency(
-    models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None
+    models: dict[str, KnowledgeTracer | None], n: int, postgres: str | None = None, *, gc_freeze: bool = False
 ) -> dict[str, dict[str, float]]:
     """p50/p99 wall and thread-CPU ms of ``evidence_from_events`` for one new event at a time,
     and the SQL statements one such update runs (with the state cached, as when timed), with
@@ -168,6 +169,7 @@ def service_latency(
         from assessment.kt import loader
         from assessment.models import KTModelVersion
         from eduai.accounts.models import User
+        from eduai.celery import gc_freeze_startup_objects
         from eduai.courses import api as courses
         from eduai.courses.models import Course, PracticeItem, School, Skill
 
@@ -200,6 +202,8 @@ def service_latency(
             student = User.objects.create(username=f"bench-{name}")
             courses.enrollment_upsert(course_id=course.pk, user_id=student.pk)
             wall, cpu = [], []
+            if gc_freeze:  # what a worker process does once it is up (eduai/celery.py)
+                gc_freeze_startup_objects()
             load_start = os.getloadavg()[0]
             start = timezone.now()
             for k in range(n):
@@ -226,6 +230,7 @@ def service_latency(
                 "statements": sum(q["sql"].split()[0].upper() not in ("BEGIN", "COMMIT") for q in ctx.captured_queries),
                 "load_start": load_start,
                 "load_end": os.getloadavg()[0],
+                "gc_frozen": gc.get_freeze_count(),
             }
             print(f"service path, {name}: {json.dumps(out[name])}", flush=True)
     return out
@@ -240,6 +245,9 @@ def main() -> int:
     ap.add_argument("--sample", type=float, default=1.0, help="fraction of train and test students (development)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--service", type=int, default=0, help="also time N updates through the service path")
+    ap.add_argument(
+        "--gc-freeze", action="store_true", help="service path: freeze start-up objects first, as a worker does"
+    )
     ap.add_argument("--service-postgres", metavar="URL", help="time the service path on this PostgreSQL server")
     ap.add_argument("--out", help="write all figures as JSON here")
     args = ap.parse_args()
@@ -305,7 +313,9 @@ def main() -> int:
         gains = [r["deep"]["auc"] - r["bkt"]["auc"] for r in deep_rows]  # type: ignore[index]
         print(f"\ndeep - BKT AUC, median over {len(gains)} fold(s): {statistics.median(gains):+.4f}")
     if args.service:
-        results.append({"service_path": service_latency(trained, args.service, args.service_postgres)})
+        results.append(
+            {"service_path": service_latency(trained, args.service, args.service_postgres, gc_freeze=args.gc_freeze)}
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2, default=float) + "\n")
     return 0
