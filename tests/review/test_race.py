@@ -153,8 +153,20 @@ def test_threads_racing_a_model_run_against_an_override_on_postgresql(rw, make_s
         teacher_score = k % 4  # never 6, the model's score
         errors: list[Exception] = []
         barrier = threading.Barrier(2)
-        model_run = _in_thread(lambda s=sub: grading.submissions_score(submission_ids=[s.pk]), barrier, errors)
-        delay = rng.random() * 0.03  # the teacher's click lands 0-30 ms after the run starts
+        # Every third round each order is forced (the other side starts 0.5 s later); the rest
+        # race within milliseconds. With random delays alone, a quiet fast box let the model run
+        # claim first in all 12 rounds, and the test did not see the other order.
+        model_delay, delay = 0.0, rng.random() * 0.03  # the click lands 0-30 ms after the run starts
+        if k % 3 == 0:
+            model_delay, delay = 0.5, 0.0  # the teacher first
+        elif k % 3 == 1:
+            delay = 0.5  # the model run first
+
+        def model(s=sub, d=model_delay):
+            threading.Event().wait(d)
+            grading.submissions_score(submission_ids=[s.pk])
+
+        model_run = _in_thread(model, barrier, errors)
 
         def teacher(s=sub, p=p1, t=teacher_score, d=delay):
             threading.Event().wait(d)
