@@ -367,7 +367,7 @@ def _fold(row: StudentKTState, new: list[Evidence], *, changed_since: datetime |
         since = min([t for t in [changed_since, *(e.occurred_at for e in late)] if t is not None])
         _replay(row, model, version_id, since=since)
     elif new:
-        _online(row, model, new)
+        _online(row, model, new, cached=live if isinstance(live, _Live) else None)
 
 
 def _folded(row: StudentKTState) -> Q:
@@ -421,9 +421,11 @@ class _Live:
     method: str  # of the model that wrote ``state``
 
 
-def _load_live(row: StudentKTState, model: KnowledgeTracer) -> _Live:
-    live = loader.STATES.get(row.pk, _stamp(row))
-    if isinstance(live, _Live):
+def _load_live(row: StudentKTState, model: KnowledgeTracer, cached: _Live | None) -> _Live:
+    """``cached``: the live state ``_fold`` found for this row's stamp (one cache lookup per
+    answer), or None on a worker without it."""
+    live = cached
+    if live is not None:
         # A cached state is never changed once published: readers in other threads may be
         # computing with it (``live_states`` shares it). The update works on a fork, published
         # after the commit; if this transaction rolls back, the cached one is still right for
@@ -491,8 +493,8 @@ def _recent_responses_bulk(rows: list[StudentKTState], n: int) -> dict[int, list
     return out
 
 
-def _online(row: StudentKTState, model: KnowledgeTracer, new: list[Evidence]) -> None:
-    live = _load_live(row, model)
+def _online(row: StudentKTState, model: KnowledgeTracer, new: list[Evidence], *, cached: _Live | None) -> None:
+    live = _load_live(row, model, cached)
     history: list[tuple[Any, ...]] = []
     changed: set[int] = set()
     for e in new:
