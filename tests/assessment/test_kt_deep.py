@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from assessment.kt.base import Response, replay
-from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, _stack_matrix
+from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, DeepState, _stack_matrix
 from eduai.inference import kt as deep_torch
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
@@ -56,15 +56,22 @@ def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-def test_online_numpy_update_equals_the_trained_torch_forward(model):
-    # given a student history the model has not seen
-    h = histories(1, seed=9, length=(40, 41))[0]
-    # when it is replayed one response at a time through the online path
+def _replay_online(model: DeepKT, h) -> tuple[list[float], DeepState]:
+    """Each response's prediction from the earlier ones through the online path, and the state
+    after the last one."""
     state = model.new_state()
     online = []
     for r in h:
         online.append(model.predict(state, r.item, r.skills))
         model.update(state, r)
+    return online, state
+
+
+def test_online_numpy_update_equals_the_trained_torch_forward(model):
+    # given a student history the model has not seen
+    h = histories(1, seed=9, length=(40, 41))[0]
+    # when it is replayed one response at a time through the online path
+    online, _ = _replay_online(model, h)
     # then every prediction is what the full causal torch forward gives
     np.testing.assert_allclose(online, _torch_probs(model, h), atol=1e-5)
 
@@ -160,11 +167,7 @@ def test_with_ability_features_the_online_path_still_equals_torch_and_survives_a
     m = DeepKT(DeepHyper(**TINY, ability_features=True, window=1000))
     m.fit(histories(60, seed=0), seed=0)
     h = histories(1, seed=9, length=(30, 31))[0]
-    state = m.new_state()
-    online = []
-    for r in h:
-        online.append(m.predict(state, r.item, r.skills))
-        m.update(state, r)
+    online, state = _replay_online(m, h)
     np.testing.assert_allclose(online, _torch_probs(m, h), atol=1e-5)
     assert state.res and state.res_all != 0.0
     restored = m.state_load(m.state_dump(state, compact=True), h)
@@ -178,11 +181,7 @@ def test_with_the_logistic_logit_in_the_head_the_online_path_still_equals_torch(
     assert info["n_train_students"] == 54
     # then the head has one more input, and the online path gives the torch forward's numbers
     h = histories(1, seed=9, length=(30, 31))[0]
-    state = m.new_state()
-    online = []
-    for r in h:
-        online.append(m.predict(state, r.item, r.skills))
-        m.update(state, r)
+    online, state = _replay_online(m, h)
     np.testing.assert_allclose(online, _torch_probs(m, h), atol=1e-5)
     # and the artefact keeps the option
     m.save(tmp_path / "m")
