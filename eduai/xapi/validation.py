@@ -113,12 +113,21 @@ def _uuid(value: Any, path: str) -> str:
 
 
 def parse_timestamp(value: Any, path: str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        # Well formed but impossible (month 13, 30 February, an offset of a day or more).
+        parsed = None
     if parsed is None:
         _fail(path, "must be an ISO 8601 date and time, e.g. 2024-03-01T12:00:00Z")
     if parsed.tzinfo is None:  # type: ignore[union-attr]
         # xAPI only says a timestamp SHOULD carry its offset; without one we read it as UTC.
         parsed = parsed.replace(tzinfo=UTC)  # type: ignore[union-attr]
+    try:
+        parsed.astimezone(UTC)  # type: ignore[union-attr]
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is after the last instant a datetime (or the database) holds.
+        _fail(path, "is outside the years 1 to 9999 once converted to UTC")
     return parsed  # type: ignore[return-value]
 
 
