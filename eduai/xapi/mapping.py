@@ -28,6 +28,10 @@ from .models import CourseAlias
 from .validation import parse_duration_seconds, parse_timestamp
 
 COURSE_EXTENSION = "urn:eduai:extension:course"
+# Longest duration an event keeps (a century, beyond any real activity). ISO 8601 allows any
+# length, but a timedelta stops at 999,999,999 days and DurationField's 64-bit microseconds at
+# ~106,751,991 days; a longer one stays in the stored statement only.
+MAX_EVENT_DURATION_SECONDS = 100 * 365.25 * 24 * 3600
 _URN = re.compile(r"^urn:eduai:(course|practice-item|resource|assignment):(\d+)$")
 
 
@@ -144,7 +148,9 @@ def _result_fields(result: dict[str, Any]) -> dict[str, Any]:
     }
     if "duration" in result:
         seconds = parse_duration_seconds(result["duration"])
-        fields["result_duration"] = timedelta(seconds=seconds) if seconds is not None else None
+        fields["result_duration"] = (
+            timedelta(seconds=seconds) if seconds is not None and seconds <= MAX_EVENT_DURATION_SECONDS else None
+        )
     return fields
 
 

@@ -38,3 +38,17 @@ def test_an_impossible_timestamp_is_a_400_and_nothing_is_stored(lrs, world, item
 def test_an_impossible_since_is_a_400(lrs):
     resp = lrs.get(since="2026-13-01T00:00:00Z")
     assert resp.status_code == 400 and "since" in resp.json()["error"]
+
+
+@pytest.mark.parametrize("duration", ["P9999999999D", "PT99999999999999999999S", "P200000000D"])
+def test_a_duration_too_long_to_store_is_kept_in_the_statement_but_not_on_the_event(lrs, world, item, duration):
+    # A valid ISO 8601 duration is a valid statement (an LRS must accept it), but a timedelta
+    # stops at 999,999,999 days and the database column at 2**63 microseconds (~292,000 years).
+    body = statement(world, object={"id": f"urn:eduai:practice-item:{item.pk}"})
+    body["result"] = {**body["result"], "duration": duration}
+    resp = lrs.post(body)
+    assert resp.status_code == 200, resp.content
+    sid = resp.json()[0]
+    assert Statement.objects.get(statement_id=sid).data["result"]["duration"] == duration
+    event = ActivityEvent.objects.get(statement_id=sid)
+    assert event.result_duration is None and event.result_score_raw == 8
