@@ -191,10 +191,16 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
     for row in rows:
         if row.voids is not None:
             _void(scope, row)
-    # A statement whose voiding statement came first (out-of-order delivery) is born voided.
-    early = Statement.objects.filter(voids__in=[r.statement_id for r in rows]).values_list("voids", flat=True)
-    for target_id in early:
+    # A statement whose voiding statement came first (out-of-order delivery) is born voided, if
+    # that voiding statement's client could have voided it (as _void checks): its school, and its
+    # course for a course-scoped client (a voiding row's course is its client's course).
+    scope_of = {r.statement_id: (r.school_id, r.course_id) for r in rows}
+    early = Statement.objects.filter(voids__in=list(scope_of)).values_list("voids", "school_id", "course_id")
+    for target_id, school_id, course_id in early:
         if target_id is None:
+            continue
+        target_school, target_course = scope_of[target_id]
+        if school_id != target_school or (course_id is not None and course_id != target_course):
             continue
         Statement.objects.filter(statement_id=target_id, voids__isnull=True).update(voided=True)
         activity_event_void(statement_id=target_id)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from eduai.courses.models import ActivityEvent
 from eduai.xapi.models import Statement
+from eduai.xapi.services import lrs_client_create
 from tests.factories import PracticeItemFactory
 
-from .conftest import statement
+from .conftest import XapiClient, statement
 
 
 @pytest.fixture
@@ -52,3 +55,32 @@ def test_a_duration_too_long_to_store_is_kept_in_the_statement_but_not_on_the_ev
     assert Statement.objects.get(statement_id=sid).data["result"]["duration"] == duration
     event = ActivityEvent.objects.get(statement_id=sid)
     assert event.result_duration is None and event.result_score_raw == 8
+
+
+def test_a_voiding_statement_from_another_school_does_not_void_a_later_statement(lrs, world, item):
+    sid = str(uuid.uuid4())
+    south, secret = lrs_client_create(name="south", school_id=world.other_school.pk)
+    voiding = statement(
+        world, verb={"id": "http://adlnet.gov/expapi/verbs/voided"}, object={"objectType": "StatementRef", "id": sid}
+    )
+    del voiding["result"]
+    del voiding["context"]
+    # The other school's client voids an id it has never seen (accepted: the target is unknown)...
+    assert XapiClient(south.key, secret).post(voiding).status_code == 200
+    # ...and then this school's statement with that id arrives: it must stay valid evidence.
+    assert lrs.post(statement(world, id=sid)).status_code == 200
+    assert Statement.objects.get(statement_id=sid).voided is False
+    assert ActivityEvent.objects.get(statement_id=sid).voided is False
+    assert lrs.get(statementId=sid).status_code == 200
+
+
+def test_a_voiding_statement_that_came_first_voids_its_target_in_the_same_scope(lrs, world, item):
+    sid = str(uuid.uuid4())
+    voiding = statement(
+        world, verb={"id": "http://adlnet.gov/expapi/verbs/voided"}, object={"objectType": "StatementRef", "id": sid}
+    )
+    del voiding["result"]
+    assert lrs.post(voiding).status_code == 200
+    assert lrs.post(statement(world, id=sid)).status_code == 200
+    assert Statement.objects.get(statement_id=sid).voided is True
+    assert ActivityEvent.objects.get(statement_id=sid).voided is True
