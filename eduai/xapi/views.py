@@ -32,6 +32,12 @@ _VERSION_OK = ("1.0", "1.0.0", "1.0.1", "1.0.2", "1.0.3")
 _CURSOR_SALT = "eduai.xapi.more"
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON: stored, they would break every
+    # later GET (and PostgreSQL's jsonb refuses them).
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _answer(payload: Any, status: int = 200) -> HttpResponse:
     if status == 204:
         response = HttpResponse(status=204)
@@ -97,7 +103,7 @@ def _write(request: HttpRequest, scope: ClientScope) -> HttpResponse:
     if request.content_type != "application/json":
         return _error("Statements must be sent as application/json (multipart attachments are not supported).")
     try:
-        body = json.loads(request.body or b"null")
+        body = json.loads(request.body or b"null", parse_constant=_no_constant)
     except RequestDataTooBig:
         return _error("The request body is too large.", 413)
     except (ValueError, UnicodeDecodeError):

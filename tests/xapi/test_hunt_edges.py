@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -84,3 +85,14 @@ def test_a_voiding_statement_that_came_first_voids_its_target_in_the_same_scope(
     assert lrs.post(statement(world, id=sid)).status_code == 200
     assert Statement.objects.get(statement_id=sid).voided is True
     assert ActivityEvent.objects.get(statement_id=sid).voided is True
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_that_is_not_json_is_refused(lrs, world, item, constant):
+    # Python's json reads NaN and Infinity, which JSON does not have: stored, they would make
+    # every later GET answer invalid JSON (and PostgreSQL's jsonb refuses them outright).
+    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {constant}')
+    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    assert resp.status_code == 400, resp.content
+    assert "JSON" in resp.json()["error"]
+    assert Statement.objects.count() == 0
