@@ -5,6 +5,8 @@
 - ``rebuild_school_mastery(school_id)`` (default queue): replay states after a model change.
 - ``train_deep_kt(school_id)`` / ``train_bkt(school_id)``: train and register a model; the deep
   one is routed to the ``inference`` queue (settings.CELERY_TASK_ROUTES).
+- ``sweep_unfolded()`` (Celery beat, every 5 minutes): the evidence lost tasks of the first two
+  never wrote, written through the same services (``assessment.sweep``).
 
 Re-running any of them is harmless: evidence is keyed by event / submission and folding holds
 the student's state row lock. With no broker they run eagerly in-process.
@@ -18,7 +20,7 @@ from typing import Any
 from celery import shared_task
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
-from . import services
+from . import services, sweep
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,12 @@ def train_deep_kt(school_id: int, hyperparameters: dict[str, Any] | None = None)
 @shared_task(name="assessment.tasks.train_bkt")
 def train_bkt(school_id: int) -> int:
     return services.kt_model_train(school_id=school_id, method="bkt").pk
+
+
+# The limits stay under the beat period (300 s) so two sweeps do not overlap; one interrupted
+# by its soft limit rolls back only the fold in progress and the next run goes on.
+@shared_task(name="assessment.tasks.sweep_unfolded", soft_time_limit=240, time_limit=270)
+def sweep_unfolded() -> dict[str, Any]:
+    """Fold in the answers, voids and released grades whose task was lost (settings: grace,
+    look-back and per-run limit, ``EDUAI_KT_SWEEP_*``)."""
+    return sweep.sweep_unfolded().as_dict()

@@ -252,6 +252,21 @@ CELERY_BEAT_SCHEDULE["grading-sweep-stuck-submissions"] = {
     "task": "grading.tasks.sweep_stuck_submissions",
     "schedule": 300.0,
 }
+# Assessment: write the evidence a lost task left behind (practice answers without evidence,
+# voided events with evidence, released grades without evidence), through the same services.
+# Rows younger than the grace period are left to their own task (a duplicate is harmless,
+# only wasted work); the look-back covers an outage of a weekend; at most LIMIT rows of each
+# kind per run, oldest first (5,000 answers from as many students: ~30,000 statements), the
+# next run goes on. Older losses: manage.py assessment_sweep --hours N / --all.
+EDUAI_KT_SWEEP_GRACE_SECONDS = int(os.environ.get("EDUAI_KT_SWEEP_GRACE_SECONDS", "120"))
+EDUAI_KT_SWEEP_LOOKBACK_HOURS = float(os.environ.get("EDUAI_KT_SWEEP_LOOKBACK_HOURS", "72"))
+EDUAI_KT_SWEEP_LIMIT = int(os.environ.get("EDUAI_KT_SWEEP_LIMIT", "5000"))
+# expires: a sweep still queued when the next is due is dropped rather than run twice
+CELERY_BEAT_SCHEDULE["assessment-sweep-unfolded"] = {
+    "task": "assessment.tasks.sweep_unfolded",
+    "schedule": 300.0,
+    "options": {"expires": 290.0},
+}
 
 # --- EduAI -----------------------------------------------------------------------------
 # Local transformers model folder for the encoder; empty = the bundled all-MiniLM-L6-v2.
