@@ -208,7 +208,7 @@ def _assignment_for_link(*, claims: dict[str, Any], course: Course, link: Resour
         return link.assignment
     if raw in (None, ""):
         return None
-    if not str(raw).isdigit():
+    if not (str(raw).isascii() and str(raw).isdigit()):  # "²".isdigit() is true, int("²") fails
         raise LtiRefused(
             _("The link's custom parameter %(name)s=%(value)r is not an assignment id.")
             % {"name": CUSTOM_ASSIGNMENT, "value": raw}

@@ -248,7 +248,10 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
     else:
         raw = request.POST.get("assignment") or ""
         assignment = (
-            Assignment.objects.filter(pk=int(raw), course_id=context.course_id).first() if raw.isdigit() else None
+            # isascii: "²".isdigit() is true but int("²") fails.
+            Assignment.objects.filter(pk=int(raw), course_id=context.course_id).first()
+            if raw.isascii() and raw.isdigit()
+            else None
         )
         if assignment is None:
             errors.append(_("Pick an assignment of this course."))

@@ -1,0 +1,36 @@
+"""Odd values from the LMS side (custom parameters, the deep-linking form) found in a bug hunt:
+each is a 4xx with a message, never a 500, and creates nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from eduai.courses.models import Assignment
+
+from .conftest import launch_id_from
+from .platform import INSTRUCTOR, LEARNER
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"action": "pick", "assignment": "²"},  # str.isdigit() says yes, int() says no
+        {"action": "pick", "assignment": "99999999999999999999999"},
+    ],
+)
+def test_deep_linking_form_refuses_odd_numbers_with_a_400(registered, post):
+    sim = registered
+    client = Client()
+    page = sim.launch(client, sub="teacher-1", roles=[INSTRUCTOR], message_type="LtiDeepLinkingRequest")
+    before = Assignment.objects.count()
+    bad = client.post(f"/lti/deep-link/{launch_id_from(page.content.decode())}/", post)
+    assert bad.status_code == 400
+    assert Assignment.objects.count() == before
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "99999999999999999999999"])
+def test_a_custom_assignment_id_that_is_not_an_id_is_refused(registered, value):
+    resp = registered.launch(Client(), sub="student-9", roles=[LEARNER], custom={"eduai_assignment_id": value})
+    assert resp.status_code in (400, 404)
+    assert "assignment" in resp.content.decode()
