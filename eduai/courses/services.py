@@ -252,7 +252,14 @@ def _assign(instance: object, data: Mapping[str, object], allowed: frozenset[str
     return list(data)
 
 
+# Bound of any score, as the REST API's MAX_RUBRIC_POINTS: far inside a 32-bit database integer,
+# so callers other than the API (the LTI deep-linking form) cannot overflow the column.
+MAX_SCORE_POINTS = 10_000
+
+
 def _check_score_range(*, min_score: int, max_score: int, field: str = "max_score") -> None:
+    if not (-MAX_SCORE_POINTS <= min_score <= MAX_SCORE_POINTS and -MAX_SCORE_POINTS <= max_score <= MAX_SCORE_POINTS):
+        raise ValidationError({field: f"Scores must lie between -{MAX_SCORE_POINTS:,} and {MAX_SCORE_POINTS:,}."})
     if max_score <= min_score:
         raise ValidationError({field: f"The highest score ({max_score}) must be above the lowest ({min_score})."})
 

@@ -17,6 +17,8 @@ from .platform import INSTRUCTOR, LEARNER
     [
         {"action": "pick", "assignment": "²"},  # str.isdigit() says yes, int() says no
         {"action": "pick", "assignment": "99999999999999999999999"},
+        {"action": "create", "title": "T", "prompt": "P", "min_score": "0", "max_score": "99999999999999999999"},
+        {"action": "create", "title": "T", "prompt": "P", "min_score": "-99999999999999999999", "max_score": "4"},
     ],
 )
 def test_deep_linking_form_refuses_odd_numbers_with_a_400(registered, post):
