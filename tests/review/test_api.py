@@ -31,7 +31,16 @@ def test_queue_api_orders_by_confidence_and_pages(api_as, rw, make_sub, propose)
 
 
 @pytest.mark.parametrize(
-    "params", [{"status": "bogus"}, {"page": 0}, {"page_size": 1000}, {"assignment": "abc"}, {"page": "x"}]
+    "params",
+    [
+        {"status": "bogus"},
+        {"page": 0},
+        {"page_size": 1000},
+        {"assignment": "abc"},
+        {"page": "x"},
+        # past a 64-bit id: a 400, not an OverflowError from the database driver
+        {"assignment": str(2**63)},
+    ],
 )
 def test_queue_api_refuses_bad_parameters_with_400(api_as, rw, params):
     response = _queue(api_as, rw.world.teacher, rw.world.course.pk, **params)

@@ -18,7 +18,9 @@ MAX_COMMENT = 5000
 
 
 class QueueQuerySerializer(serializers.Serializer):
-    assignment = serializers.IntegerField(required=False, min_value=1, help_text="Only this assignment's work.")
+    assignment = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this assignment's work."
+    )
     status = serializers.ChoiceField(choices=STATUSES, required=False, default="waiting")
     page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=25)
