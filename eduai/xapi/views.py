@@ -38,6 +38,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _storable(value: Any) -> bool:
+    """No NUL character or lone surrogate in any key or string: PostgreSQL's jsonb and text
+    columns refuse both (a 500 on save otherwise)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
 def _answer(payload: Any, status: int = 200) -> HttpResponse:
     if status == 204:
         response = HttpResponse(status=204)
@@ -108,6 +126,10 @@ def _write(request: HttpRequest, scope: ClientScope) -> HttpResponse:
         return _error("The request body is too large.", 413)
     except (ValueError, UnicodeDecodeError):
         return _error("The body is not valid JSON.")
+    if not _storable(body):
+        return _error(
+            "The body contains a NUL character or a lone surrogate (\\u0000, \\ud800), which cannot be stored."
+        )
     if request.method == "PUT":
         unknown = set(request.GET) - {"statementId"}
         if unknown or "statementId" not in request.GET:

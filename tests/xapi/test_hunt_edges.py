@@ -96,3 +96,14 @@ def test_json_that_is_not_json_is_refused(lrs, world, item, constant):
     assert resp.status_code == 400, resp.content
     assert "JSON" in resp.json()["error"]
     assert Statement.objects.count() == 0
+
+
+@pytest.mark.parametrize("text", ["\\u0000", "\\ud800"])
+def test_text_a_database_cannot_store_is_refused(lrs, world, item, text):
+    # PostgreSQL (jsonb and text) refuses NUL and lone surrogates; the REST API's events say so
+    # with a 400 (validate_raw), and so must the LRS instead of failing on save.
+    body = json.dumps(statement(world)).replace('"name": "Stu"', f'"name": "St{text}u"')
+    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    assert resp.status_code == 400, resp.content
+    assert "statements[0]" in resp.json()["error"] or "body" in resp.json()["error"]
+    assert Statement.objects.count() == 0
