@@ -126,7 +126,13 @@ def _write(request: HttpRequest, scope: ClientScope) -> HttpResponse:
         return _error("The request body is too large.", 413)
     except (ValueError, UnicodeDecodeError):
         return _error("The body is not valid JSON.")
-    if not _storable(body):
+    except RecursionError:
+        return _error("The body's JSON is nested too deeply.")
+    try:
+        storable = _storable(body)
+    except RecursionError:  # decodable, but deeper than this walk's stack allows
+        return _error("The body's JSON is nested too deeply.")
+    if not storable:
         return _error(
             "The body contains a NUL character or a lone surrogate (\\u0000, \\ud800), which cannot be stored."
         )

@@ -107,3 +107,13 @@ def test_text_a_database_cannot_store_is_refused(lrs, world, item, text):
     assert resp.status_code == 400, resp.content
     assert "statements[0]" in resp.json()["error"] or "body" in resp.json()["error"]
     assert Statement.objects.count() == 0
+
+
+@pytest.mark.parametrize("depth", [100_000, 990])
+def test_deeply_nested_json_is_a_400(lrs, depth):
+    # Python's json decoder (and any recursive walk of the result) gives up with RecursionError
+    # near a thousand levels; 200 KB of brackets fits in the request size limit.
+    body = "[" * depth + "]" * depth
+    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    assert resp.status_code == 400, resp.content
+    assert Statement.objects.count() == 0
