@@ -141,3 +141,13 @@ def test_events_filter_by_time_window(world, api_as):
     assert [e["timestamp"] for e in response.json()["results"]] == ["2025-03-02T00:00:00Z"]
     newest_first = client.get("/api/v1/events/?ordering=-timestamp").json()["results"]
     assert [e["timestamp"][:10] for e in newest_first] == ["2025-03-03", "2025-03-02", "2025-03-01"]
+
+
+@pytest.mark.parametrize("depth", [100_000, 990])
+def test_deeply_nested_json_is_a_400_not_a_500(api_as, world, depth):
+    # DRF's JSONParser turns only ValueError into a 400; the decoder's RecursionError (about a
+    # thousand levels, 2 KB of brackets) escaped as a 500 from every JSON endpoint.
+    body = "[" * depth + "]" * depth
+    resp = api_as(world.teacher).post("/api/v1/events/", body, content_type="application/json")
+    assert resp.status_code == 400
+    assert "nested too deeply" in resp.json()["detail"]

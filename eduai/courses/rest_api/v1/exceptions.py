@@ -4,6 +4,8 @@
 - a missing object -> 404 with the same body whatever the model (nothing about what was
   looked up leaks);
 - a body that is not UTF-8 -> 400;
+- a JSON body nested deeper than Python's decoder goes (about a thousand levels; DRF's parser
+  only turns ValueError into a 400) -> 400;
 - a write that breaks a database constraint (a race past the services' own checks, e.g. two
   courses with one code created at the same instant) -> 409; the transaction rolled back, so
   nothing was stored.
@@ -30,6 +32,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, UnicodeDecodeError):
         return Response({"detail": "Request body must be valid UTF-8."}, status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, RecursionError) and "decoding a JSON" in str(exc):
+        return Response({"detail": "The JSON body is nested too deeply."}, status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, IntegrityError):
         return Response(
             {"detail": "This conflicts with data stored meanwhile (for example a duplicate name); nothing was saved."},
