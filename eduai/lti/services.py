@@ -237,6 +237,8 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
         raise LtiRefused(
             _("The launch does not identify the user (no 'sub' claim); anonymous launches are not supported.")
         )
+    if len(sub) > 255:  # OpenID Connect Core 2: at most 255 ASCII characters (LtiUser.sub's size)
+        raise LtiRefused(_("The launch's 'sub' claim is longer than the 255 characters OpenID Connect allows."))
     raw_roles = claims.get(ROLES) or []
     role = role_from_lti(raw_roles if isinstance(raw_roles, list) else [])
     if role is None:

@@ -36,3 +36,15 @@ def test_a_custom_assignment_id_that_is_not_an_id_is_refused(registered, value):
     resp = registered.launch(Client(), sub="student-9", roles=[LEARNER], custom={"eduai_assignment_id": value})
     assert resp.status_code in (400, 404)
     assert "assignment" in resp.content.decode()
+
+
+def test_a_sub_longer_than_openid_allows_is_refused_and_creates_nothing(registered):
+    # OpenID Connect Core 2: sub "MUST NOT exceed 255 ASCII characters"; LtiUser.sub holds 255,
+    # so a longer one failed on save on PostgreSQL (a 500) and was stored whole on SQLite.
+    from eduai.accounts.models import User
+
+    before = User.objects.count()
+    resp = registered.launch(Client(), sub="s" * 256, roles=[LEARNER])
+    assert resp.status_code == 400
+    assert "sub" in resp.content.decode()
+    assert User.objects.count() == before
