@@ -583,7 +583,7 @@ def roster_sync(*, context_pk: int) -> RosterResult:
         for m in members:
             sub = m.get("user_id")
             role = role_from_lti(m.get("roles") or [])
-            if not isinstance(sub, str) or not sub or role is None:
+            if not isinstance(sub, str) or not sub or len(sub) > 255 or role is None:
                 skipped += 1
                 continue
             user = _user_upsert(platform=context.platform, sub=sub, claims=dict(m))

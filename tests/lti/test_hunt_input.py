@@ -48,3 +48,19 @@ def test_a_sub_longer_than_openid_allows_is_refused_and_creates_nothing(register
     assert resp.status_code == 400
     assert "sub" in resp.content.decode()
     assert User.objects.count() == before
+
+
+def test_roster_sync_skips_a_member_whose_user_id_is_longer_than_a_sub_may_be(registered):
+    from eduai.lti.models import LtiContext, LtiUser
+    from eduai.lti.services import roster_sync
+
+    sim = registered
+    assert sim.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR]).status_code == 302
+    context = LtiContext.objects.get()
+    sim.members[context.context_id] = [
+        {"user_id": "s-1", "roles": [LEARNER], "status": "Active"},
+        {"user_id": "x" * 256, "roles": [LEARNER], "status": "Active"},
+    ]
+    result = roster_sync(context_pk=context.pk)
+    assert (result.active, result.skipped) == (1, 1)
+    assert not LtiUser.objects.filter(sub__startswith="xxx").exists()
