@@ -506,15 +506,13 @@ def _online(row: StudentKTState, model: KnowledgeTracer, new: list[Evidence], *,
             live.tails[sid] = _advance(live.tails.get(sid), p, e.occurred_at)
             changed.add(sid)
             history.append(_history_row(row, sid, p, e, model.method))
-    _save_masteries(row, model.method, {sid: live.tails[sid] for sid in changed})
-    _insert_history(history)
     last = new[-1]
     # compact: a windowed model's last responses are the evidence rows themselves; writing them
     # again as JSON on every update cost more than the update (docs/assessment.md)
     row.state = model.state_dump(live.state, compact=True)
     row.n_evidence += len(new)
     row.last_occurred_at, row.last_evidence_id = last.occurred_at, last.pk
-    _update_state(row)
+    _write_online(row, model.method, {sid: live.tails[sid] for sid in changed}, history)
     stamp, key = _stamp(row), row.pk
     transaction.on_commit(lambda: loader.STATES.put(key, stamp, live))
 
@@ -831,14 +829,11 @@ def _mastery_upsert() -> str:
     return f" ON CONFLICT ({_column(Mastery, 'student')}, {_column(Mastery, 'skill')}) DO UPDATE SET {update}"
 
 
-def _save_masteries(row: StudentKTState, method: str, tails: dict[int, _Tail]) -> None:
-    """Insert or update the ``Mastery`` rows of these skills in one statement (an upsert on the
-    unique (student, skill); ``ON CONFLICT DO UPDATE``, SQLite and PostgreSQL). The values come
+def _mastery_rows(row: StudentKTState, method: str, tails: dict[int, _Tail]) -> list[tuple[Any, ...]]:
+    """``Mastery`` rows of these skills, values in the order of ``_MASTERY_COLUMNS``. They come
     from the tails, not from the stored rows: no read before the write."""
-    if not tails:
-        return
     now = timezone.now()
-    rows = [
+    return [
         (
             row.student_id,
             row.course_id,
@@ -853,7 +848,13 @@ def _save_masteries(row: StudentKTState, method: str, tails: dict[int, _Tail]) -
         )
         for sid, t in tails.items()
     ]
-    _insert("mastery", Mastery, _MASTERY_COLUMNS, rows, _mastery_upsert)
+
+
+def _save_masteries(row: StudentKTState, method: str, tails: dict[int, _Tail]) -> None:
+    """Insert or update the ``Mastery`` rows of these skills in one statement (an upsert on the
+    unique (student, skill); ``ON CONFLICT DO UPDATE``, SQLite and PostgreSQL)."""
+    if tails:
+        _insert("mastery", Mastery, _MASTERY_COLUMNS, _mastery_rows(row, method, tails), _mastery_upsert)
 
 
 _HISTORY_COLUMNS = ("student", "course", "skill", "p", "method", "at", "evidence")
@@ -868,19 +869,62 @@ def _insert_history(rows: list[tuple[Any, ...]]) -> None:
 _STATE_UPDATE = ("state", "n_evidence", "last_occurred_at", "last_evidence_id", "updated_at")
 
 
-def _update_state(row: StudentKTState) -> None:
-    """Write the online update's columns of ``row`` (``updated_at`` set to now, as ``save`` would)."""
+def _state_update_sql(_: int) -> str:
+    sets = ", ".join(f"{_column(StudentKTState, c)} = %s" for c in _STATE_UPDATE)
+    return f"UPDATE {_table(StudentKTState)} SET {sets} WHERE {_column(StudentKTState, 'id')} = %s"  # noqa: S608
+
+
+def _state_params(conn: BaseDatabaseWrapper, row: StudentKTState) -> list[Any]:
+    """The online update's columns of ``row`` and its id, for ``_state_update_sql``
+    (``updated_at`` set to now, as ``save`` would)."""
     row.updated_at = timezone.now()
     names = (*_STATE_UPDATE, "id")
+    return [prep(getattr(row, n), conn) for prep, n in zip(_prep(conn, StudentKTState, names), names, strict=True)]
+
+
+def _update_state(row: StudentKTState) -> None:
+    """Write the online update's columns of ``row``."""
     conn = _db()
-    params = [prep(getattr(row, n), conn) for prep, n in zip(_prep(conn, StudentKTState, names), names, strict=True)]
+    with conn.cursor() as cur:
+        cur.execute(_sql(conn, "state", 0, _state_update_sql), _state_params(conn, row))
+
+
+def _write_online(row: StudentKTState, method: str, tails: dict[int, _Tail], history: list[tuple[Any, ...]]) -> None:
+    """The online update's three writes: the mastery upsert, the history rows, the state row.
+
+    On PostgreSQL they go as one statement, the two inserts as data-modifying ``WITH`` parts of
+    the state's UPDATE (each runs once, to completion, whether or not the UPDATE reads it; they
+    touch different tables): one round trip to the server instead of three, each of which waits
+    for the server's parse, plan and reply (docs/assessment.md, "Service path"). SQLite has no
+    data-modifying ``WITH`` and no round trips (the database is in the process): three
+    statements there, as for an online batch too big for one statement."""
+    conn = _db()
+    if conn.vendor != "postgresql" or len(tails) > _BATCH or len(history) > _BATCH:
+        _save_masteries(row, method, tails)
+        _insert_history(history)
+        _update_state(row)
+        return
+    mastery = _mastery_rows(row, method, tails)
+    params: list[Any] = []
+    for model, names, rows in (
+        (Mastery, _MASTERY_COLUMNS, mastery),
+        (MasteryHistory, _HISTORY_COLUMNS, history),
+    ):
+        preps = _prep(conn, model, names)
+        params += [prep(v, conn) for r in rows for prep, v in zip(preps, r, strict=True)]
+    params += _state_params(conn, row)
 
     def build(_: int) -> str:
-        sets = ", ".join(f"{_column(StudentKTState, c)} = %s" for c in _STATE_UPDATE)
-        return f"UPDATE {_table(StudentKTState)} SET {sets} WHERE {_column(StudentKTState, 'id')} = %s"  # noqa: S608
+        parts = []
+        if mastery:
+            parts.append(f"m AS ({_insert_sql(Mastery, _MASTERY_COLUMNS, len(mastery), _mastery_upsert())})")
+        if history:
+            parts.append(f"h AS ({_insert_sql(MasteryHistory, _HISTORY_COLUMNS, len(history), '')})")
+        return (f"WITH {', '.join(parts)} " if parts else "") + _state_update_sql(0)
 
+    # the cache key carries both row counts (one int: the history rows are at most _BATCH)
     with conn.cursor() as cur:
-        cur.execute(_sql(conn, "state", 0, build), params)
+        cur.execute(_sql(conn, "online", len(mastery) * (_BATCH + 1) + len(history), build), params)
 
 
 def mastery_rebuild(*, student_id: int, course_id: int) -> None:

@@ -17,7 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from assessment import services
 from assessment.kt import loader
 from assessment.models import Evidence, Mastery, MasteryHistory, StudentKTState
+from assessment.signals import on_activity_recorded
 from eduai.courses.models import SubmissionStatus
+from eduai.courses.signals import activity_recorded
 from tests import factories as f
 
 from .conftest import answer, at
@@ -30,6 +32,12 @@ def _statements(ctx: CaptureQueriesContext) -> list[str]:
     """The statements of the update itself: inside the test's transaction every atomic block
     is also a SAVEPOINT / RELEASE pair, which outside a test are the BEGIN and COMMIT."""
     return [q["sql"].split()[0].upper() for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+
+
+def _writes() -> list[str]:
+    """The online update's writes after the evidence insert: the mastery upsert, the history
+    insert and the state update; on PostgreSQL one statement (``services._write_online``)."""
+    return ["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT", "UPDATE"]
 
 
 def _fold(student, item, correct, minutes, capture):
@@ -50,21 +58,55 @@ def _twin(maths, name, plan):
     return other
 
 
-def test_one_new_answer_is_six_statements_whatever_its_skills(world, maths, django_capture_on_commit_callbacks):
-    # given a student whose state this worker has in memory
-    _fold(world.student, maths.item_f, True, 0, django_capture_on_commit_callbacks)
-    plan = [(maths.item_f, True)]
+def _answer_statements(world, maths, capture) -> tuple[list[list[str]], list[tuple]]:
+    """The statements of three new answers on a warm worker (a two-skill item writes two
+    mastery and two history rows), and the plan of all four answers."""
+    _fold(world.student, maths.item_f, True, 0, capture)
+    plan, seen = [(maths.item_f, True)], []
     for k, (item, correct) in enumerate([(maths.item_fd, False), (maths.item_d, True), (maths.item_fd, True)], 1):
         e = answer(maths.course, world.student, item, correct, at(k))
-        # when a new answer arrives (a two-skill item writes two mastery and two history rows)
-        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+        with CaptureQueriesContext(connection) as ctx, capture(execute=True):
             services.evidence_from_events(event_ids=[e.pk])
-        # then: read the event, lock the state, insert the evidence, upsert the mastery rows,
-        # insert the history rows, update the state
-        assert _statements(ctx) == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        seen.append(_statements(ctx))
         plan.append((item, correct))
+    return seen, plan
+
+
+def test_one_new_answer_is_six_statements_whatever_its_skills(world, maths, django_capture_on_commit_callbacks):
+    # given a student whose state this worker has in memory, when new answers arrive
+    seen, plan = _answer_statements(world, maths, django_capture_on_commit_callbacks)
+    # then each is: read the event, lock the state, insert the evidence, upsert the mastery
+    # rows, insert the history rows, update the state (the last three one statement on PostgreSQL)
+    assert seen == [["SELECT", "SELECT", "INSERT", *_writes()]] * 3
     # and the numbers are those of a worker that read everything back from the database
     assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "cold", plan), maths.course)
+
+
+# In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
+@pytest.mark.integration
+def test_on_postgresql_the_three_writes_of_an_answer_are_one_statement(
+    world, maths, monkeypatch, django_capture_on_commit_callbacks
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("data-modifying WITH is PostgreSQL's")
+    # given a student whose state this worker has in memory, when new answers arrive
+    seen, plan = _answer_statements(world, maths, django_capture_on_commit_callbacks)
+    # then each is: read the event, lock the state, insert the evidence, and one statement that
+    # upserts the mastery rows, inserts the history rows and updates the state
+    assert seen == [["SELECT", "SELECT", "INSERT", "WITH"]] * 3
+
+    # and what it stored is what the three separate statements store
+    def three(row, method, tails, history):
+        services._save_masteries(row, method, tails)
+        services._insert_history(history)
+        services._update_state(row)
+
+    monkeypatch.setattr(services, "_write_online", three)
+    got = _snapshot(world.student, maths.course)
+    assert len(got[1]) == 6  # history: one row per skill of each answer
+    assert got == _snapshot(_twin(maths, "three-statements", plan), maths.course)
+    row = StudentKTState.objects.get(student=world.student, course=maths.course)
+    assert (row.n_evidence, row.last_evidence_id) == (4, Evidence.objects.filter(student=world.student).last().pk)
 
 
 def test_a_worker_without_the_state_in_memory_reads_the_mastery_rows_once(
@@ -75,7 +117,7 @@ def test_a_worker_without_the_state_in_memory_reads_the_mastery_rows_once(
     e = answer(maths.course, world.student, maths.item_f, False, at(1))
     with CaptureQueriesContext(connection) as ctx:
         services.evidence_from_events(event_ids=[e.pk])
-    assert _statements(ctx) == ["SELECT", "SELECT", "INSERT", "SELECT", "INSERT", "INSERT", "UPDATE"]
+    assert _statements(ctx) == ["SELECT", "SELECT", "INSERT", "SELECT", *_writes()]
     m = Mastery.objects.get(student=world.student, skill=maths.fractions)
     assert m.n_evidence == 2 and len(m.recent) == 2 and m.trend == pytest.approx(m.p - m.recent[0])
     assert Mastery.objects.get(student=world.student, skill=maths.decimals).n_evidence == 1
@@ -114,11 +156,12 @@ def test_a_failure_with_the_state_in_memory_leaves_state_and_cache_consistent(
     before = _snapshot(world.student, maths.course)
     state_before = StudentKTState.objects.get(student=world.student).state
 
-    def boom(*args, **kwargs):
+    def half(row, method, tails, history):
+        services._save_masteries(row, method, tails)
         raise RuntimeError("database went away")
 
-    # the mastery rows are written, then the history insert fails
-    monkeypatch.setattr(services, "_insert_history", boom)
+    # the mastery rows are written, then the rest of the update fails
+    monkeypatch.setattr(services, "_write_online", half)
     e = answer(maths.course, world.student, maths.item_f, False, at(1))
     with pytest.raises(RuntimeError), transaction.atomic():
         services.evidence_from_events(event_ids=[e.pk])
@@ -188,20 +231,38 @@ def test_a_delivery_of_many_answers_is_read_and_written_in_batches(world, maths,
 # In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgresql(world, maths, monkeypatch, caplog):
+def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgresql(
+    world, maths, monkeypatch, caplog, request
+):
     if connection.vendor != "postgresql":
         pytest.skip("real-thread race needs PostgreSQL row locks (SQLite serialises writers)")
     caplog.set_level(logging.INFO, logger="assessment.services")
     rng = random.Random(3)
     real_lock = services._lock_state
+    this_round: dict[str, object] = {}
 
-    def lock_a_little_later(**kwargs):
-        threading.Event().wait(rng.random() * 0.01)  # both threads have read the event by now
+    def lock_once_both_have_read(**kwargs):
+        # each thread's first lock of the round waits until both threads have read the event
+        # (no evidence yet: both take the fast path), then a random few ms: who inserts first
+        # varies, and the race happens whatever the box's load (a loaded box could delay one
+        # thread's read past the other's commit). The loser's careful path locks again at once.
+        waited = this_round["waited"]
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            this_round["both_read"].wait(timeout=30)
+            threading.Event().wait(rng.random() * 0.01)
         return real_lock(**kwargs)
 
-    monkeypatch.setattr(services, "_lock_state", lock_a_little_later)
+    monkeypatch.setattr(services, "_lock_state", lock_once_both_have_read)
+    # the two threads below are the only deliveries: recording an answer outside a test
+    # transaction would fold it at once (eagerly, or on the integration run's real worker)
+    activity_recorded.disconnect(dispatch_uid="assessment.activity_recorded")
+    request.addfinalizer(
+        lambda: activity_recorded.connect(on_activity_recorded, dispatch_uid="assessment.activity_recorded")
+    )
     rounds, plan = 10, []
     for k in range(rounds):
+        this_round.update(waited=set(), both_read=threading.Barrier(2))
         item, correct = [maths.item_f, maths.item_fd, maths.item_d][k % 3], k % 4 != 1
         e = answer(maths.course, world.student, item, correct, at(k))
         plan.append((item, correct))
@@ -226,9 +287,9 @@ def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgr
         assert Evidence.objects.filter(event=e).count() == 1, f"round {k}"
     monkeypatch.undo()
     assert StudentKTState.objects.get(student=world.student).n_evidence == rounds
-    # the race happened (else this test did not test it): the loser's insert failed on the
-    # unique event key and it went the careful way
-    assert any("written concurrently" in r.getMessage() for r in caplog.records)
+    # the race happened in every round (else this test did not test it): the loser's insert
+    # failed on the unique event key and it went the careful way
+    assert sum("written concurrently" in r.getMessage() for r in caplog.records) == rounds
     got = _snapshot(world.student, maths.course)
     loader.STATES.clear()
     assert got == _snapshot(_twin(maths, "alone", plan), maths.course)
