@@ -662,12 +662,24 @@ def platform_register_dynamic(
     missing = [k for k in required if not isinstance(config.get(k), str)]
     if missing:
         raise LtiRefused(_("The platform's configuration lacks %(keys)s.") % {"keys": ", ".join(missing)}, 502)
+    # The sizes of Platform's columns (issuer 255, URLs 500): longer values fail on save.
+    too_long = [k for k, n in (("issuer", 255), *((k, 500) for k in required[1:4])) if len(config[k]) > n]
+    if too_long:
+        raise LtiRefused(
+            _("The platform's configuration has values too long to store: %(keys)s.") % {"keys": ", ".join(too_long)},
+            502,
+        )
     # The spec requires the issuer to be on the configuration URL's host: a configuration
     # cannot register EduAI on behalf of another platform.
     if not _same_site(config["issuer"], openid_configuration_url):
         raise LtiRefused(_("The platform's issuer is not on the host of its openid_configuration URL."))
-    platform_conf = config.get("https://purl.imsglobal.org/spec/lti-platform-configuration") or {}
-    scopes = set(config.get("scopes_supported") or TOOL_SCOPES)
+    # Optional members of the wrong shape are ignored, as if absent.
+    platform_conf = config.get("https://purl.imsglobal.org/spec/lti-platform-configuration")
+    platform_conf = platform_conf if isinstance(platform_conf, dict) else {}
+    supported = config.get("scopes_supported")
+    scopes = set(supported) if isinstance(supported, list) and supported else set(TOOL_SCOPES)
+    audience = config.get("authorization_server")
+    audience = audience if isinstance(audience, str) and len(audience) <= 500 else ""
     registration: dict[str, Any] = {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -721,7 +733,7 @@ def platform_register_dynamic(
                 "school_id": invite.school_id,
                 "auth_login_url": config["authorization_endpoint"],
                 "auth_token_url": config["token_endpoint"],
-                "auth_audience": config.get("authorization_server", "") or "",
+                "auth_audience": audience,
                 "key_set_url": config["jwks_uri"],
                 "origin": RegistrationOrigin.DYNAMIC,
                 "product_family_code": str(platform_conf.get("product_family_code", ""))[:100],

@@ -64,3 +64,57 @@ def test_roster_sync_skips_a_member_whose_user_id_is_longer_than_a_sub_may_be(re
     result = roster_sync(context_pk=context.pk)
     assert (result.active, result.skipped) == (1, 1)
     assert not LtiUser.objects.filter(sub__startswith="xxx").exists()
+
+
+def _tweak(key, value):
+    def change(conf, base):
+        conf[key] = value.format(base=base) if isinstance(value, str) else value
+        return conf
+
+    return change
+
+
+def _register(sim, world, change):
+    from eduai.lti.services import invite_create
+
+    _, token = invite_create(school_id=world.school.pk, name="x", created_by_id=None)
+    good = sim.openid_configuration
+    sim.openid_configuration = lambda: change(good(), sim.base)
+    params = {
+        "openid_configuration": sim.base + "/.well-known/openid-configuration",
+        "registration_token": "reg-token-1",
+    }
+    return Client().get(f"/lti/register/{token}/", params)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _tweak("https://purl.imsglobal.org/spec/lti-platform-configuration", "not an object"),
+        _tweak("scopes_supported", 5),
+        _tweak("authorization_server", ["not", "text"]),
+    ],
+)
+def test_an_optional_configuration_member_of_the_wrong_shape_is_ignored(sim, world, change):
+    from eduai.lti.models import Platform
+
+    resp = _register(sim, world, change)
+    assert resp.status_code == 200, resp.content[:300]
+    platform = Platform.objects.get()
+    assert platform.auth_audience == "" and platform.product_family_code in ("", "simlms")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _tweak("issuer", "{base}/" + "i" * 300),  # Platform.issuer holds 255
+        _tweak("jwks_uri", "{base}/" + "k" * 600),  # the URLs hold 500
+        _tweak("token_endpoint", "{base}/" + "t" * 600),
+    ],
+)
+def test_a_configuration_value_too_long_to_store_is_refused(sim, world, change):
+    from eduai.lti.models import Platform
+
+    resp = _register(sim, world, change)
+    assert resp.status_code == 502, resp.content[:300]
+    assert Platform.objects.count() == 0
