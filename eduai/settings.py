@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE["grading-sweep-stuck-submissions"] = {
 EDUAI_KT_SWEEP_GRACE_SECONDS = int(os.environ.get("EDUAI_KT_SWEEP_GRACE_SECONDS", "120"))
 EDUAI_KT_SWEEP_LOOKBACK_HOURS = float(os.environ.get("EDUAI_KT_SWEEP_LOOKBACK_HOURS", "72"))
 EDUAI_KT_SWEEP_LIMIT = int(os.environ.get("EDUAI_KT_SWEEP_LIMIT", "5000"))
+# Assessment's writes (evidence, mastery, states: all derived from stored events and grades)
+# commit without waiting for the WAL flush on PostgreSQL (synchronous_commit off for those
+# transactions only). A server crash can lose the last fraction of a second of them, whole
+# (never half: the database stays consistent); the sweep above writes them again from their
+# events. Off: every assessment commit waits for the disk too (docs/assessment.md).
+EDUAI_KT_ASYNC_COMMIT = env_bool("EDUAI_KT_ASYNC_COMMIT", True)
 # expires: a sweep still queued when the next is due is dropped rather than run twice
 CELERY_BEAT_SCHEDULE["assessment-sweep-unfolded"] = {
     "task": "assessment.tasks.sweep_unfolded",

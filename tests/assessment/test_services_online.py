@@ -325,3 +325,45 @@ def test_a_cold_worker_replays_a_state_another_method_wrote(world, maths, django
     assert StudentKTState.objects.get(student=world.student).state["method"] == "bkt"
     plan = [(maths.item_fd, True), (maths.item_f, False)]
     assert _snapshot(world.student, maths.course) == _snapshot(_twin(maths, "replayed", plan), maths.course)
+
+
+# In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("async_commit", [True, False])
+def test_on_postgresql_assessment_commits_do_not_wait_for_the_disk_unless_told_to(
+    world, maths, monkeypatch, settings, async_commit, request
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    settings.EDUAI_KT_ASYNC_COMMIT = async_commit
+    real_serving, seen = services._serving_for_row, []
+
+    def look_then_serve(row):  # with the state row locked, before any write
+        with connection.cursor() as cur:
+            cur.execute("SHOW synchronous_commit")
+            seen.append(cur.fetchone()[0])
+        return real_serving(row)
+
+    monkeypatch.setattr(services, "_serving_for_row", look_then_serve)
+    activity_recorded.disconnect(dispatch_uid="assessment.activity_recorded")  # the calls below fold
+    request.addfinalizer(
+        lambda: activity_recorded.connect(on_activity_recorded, dispatch_uid="assessment.activity_recorded")
+    )
+    # when answers are folded in (the first creates the state row, the second finds it) and
+    # the state is rebuilt
+    for k in range(2):
+        services.evidence_from_events(event_ids=[answer(maths.course, world.student, maths.item_f, True, at(k)).pk])
+    services.mastery_rebuild(student_id=world.student.pk, course_id=maths.course.pk)
+    # then inside them synchronous_commit is off (on when the setting says so) ...
+    assert seen == ["off" if async_commit else "on"] * 3
+    # ... and only inside them
+    with connection.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"
+    assert Mastery.objects.get(student=world.student, skill=maths.fractions).n_evidence == 2
+    # inside a caller's transaction it stays on: it would last to the caller's commit
+    seen.clear()
+    with transaction.atomic():
+        services.evidence_from_events(event_ids=[answer(maths.course, world.student, maths.item_f, False, at(5)).pk])
+    assert seen == ["on"]
