@@ -198,21 +198,34 @@ class EduaiMessageLaunch(DjangoMessageLaunch):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce:
             raise LtiException('"nonce" is empty')
-        if not self._session_service.check_nonce(nonce):
+        # Read before the signature is checked: a list here made pylti1p3 raise TypeError (a 500).
+        if not isinstance(nonce, str) or not self._session_service.check_nonce(nonce):
             raise LtiException("Invalid Nonce")
         return self
 
     def validate_registration(self):
-        super().validate_registration()
         body = self._get_jwt_body()
         aud = body.get("aud")
         audiences = aud if isinstance(aud, list) else [aud]
+        # Read before the signature is checked: pylti1p3 takes aud[0] of an empty list (IndexError).
+        if not audiences or not all(isinstance(a, str) for a in audiences):
+            raise LtiException("Client id not registered for this issuer")
+        super().validate_registration()
         client_id = self._registration.get_client_id() if self._registration else None
         if client_id not in audiences:
             raise LtiException("Client id not registered for this issuer")
         if len(audiences) > 1 and body.get("azp") != client_id:
             raise LtiException("Invalid azp: a token with several audiences must name our client id in azp")
         return self
+
+    def validate_message(self):
+        # pylti1p3's message validators assume each claim's JSON type ("x" as resource_link, a
+        # number as the AGS endpoint): its AttributeError/TypeError would be a 500. They read only
+        # the token's body, so such an error can only mean a malformed claim.
+        try:
+            return super().validate_message()
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise LtiException(f"Malformed claim: {exc}") from exc
 
     def validate_jwt_signature(self):
         id_token = self._get_id_token()

@@ -83,6 +83,11 @@ _REASONS: list[tuple[str, int, str]] = [
     ("Must support resource link", 400, N_("The platform does not accept LTI resource links in deep linking.")),
     ("Invalid message type", 400, N_("The launch lacks a required claim: message_type.")),
     ("Unrecognized message type", 400, N_("EduAI does not handle this LTI message type.")),
+    (
+        "Malformed claim",
+        400,
+        N_("A claim of the launch has the wrong type (for example text where an object belongs)."),
+    ),
     ("Launch data not found", 400, N_("This page expired (or was already used). Start again from the LMS.")),
 ]
 
