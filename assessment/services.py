@@ -183,13 +183,13 @@ def _fold_events(
         # attempt rolls back and the careful path below finds the evidence and does nothing.
         try:
             with transaction.atomic():
-                row = _lock_state(student_id=student_id, course_id=course_id)
+                row = _lock_state(student_id=student_id, course_id=course_id, derived_from_events=True)
                 _fold(row, _insert_evidence(student_id, course_id, events, item_skills), changed_since=None)
             return
         except IntegrityError:
             log.info("evidence of events %s was written concurrently; folding again", [e.pk for e in events])
     with transaction.atomic():
-        row = _lock_state(student_id=student_id, course_id=course_id)
+        row = _lock_state(student_id=student_id, course_id=course_id, derived_from_events=True)
         event_ids = [e.pk for e in events]
         existing = dict(Evidence.objects.filter(event_id__in=event_ids).values_list("event_id", "id"))
         removed = [e for e in events if e.voided and e.pk in existing]
@@ -331,12 +331,15 @@ def evidence_from_grade(
 # ---------------------------------------------------------------------------------------------
 
 
-def _lock_state(*, student_id: int, course_id: int) -> StudentKTState:
-    """The student's state row, locked, with ``active_version_id`` (the serving version)."""
-    row = _select_state(student_id, course_id)
+def _lock_state(*, student_id: int, course_id: int, derived_from_events: bool = False) -> StudentKTState:
+    """The student's state row, locked, with ``active_version_id`` (the serving version).
+    ``derived_from_events``: all this transaction will write is derived from activity events
+    that the sweep folds in again if it is lost (the commit need not wait for the disk)."""
+    async_commit = derived_from_events and _async_commit()
+    row = _select_state(student_id, course_id, async_commit)
     if row is None:
         StudentKTState.objects.get_or_create(student_id=student_id, course_id=course_id)
-        row = _select_state(student_id, course_id)
+        row = _select_state(student_id, course_id, async_commit)
         assert row is not None
     return row
 
@@ -710,7 +713,7 @@ def _state_columns() -> tuple[str, ...]:
     return (*(f.name for f in fields if f.name != "state"), "state")
 
 
-def _lock_sql(_: int) -> str:
+def _lock_sql(_: int, async_commit: bool) -> str:
     """The state row of (student, course), locked, and the version serving its course."""
     st, v, c = StudentKTState, KTModelVersion, Course
     active = (
@@ -720,7 +723,7 @@ def _lock_sql(_: int) -> str:
     )
     columns = ", ".join(f"st.{_column(st, c)}" for c in _state_columns())
     sql = (
-        f"SELECT {columns}, {active}{_ASYNC_COMMIT_COLUMN if _async_commit() else ''}"  # noqa: S608 (identifiers from the models)
+        f"SELECT {columns}, {active}{_ASYNC_COMMIT_COLUMN if async_commit else ''}"  # noqa: S608 (identifiers from the models)
         f" FROM {_table(st)} st WHERE st.{_column(st, 'student')} = %s AND st.{_column(st, 'course')} = %s"
     )
     # SQLite has no row locks (a writer holds the whole database); PostgreSQL: this row only
@@ -728,13 +731,15 @@ def _lock_sql(_: int) -> str:
 
 
 # Every transaction that changes a student's mastery locks their state row first
-# (``_lock_state``), and all it writes is derived from stored events and grades. On PostgreSQL
-# (``EDUAI_KT_ASYNC_COMMIT``, default on) the lock statement also turns ``synchronous_commit``
-# off for the rest of that transaction (``set_config(..., true)``: this transaction only, no
-# extra round trip): its COMMIT returns without waiting for the WAL flush, the largest part of
-# an answer's wall time on a slow disk (~4 ms a flush on the dev VM while other jobs write).
-# A server crash may then lose the last such commits, each whole; the events and grades they
-# came from are committed as usual, and the sweep (``assessment/sweep.py``) folds them in again.
+# (``_lock_state``). One that folds in activity events writes nothing but what is derived from
+# those stored events. On PostgreSQL (``EDUAI_KT_ASYNC_COMMIT``, default on) its lock statement
+# also turns ``synchronous_commit`` off for the rest of that transaction (``set_config(...,
+# true)``: this transaction only, no extra round trip): its COMMIT returns without waiting for
+# the WAL flush, the largest part of an answer's wall time on a slow disk (~4 ms a flush on the
+# dev VM while other jobs write). A server crash may then lose the last such commits, each
+# whole; the events are committed as usual, and the sweep (``assessment/sweep.py``) finds each
+# event without evidence, or voided with evidence, and folds it in again. Not for grades (the
+# sweep finds a grade without evidence, not a re-grade whose new credit was lost) nor rebuilds.
 # Only when that transaction is the outermost one: inside a caller's transaction (a savepoint)
 # the setting would last to the caller's COMMIT, whose writes may not be derived data.
 _ASYNC_COMMIT_COLUMN = ", set_config('synchronous_commit', 'off', true)"
@@ -745,17 +750,16 @@ def _async_commit() -> bool:
     return conn.vendor == "postgresql" and bool(settings.EDUAI_KT_ASYNC_COMMIT) and len(conn.atomic_blocks) == 1
 
 
-def _select_state(student_id: int, course_id: int) -> StudentKTState | None:
+def _select_state(student_id: int, course_id: int, async_commit: bool) -> StudentKTState | None:
     """The locked state row with ``active_version_id``; its ``state`` is left undecoded (a
     deferred field, read through ``_stored_state``): a worker that has the live state in
     memory never needs it, and decoding a deep state's JSON cost ~10% of the update."""
     conn = _db()
     columns = _state_columns()
     readers = _reader(conn, StudentKTState, columns[:-1])
-    async_commit = _async_commit()
     with conn.cursor() as cur:
         cur.execute(
-            _sql(conn, "lock-async" if async_commit else "lock", 0, _lock_sql),
+            _sql(conn, "lock-async" if async_commit else "lock", 0, lambda n: _lock_sql(n, async_commit)),
             [KTModelStatus.ACTIVE.value, student_id, course_id],
         )
         got = cur.fetchone()

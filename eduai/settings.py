@@ -261,7 +261,7 @@ CELERY_BEAT_SCHEDULE["grading-sweep-stuck-submissions"] = {
 EDUAI_KT_SWEEP_GRACE_SECONDS = int(os.environ.get("EDUAI_KT_SWEEP_GRACE_SECONDS", "120"))
 EDUAI_KT_SWEEP_LOOKBACK_HOURS = float(os.environ.get("EDUAI_KT_SWEEP_LOOKBACK_HOURS", "72"))
 EDUAI_KT_SWEEP_LIMIT = int(os.environ.get("EDUAI_KT_SWEEP_LIMIT", "5000"))
-# Assessment's writes (evidence, mastery, states: all derived from stored events and grades)
+# Assessment's folds of answers (evidence, mastery, states: all derived from stored events)
 # commit without waiting for the WAL flush on PostgreSQL (synchronous_commit off for those
 # transactions only). A server crash can lose the last fraction of a second of them, whole
 # (never half: the database stays consistent); the sweep above writes them again from their
