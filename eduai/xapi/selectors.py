@@ -101,7 +101,7 @@ class StatementQuery:
                 except StatementInvalid as exc:
                     raise ValueError(str(exc)) from None
         if "limit" in params:
-            if not params["limit"].isdigit():
+            if not (params["limit"].isascii() and params["limit"].isdigit()):
                 raise ValueError("limit must be a non-negative integer.")
             limit = int(params["limit"])
             args["limit"] = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)

@@ -117,3 +117,10 @@ def test_deeply_nested_json_is_a_400(lrs, depth):
     resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
     assert resp.status_code == 400, resp.content
     assert Statement.objects.count() == 0
+
+
+def test_a_limit_of_non_ascii_digits_gets_the_usual_message(lrs):
+    # "²".isdigit() is true but int("²") fails: the answer was Python's "invalid literal" text.
+    resp = lrs.get(limit="²")
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "limit must be a non-negative integer."
