@@ -41,7 +41,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Min, ProtectedError
 from django.utils import timezone
 
 import assessment.api as assessment_api
@@ -717,7 +717,7 @@ class _Builder:
         Only rows written by this run are moved (they are stamped at or after ``now``), so a
         rerun leaves an earlier build's history alone.
         """
-        from grading.models import Prediction, TeacherGrade
+        from grading.models import GradingModel, Prediction, TeacherGrade
         from grading.review.models import EventKind, GradeRelease, ReleaseKind, ReviewDecision, ReviewEvent
 
         courses = list(self.course_ids.values())
@@ -752,6 +752,18 @@ class _Builder:
         for rid, sid, kind in releases.values_list("id", "submission_id", "kind"):
             when = proposed[sid] if kind == ReleaseKind.POLICY else decided[sid]
             GradeRelease.objects.filter(pk=rid).update(released_at=when, updated_at=when)
+        # and each model this run trained was trained and put to work an hour before its first
+        # proposal (the registry and the admins' model-health page show these dates)
+        first = (
+            Prediction.objects.filter(model__assignment__course_id__in=courses, model__created_at__gte=self.now)
+            .values("model_id")
+            .annotate(at=Min("created_at"))
+        )
+        for row in first:
+            when = row["at"] - timedelta(hours=1)
+            model = GradingModel.objects.filter(pk=row["model_id"])
+            model.update(created_at=when, trained_at=when)
+            model.filter(activated_at__isnull=False).update(activated_at=when)
         self.log(f"    {moved} proposals and {len(graded)} teacher decisions dated across the course weeks")
 
     # Recommendations --------------------------------------------------------------------

@@ -25,7 +25,7 @@ from eduai.courses.models import (
 )
 from eduai.demo import content
 from eduai.demo.builder import DemoConfig, _review_times, build_demo, reset_demo
-from grading.models import Prediction, TeacherGrade
+from grading.models import GradingModel, Prediction, TeacherGrade
 from grading.review.models import GradeRelease, ReviewDecision, ReviewEvent
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -247,6 +247,13 @@ def test_teachers_decisions_are_dated_across_the_course_weeks(config, now):
         assert submitted[sid] < released < now
     for sid, when in proposed.items():
         assert submitted[sid] < when < now
+    # and each model was trained and activated before its first proposal, not at the build
+    models = GradingModel.objects.filter(assignment__course_id__in=courses, predictions__isnull=False).distinct()
+    assert models
+    for m in models:
+        first = min(m.predictions.values_list("created_at", flat=True))
+        assert m.created_at == m.trained_at < first < now
+        assert m.activated_at is None or m.activated_at == m.trained_at
     # and each essay's audit trail reads in order: proposed, then decided
     trail: dict[int, list] = {}
     for sid, when in (
