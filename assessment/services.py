@@ -950,9 +950,8 @@ def _write_online(row: StudentKTState, method: str, tails: dict[int, _Tail], his
             parts.append(f"h AS ({_insert_sql(MasteryHistory, _HISTORY_COLUMNS, len(history), '')})")
         return (f"WITH {', '.join(parts)} " if parts else "") + _state_update_sql(0)
 
-    # the cache key carries both row counts (one int: the history rows are at most _BATCH)
     with conn.cursor() as cur:
-        cur.execute(_sql(conn, "online", len(mastery) * (_BATCH + 1) + len(history), build), params)
+        cur.execute(_sql(conn, f"online-{len(mastery)}", len(history), build), params)
 
 
 def mastery_rebuild(*, student_id: int, course_id: int) -> None:
