@@ -88,7 +88,7 @@ class StatementQuery:
             try:
                 agent = json.loads(params["agent"])
                 validate_agent(agent, "agent")
-            except (ValueError, StatementInvalid) as exc:
+            except (ValueError, StatementInvalid, RecursionError) as exc:  # RecursionError: nested ~1,000 deep
                 raise ValueError(f"agent must be an Agent or identified Group as JSON: {exc}") from None
             args["agent_ifi"] = actor_ifi(agent)
         for name in ("verb", "activity"):

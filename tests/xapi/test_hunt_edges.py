@@ -124,3 +124,9 @@ def test_a_limit_of_non_ascii_digits_gets_the_usual_message(lrs):
     resp = lrs.get(limit="²")
     assert resp.status_code == 400
     assert resp.json()["error"] == "limit must be a non-negative integer."
+
+
+def test_a_deeply_nested_agent_parameter_is_a_400(lrs):
+    resp = lrs.get(agent="[" * 5000 + "]" * 5000)
+    assert resp.status_code == 400
+    assert "agent" in resp.json()["error"]
