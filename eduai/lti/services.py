@@ -721,6 +721,17 @@ def platform_register_dynamic(
         raise LtiRefused(_("The platform's registration answer has no client_id."), 502)
     tool_conf = answer.get("https://purl.imsglobal.org/spec/lti-tool-configuration") or {}
     deployment_id = tool_conf.get("deployment_id") if isinstance(tool_conf, dict) else None
+    # Platform.client_id and Deployment.deployment_id hold 255 characters.
+    too_long = [
+        k
+        for k, v in (("client_id", client_id), ("deployment_id", deployment_id))
+        if isinstance(v, str) and len(v) > 255
+    ]
+    if too_long:
+        raise LtiRefused(
+            _("The platform's configuration has values too long to store: %(keys)s.") % {"keys": ", ".join(too_long)},
+            502,
+        )
     with transaction.atomic():
         invite = RegistrationInvite.objects.select_for_update().get(pk=invite.pk)
         if invite.used_at is not None:

@@ -118,3 +118,27 @@ def test_a_configuration_value_too_long_to_store_is_refused(sim, world, change):
     resp = _register(sim, world, change)
     assert resp.status_code == 502, resp.content[:300]
     assert Platform.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("client_id", "c" * 256), ("deployment_id", "d" * 256)],  # Platform.client_id, Deployment.deployment_id: 255
+)
+def test_a_registration_answer_too_long_to_store_is_refused(sim, world, key, value):
+    from eduai.lti.models import Deployment, Platform
+
+    handle = sim.handle
+
+    def answer(method, path, query, headers, body):
+        status, payload, extra = handle(method, path, query, headers, body)
+        if path == "/register" and status == 200:
+            if key == "client_id":
+                payload["client_id"] = value
+            else:
+                payload["https://purl.imsglobal.org/spec/lti-tool-configuration"]["deployment_id"] = value
+        return status, payload, extra
+
+    sim.handle = answer
+    resp = _register(sim, world, lambda conf, base: conf)
+    assert resp.status_code == 502, resp.content[:300]
+    assert Platform.objects.count() == 0 and Deployment.objects.count() == 0
