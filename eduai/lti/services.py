@@ -120,7 +120,8 @@ def _digest(*parts: object, n: int = 64) -> str:
 
 
 def _text(value: object, limit: int) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    # JSON strings may hold NUL, which PostgreSQL's text columns refuse: dropped from names/titles.
+    return value.replace("\x00", "").strip()[:limit] if isinstance(value, str) else ""
 
 
 # --- users, courses, enrolments --------------------------------------------------------------

@@ -39,3 +39,18 @@ def test_a_claim_of_the_wrong_type_is_refused_with_a_4xx(registered, claim, valu
     resp = registered.launch(Client(), sub="t-1", roles=[INSTRUCTOR], message_type=message_type, mutate=mutate)
     assert resp.status_code in (400, 403), resp.content[:300]
     assert User.objects.count() == users and LtiContext.objects.count() == 0
+
+
+def test_nul_characters_in_names_and_titles_are_dropped(registered):
+    # JSON allows \u0000 in a string; PostgreSQL's text columns refuse it (a 500 on save).
+    def mutate(claims):
+        claims[LTI + "context"] = {**claims[LTI + "context"], "title": "Bio\x00logy", "label": "BIO\x001"}
+        return claims
+
+    resp = registered.launch(Client(), sub="t-1", roles=[INSTRUCTOR], name="Grace\x00 Hop\x00per", mutate=mutate)
+    assert resp.status_code == 302
+    user = User.objects.get(lti_identities__sub="t-1")
+    context = LtiContext.objects.get()
+    texts = [user.first_name, user.last_name, user.display_name, context.title, context.label, context.course.title]
+    assert not [t for t in texts if "\x00" in t]
+    assert user.display_name == "Grace Hopper" and context.course.title == "Biology"
