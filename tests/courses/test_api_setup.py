@@ -90,6 +90,29 @@ def test_enrolling_twice_updates_the_role_instead_of_duplicating(world, api_as):
     assert second.json()["username"] == "newbie"
 
 
+def test_a_person_of_another_school_cannot_be_enrolled_nor_named(world, api_as):
+    # given someone who belongs to the other school only, and someone of no school yet
+    theirs = f.UserFactory(username="south-pupil")
+    f.SchoolAdminFactory(school=world.other_school, user=theirs, is_admin=False)
+    newcomer = f.UserFactory(username="fresh")
+    client = api_as(world.teacher)
+    # when the teacher tries to enrol each in their course
+    refused = client.post("/api/v1/enrolments/", {"course": world.course.pk, "user": theirs.pk}, format="json")
+    taken = client.post("/api/v1/enrolments/", {"course": world.course.pk, "user": newcomer.pk}, format="json")
+    # then the other school's pupil "does not exist" for them: no enrolment, no membership, no
+    # username in the answer; the newcomer is enrolled and joins the school
+    assert refused.status_code == 400
+    assert "does not exist" in refused.json()["user"][0] and "south-pupil" not in refused.content.decode()
+    assert not Enrollment.objects.filter(user=theirs).exists()
+    assert list(theirs.school_memberships.values_list("school_id", flat=True)) == [world.other_school.pk]
+    assert taken.status_code == 201
+    assert newcomer.school_memberships.filter(school=world.school).exists()
+    # and someone of both schools can be enrolled in either
+    f.SchoolAdminFactory(school=world.school, user=theirs, is_admin=False)
+    again = client.post("/api/v1/enrolments/", {"course": world.course.pk, "user": theirs.pk}, format="json")
+    assert again.status_code == 201
+
+
 def test_ending_an_enrolment_keeps_the_record_and_removes_access(world, api_as):
     # given the student's enrolment and a submission they made
     enrolment = Enrollment.objects.get(course=world.course, user=world.student)

@@ -34,6 +34,7 @@ from eduai.courses.models import (
     PracticeItem,
     RubricTrait,
     School,
+    SchoolMembership,
     Skill,
     Submission,
     SubmissionStatus,
@@ -164,6 +165,20 @@ class EnrollmentSerializer(BaseModelSerializer):
         fields = ["id", "course", "user", "username", "role", "language_background", "is_active", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators: list = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Enrolling makes the person a member of the course's school. Someone who belongs only
+        # to other schools is not this school's to take, nor to learn the username of: for the
+        # caller they do not exist (a person in no school yet, or in this one, can be enrolled).
+        person, course = attrs.get("user"), attrs.get("course")
+        request = self.context.get("request")
+        if person is not None and course is not None and not getattr(request.user, "is_superuser", False):
+            schools = set(SchoolMembership.objects.filter(user=person).values_list("school_id", flat=True))
+            if schools and course.school_id not in schools:
+                raise serializers.ValidationError(
+                    {"user": [self.fields["user"].error_messages["does_not_exist"].format(pk_value=person.pk)]}
+                )
+        return attrs
 
 
 class SkillSerializer(BaseModelSerializer):
