@@ -171,8 +171,8 @@ class EnrollmentSerializer(BaseModelSerializer):
         # to other schools is not this school's to take, nor to learn the username of: for the
         # caller they do not exist (a person in no school yet, or in this one, can be enrolled).
         person, course = attrs.get("user"), attrs.get("course")
-        request = self.context.get("request")
-        if person is not None and course is not None and not getattr(request.user, "is_superuser", False):
+        caller = getattr(self.context.get("request"), "user", None)
+        if person is not None and course is not None and not getattr(caller, "is_superuser", False):
             schools = set(SchoolMembership.objects.filter(user=person).values_list("school_id", flat=True))
             if schools and course.school_id not in schools:
                 raise serializers.ValidationError(
