@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -134,6 +134,7 @@ class _Event(NamedTuple):
     result_success: bool | None
     timestamp: datetime
     voided: bool
+    stored_at: datetime
 
 
 def evidence_from_events(*, event_ids: Iterable[int]) -> int:
@@ -183,13 +184,13 @@ def _fold_events(
         # attempt rolls back and the careful path below finds the evidence and does nothing.
         try:
             with transaction.atomic():
-                row = _lock_state(student_id=student_id, course_id=course_id, derived_from_events=True)
+                row = _lock_state(student_id=student_id, course_id=course_id, derived_from_events=_resweepable(events))
                 _fold(row, _insert_evidence(student_id, course_id, events, item_skills), changed_since=None)
             return
         except IntegrityError:
             log.info("evidence of events %s was written concurrently; folding again", [e.pk for e in events])
     with transaction.atomic():
-        row = _lock_state(student_id=student_id, course_id=course_id, derived_from_events=True)
+        row = _lock_state(student_id=student_id, course_id=course_id)
         event_ids = [e.pk for e in events]
         existing = dict(Evidence.objects.filter(event_id__in=event_ids).values_list("event_id", "id"))
         removed = [e for e in events if e.voided and e.pk in existing]
@@ -200,6 +201,15 @@ def _fold_events(
             Evidence.objects.filter(pk__in=[r.pk for r in removed_rows]).delete()
         fresh = [e for e in events if not e.voided and e.pk not in existing]
         _fold(row, _insert_evidence(student_id, course_id, fresh, item_skills), changed_since=removed_at)
+
+
+def _resweepable(events: list[_Event]) -> bool:
+    """Whether the sweep would find these new answers again if the commit that folds them in
+    were lost (``_async_commit``): stored well inside its look-back (an hour's margin). Voids
+    (the careful path) are never folded asynchronously: the sweep finds a lost void only while
+    the voided event itself is inside the look-back, whenever it was voided."""
+    horizon = timezone.now() - timedelta(hours=settings.EDUAI_KT_SWEEP_LOOKBACK_HOURS - 1)
+    return all(e.stored_at > horizon for e in events)
 
 
 def _insert_evidence(
@@ -273,8 +283,12 @@ def evidence_from_grade(
     course_id: int,
     score: object,
     trait_scores: dict[Any, object] | None = None,
+    only_if_missing: bool = False,
 ) -> bool:
     """Record a released grade as evidence for the assignment's skills. True if mastery changed.
+
+    ``only_if_missing``: leave a grade that already has evidence as it is (the sweep, whose
+    payload may be older than the evidence a re-release's own task wrote meanwhile).
 
     ``trait_scores`` maps trait id (or name) to its score (or ``{"score": n, ...}``), when the
     grading engine sends them; a trait score that is missing, not a number or out of its range
@@ -317,7 +331,7 @@ def evidence_from_grade(
             "occurred_at": sub.submitted_at,
         }
         if old is not None:
-            if abs(old.credit - credit) < 1e-9 and old.skill_ids == fields["skill_ids"]:
+            if only_if_missing or (abs(old.credit - credit) < 1e-9 and old.skill_ids == fields["skill_ids"]):
                 return False
             Evidence.objects.filter(pk=old.pk).update(credit=credit, skill_ids=fields["skill_ids"])
             _fold(row, [], changed_since=old.occurred_at)
@@ -672,6 +686,7 @@ _EVENT_COLUMNS = (
     "result_success",
     "timestamp",
     "voided",
+    "stored_at",
 )
 
 
@@ -746,8 +761,14 @@ _ASYNC_COMMIT_COLUMN = ", set_config('synchronous_commit', 'off', true)"
 
 
 def _async_commit() -> bool:
+    # no broker: tasks run in-process and no Celery beat runs the sweep that would repair a loss
     conn = _db()
-    return conn.vendor == "postgresql" and bool(settings.EDUAI_KT_ASYNC_COMMIT) and len(conn.atomic_blocks) == 1
+    return (
+        conn.vendor == "postgresql"
+        and bool(settings.EDUAI_KT_ASYNC_COMMIT)
+        and not settings.CELERY_TASK_ALWAYS_EAGER
+        and len(conn.atomic_blocks) == 1
+    )
 
 
 def _select_state(student_id: int, course_id: int, async_commit: bool) -> StudentKTState | None:

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import DatabaseError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -216,8 +216,11 @@ def sweep_unfolded(
             batch = ids[start : start + EVENT_BATCH]
             try:
                 students += services.evidence_from_events(event_ids=batch)
-            except DatabaseError:
-                # what committed stays; the rest is found again by the next run
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                # what committed stays; the rest is found again by the next run. Any error, not
+                # only the database's: one bad event must not stop every run at the same batch
                 log.exception("sweep: events %s..%s not folded", batch[0], batch[-1])
                 failed += batch
         for g in grades:
@@ -228,11 +231,18 @@ def sweep_unfolded(
                     course_id=g["course_id"],
                     score=g["score"],
                     trait_scores=g["trait_scores"] or None,
+                    # read before the answers were folded: a re-release's own task may have
+                    # written newer evidence since
+                    only_if_missing=True,
                 )
             except (ValueError, ObjectDoesNotExist, ValidationError) as exc:
                 # as tasks.apply_grade: a bad payload fails the same way every time
                 log.warning("sweep: grade of submission %s not used as evidence: %s", g["submission_id"], exc)
                 refused.append(g["submission_id"])
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                log.exception("sweep: grade of submission %s not applied", g["submission_id"])
     return SweepResult(
         events=tuple(events),
         voided=tuple(voided),

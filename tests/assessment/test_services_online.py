@@ -9,16 +9,18 @@ import json
 import logging
 import random
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from assessment import services
 from assessment.kt import loader
 from assessment.models import Evidence, Mastery, MasteryHistory, StudentKTState
 from assessment.signals import on_activity_recorded
-from eduai.courses.models import SubmissionStatus
+from eduai.courses.models import ActivityEvent, SubmissionStatus
 from eduai.courses.signals import activity_recorded
 from tests import factories as f
 
@@ -368,3 +370,42 @@ def test_on_postgresql_folding_answers_does_not_wait_for_the_disk_unless_told_to
     with transaction.atomic():
         services.evidence_from_events(event_ids=[answer(maths.course, world.student, maths.item_f, False, at(5)).pk])
     assert seen == ["on"]
+
+
+# In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_folds_the_sweep_could_not_redo_wait_for_the_disk(world, maths, monkeypatch, settings, request):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    settings.EDUAI_KT_ASYNC_COMMIT = True
+    real_serving, seen = services._serving_for_row, []
+
+    def look_then_serve(row):
+        with connection.cursor() as cur:
+            cur.execute("SHOW synchronous_commit")
+            seen.append(cur.fetchone()[0])
+        return real_serving(row)
+
+    monkeypatch.setattr(services, "_serving_for_row", look_then_serve)
+    activity_recorded.disconnect(dispatch_uid="assessment.activity_recorded")
+    request.addfinalizer(
+        lambda: activity_recorded.connect(on_activity_recorded, dispatch_uid="assessment.activity_recorded")
+    )
+    fresh = answer(maths.course, world.student, maths.item_f, True, at(0))
+    services.evidence_from_events(event_ids=[fresh.pk])
+    # an answer stored before the sweep's look-back (a task delivered after a long outage)
+    old = answer(maths.course, world.student, maths.item_f, False, at(1))
+    ActivityEvent.objects.filter(pk=old.pk).update(
+        stored_at=timezone.now() - timedelta(hours=settings.EDUAI_KT_SWEEP_LOOKBACK_HOURS)
+    )
+    services.evidence_from_events(event_ids=[old.pk])
+    # a void (the sweep finds a lost one only while the voided event is inside its look-back)
+    ActivityEvent.objects.filter(pk=fresh.pk).update(voided=True)
+    services.evidence_from_events(event_ids=[fresh.pk])
+    # no broker: tasks run in-process and no beat runs the sweep
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    services.evidence_from_events(event_ids=[answer(maths.course, world.student, maths.item_f, True, at(2)).pk])
+    # then only the first, fresh answer was folded without waiting for the disk
+    assert seen == ["off", "on", "on", "on"]
+    assert Mastery.objects.get(student=world.student, skill=maths.fractions).n_evidence == 2

@@ -178,6 +178,35 @@ def test_a_released_grade_whose_task_was_lost_becomes_evidence(
     assert sweep.sweep_unfolded().grades == ()
 
 
+def test_the_sweep_does_not_overwrite_a_grade_written_since_it_looked(
+    world, maths, lost_tasks, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a released grade of 3 whose task was lost
+    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=4)
+    assignment.skills.add(maths.decimals)
+    sub = f.SubmissionFactory(assignment=assignment, author=world.student, attempt=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.review_override(submission_id=sub.pk, user_id=world.teacher.pk, score=3)
+    GradeRelease.objects.update(released_at=timezone.now() - timedelta(minutes=10))
+    real = sweep.released_without_evidence
+
+    def then_the_teacher_rereleases(**kwargs):
+        # the sweep has read the payload (score 3); before it applies it, a re-release's own
+        # task writes the new grade, 4
+        found = real(**kwargs)
+        services.evidence_from_grade(
+            submission_id=sub.pk, assignment_id=assignment.pk, course_id=maths.course.pk, score=4
+        )
+        return found
+
+    monkeypatch.setattr(sweep, "released_without_evidence", then_the_teacher_rereleases)
+    # when the sweep applies what it read
+    result = sweep.sweep_unfolded()
+    # then the newer grade's evidence stays
+    assert (result.grades, result.grades_applied) == ((sub.pk,), 0)
+    assert Evidence.objects.get(submission=sub).credit == pytest.approx(1.0)
+
+
 def test_look_back_and_limit_bound_a_run(world, maths, lost_tasks, django_capture_on_commit_callbacks):
     # given lost answers stored 100, 50, 20 and 10 hours ago (in id order, as inserts are)
     events = _answers(maths, world.student, django_capture_on_commit_callbacks)
@@ -195,8 +224,10 @@ def test_look_back_and_limit_bound_a_run(world, maths, lost_tasks, django_captur
     assert Evidence.objects.count() == 4
 
 
+# any error, not only the database's: one bad event must not stop every run at the same batch
+@pytest.mark.parametrize("error", [DatabaseError("deadlock detected"), RuntimeError("a bug on an old event")])
 def test_a_batch_that_fails_is_reported_and_the_rest_is_folded(
-    world, maths, classmate, lost_tasks, monkeypatch, django_capture_on_commit_callbacks
+    world, maths, classmate, lost_tasks, monkeypatch, django_capture_on_commit_callbacks, error
 ):
     mine = _answers(maths, world.student, django_capture_on_commit_callbacks, pattern=((True, "f"),))
     theirs = _answers(maths, classmate, django_capture_on_commit_callbacks, pattern=((True, "f"),))
@@ -206,7 +237,7 @@ def test_a_batch_that_fails_is_reported_and_the_rest_is_folded(
     def flaky(*, event_ids):
         calls.append(list(event_ids))
         if len(calls) == 1:
-            raise DatabaseError("deadlock detected")
+            raise error
         return real(event_ids=event_ids)
 
     monkeypatch.setattr(sweep, "EVENT_BATCH", 1)
