@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.utils.dateparse import parse_datetime
 
@@ -67,7 +67,7 @@ class StatementInvalid(ValueError):
         self.message = message
 
 
-def _fail(path: str, message: str) -> None:
+def _fail(path: str, message: str) -> NoReturn:
     raise StatementInvalid(path, message)
 
 
@@ -97,7 +97,10 @@ def _bool(value: Any, path: str) -> None:
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(path, "must be a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # JSON integers are unbounded; 1 followed by 400 zeros is no float
+        _fail(path, "is too large for a number (at most about 1.8e308)")
 
 
 def _iri(value: Any, path: str) -> str:

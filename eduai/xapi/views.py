@@ -12,6 +12,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,15 @@ def _no_constant(name: str) -> Any:
     # Python's json reads NaN and Infinity, which are not JSON: stored, they would break every
     # later GET (and PostgreSQL's jsonb refuses them).
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    # parse_constant never sees a number too large for a float: 1e400 reads as infinity, which
+    # the event insert and PostgreSQL's jsonb refuse just as they refuse Infinity (a 500 on save).
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a float")
+    return value
 
 
 def _storable(value: Any) -> bool:
@@ -121,7 +131,7 @@ def _write(request: HttpRequest, scope: ClientScope) -> HttpResponse:
     if request.content_type != "application/json":
         return _error("Statements must be sent as application/json (multipart attachments are not supported).")
     try:
-        body = json.loads(request.body or b"null", parse_constant=_no_constant)
+        body = json.loads(request.body or b"null", parse_constant=_no_constant, parse_float=_finite_float)
     except RequestDataTooBig:
         return _error("The request body is too large.", 413)
     except (ValueError, UnicodeDecodeError):

@@ -98,6 +98,28 @@ def test_json_that_is_not_json_is_refused(lrs, world, item, constant):
     assert Statement.objects.count() == 0
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_numbers_too_large_for_a_float_are_refused(lrs, world, item, number):
+    # json reads 1e400 as a float, infinity, without asking parse_constant: the event insert
+    # then failed (a 500), and PostgreSQL's jsonb cannot hold it either.
+    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {number}')
+    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    assert resp.status_code == 400, resp.content
+    assert resp.json()["error"] == "The body is not valid JSON."
+    assert Statement.objects.count() == 0
+    assert ActivityEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "-1" + "0" * 400])
+def test_integers_too_large_for_a_float_are_refused(lrs, world, item, number):
+    # JSON integers have no limit, Python reads them exactly; the score's float(...) overflowed (a 500).
+    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {number}')
+    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    assert resp.status_code == 400, resp.content
+    assert resp.json()["error"].startswith("statements[0].result.score.raw: ")
+    assert Statement.objects.count() == 0
+
+
 @pytest.mark.parametrize("text", ["\\u0000", "\\ud800"])
 def test_text_a_database_cannot_store_is_refused(lrs, world, item, text):
     # PostgreSQL (jsonb and text) refuses NUL and lone surrogates; the REST API's events say so
