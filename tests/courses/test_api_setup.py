@@ -111,6 +111,15 @@ def test_a_person_of_another_school_cannot_be_enrolled_nor_named(world, api_as):
     f.SchoolAdminFactory(school=world.school, user=theirs, is_admin=False)
     again = client.post("/api/v1/enrolments/", {"course": world.course.pk, "user": theirs.pk}, format="json")
     assert again.status_code == 201
+    # and once enrolled, their enrolment can be rewritten whole (PUT names the person again)
+    # even after they left this school
+    theirs.school_memberships.filter(school=world.school).delete()
+    put = client.put(
+        f"/api/v1/enrolments/{again.json()['id']}/",
+        {"course": world.course.pk, "user": theirs.pk, "role": "ta"},
+        format="json",
+    )
+    assert put.status_code == 200 and put.json()["role"] == "ta"
 
 
 def test_ending_an_enrolment_keeps_the_record_and_removes_access(world, api_as):

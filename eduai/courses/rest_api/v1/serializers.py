@@ -157,7 +157,10 @@ class CourseUpdateSerializer(CourseSerializer):
 
 class EnrollmentSerializer(BaseModelSerializer):
     course = ScopedPrimaryKeyRelatedField(queryset=Course.objects.all(), scope=_visible_courses)
-    user = ScopedPrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    user = ScopedPrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        help_text="An active person of the course's school or of no school yet (enrolling makes them a member).",
+    )
     username = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:
@@ -172,6 +175,8 @@ class EnrollmentSerializer(BaseModelSerializer):
         # caller they do not exist (a person in no school yet, or in this one, can be enrolled).
         person, course = attrs.get("user"), attrs.get("course")
         caller = getattr(self.context.get("request"), "user", None)
+        if self.instance is not None and person is not None and person.pk == self.instance.user_id:
+            return attrs  # a PUT of an existing enrolment names its person again: nothing new
         if person is not None and course is not None and not getattr(caller, "is_superuser", False):
             schools = set(SchoolMembership.objects.filter(user=person).values_list("school_id", flat=True))
             if schools and course.school_id not in schools:
