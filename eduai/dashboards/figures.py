@@ -288,13 +288,15 @@ def _as_text(value: Any) -> Any:
 
 
 def csv_frame(panel: Panel) -> pd.DataFrame:
-    """The table as downloaded: every row, visible columns, ISO times, no formulas."""
+    """The table as downloaded: every row, visible columns, ISO times, no formulas (in the header
+    too: some tables have a column per skill, named by the teacher)."""
     df = panel.table[panel.csv_columns].copy()
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
             df[c] = df[c].map(lambda v: v.isoformat() if not pd.isna(v) else "")
         elif not pd.api.types.is_numeric_dtype(df[c]):
             df[c] = df[c].map(_as_text)
+    df.columns = [_as_text(c) for c in df.columns]
     return df
 
 

@@ -25,3 +25,19 @@ def test_a_name_that_looks_like_a_formula_is_downloaded_as_text(course_data):
     assert "'" + pupil.display_name in cells
     # numbers stay numbers
     assert all(float(row["risk_pct"]) >= 0 for row in rows)
+
+
+def test_a_skill_name_that_looks_like_a_formula_is_downloaded_as_text_in_the_header(course_data):
+    # The mastery table has one column per skill, so a teacher's skill name is a header cell:
+    # escaping only the body left it a formula.
+    skill = course_data.skills[0]
+    skill.name = '=HYPERLINK("https://evil.example","x")'
+    skill.save()
+    client = Client()
+    client.force_login(course_data.world.teacher)
+    response = client.get(reverse("dashboards:course-csv", args=[course_data.world.course.pk, "mastery"]))
+    assert response.status_code == 200
+    header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert not [c for c in header if c[:1] in ("=", "+", "-", "@")]
+    assert "'" + skill.name in header
+    assert header[:2] == ["student_id", "student"]
