@@ -120,7 +120,8 @@ def _digest(*parts: object, n: int = 64) -> str:
 
 
 def _text(value: object, limit: int) -> str:
-    # JSON strings may hold NUL, which PostgreSQL's text columns refuse: dropped from names/titles.
+    # JSON strings may hold NUL, which PostgreSQL's text columns refuse: dropped from names/titles
+    # (tool.py already did so for a launch, and refuses a NUL anywhere else).
     return value.replace("\x00", "").strip()[:limit] if isinstance(value, str) else ""
 
 
@@ -188,7 +189,11 @@ def _context_upsert(*, platform: Platform, claims: dict[str, Any]) -> LtiContext
         row.course.save(update_fields=["title"])
     row.title = title
     row.label = label or row.label
-    row.deployment_id = _text(claims.get(DEPLOYMENT_ID), 255) or row.deployment_id
+    # As sent, never trimmed: pylti1p3 matched it to a Deployment row (255 characters), and
+    # tool.py refused a NUL in it before that lookup.
+    deployment_id = claims.get(DEPLOYMENT_ID)
+    if isinstance(deployment_id, str) and deployment_id:
+        row.deployment_id = deployment_id
     nrps = claims.get(NRPS)
     if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
         row.memberships_url = nrps["context_memberships_url"][:1000]
@@ -678,7 +683,8 @@ def platform_register_dynamic(
     platform_conf = config.get("https://purl.imsglobal.org/spec/lti-platform-configuration")
     platform_conf = platform_conf if isinstance(platform_conf, dict) else {}
     supported = config.get("scopes_supported")
-    scopes = set(supported) if isinstance(supported, list) and supported else set(TOOL_SCOPES)
+    named = {s for s in supported if isinstance(s, str)} if isinstance(supported, list) else set()
+    scopes = named or set(TOOL_SCOPES)
     audience = config.get("authorization_server")
     audience = audience if isinstance(audience, str) and len(audience) <= 500 else ""
     registration: dict[str, Any] = {

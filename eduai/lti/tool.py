@@ -10,11 +10,15 @@ supplies where registrations, keys and short-lived launch data live, and tighten
 - ``exp`` and ``iat`` are required and checked with a small clock-skew leeway, and the audience
   must name the registration's client id (with ``azp`` when there are several audiences);
 - every outgoing HTTP call has a timeout (requests has none by default: a hung platform would
-  hold a worker forever).
+  hold a worker forever);
+- a launch is refused when a claim holds what the database cannot store (a NUL character, a lone
+  surrogate, Infinity or NaN): the whole launch is kept as jsonb and its identifiers are stored
+  as sent. Only names and titles lose their NUL characters instead.
 """
 
 from __future__ import annotations
 
+import math
 import typing as t
 from datetime import timedelta
 
@@ -42,6 +46,58 @@ PLATFORM_JWKS_CACHE_S = int(getattr(settings, "EDUAI_LTI_PLATFORM_JWKS_CACHE_S",
 HTTP_TIMEOUT_S = (5, 20)
 # Seconds login state and a validated launch stay usable (deep-linking pages use the latter).
 LAUNCH_DATA_LIFETIME_S = 3600
+
+_LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+# Display text, where a NUL is dropped rather than refused (the launch is still usable).
+_DISPLAY_TEXT = (
+    ("name",),
+    ("given_name",),
+    ("family_name",),
+    ("middle_name",),
+    (_LTI + "context", "title"),
+    (_LTI + "context", "label"),
+    (_LTI + "resource_link", "title"),
+    (_LTI + "resource_link", "description"),
+)
+UNSTORABLE = "Unstorable claim"
+
+
+def _drop_nul_from_display_text(body: dict[str, t.Any]) -> None:
+    for *outer, last in _DISPLAY_TEXT:
+        holder: t.Any = body
+        for key in outer:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(last), str):
+            holder[last] = holder[last].replace("\x00", "")
+
+
+def _bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud800)
+        return True
+    return False
+
+
+def _unstorable(value: t.Any, path: str) -> str | None:
+    """Where in ``value`` PostgreSQL would refuse it (text or jsonb), or None."""
+    pending = [(value, path)]
+    while pending:  # a stack, not recursion: the JWT body may be deeply nested
+        item, where = pending.pop()
+        if isinstance(item, str) and _bad_text(item):
+            return where
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if _bad_text(str(k)):
+                    return where
+                pending.append((v, f"{where}.{k}" if where else str(k)))
+        elif isinstance(item, list):
+            pending.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None
 
 
 class TimeoutSession(requests.Session):
@@ -193,6 +249,18 @@ class EduaiMessageLaunch(DjangoMessageLaunch):
         )
         self._storage = storage
         self.set_launch_data_lifetime(LAUNCH_DATA_LIFETIME_S)
+
+    def validate_jwt_format(self):
+        super().validate_jwt_format()
+        # Checked first: the nonce, issuer and deployment lookups would send the values to the
+        # database too.
+        body = self._jwt.get("body")
+        if isinstance(body, dict):
+            _drop_nul_from_display_text(body)
+        where = _unstorable(body, "")
+        if where is not None:
+            raise LtiException(f"{UNSTORABLE}: {where or 'the id_token body'}")
+        return self
 
     def validate_nonce(self):
         nonce = self._get_jwt_body().get("nonce")

@@ -31,7 +31,7 @@ from eduai.courses.models import STAFF_ROLES, Assignment, Role
 from . import selectors, services
 from .keys import tool_jwks
 from .roles import role_from_lti
-from .tool import EduaiMessageLaunch, EduaiOIDCLogin, launch_from_cache
+from .tool import UNSTORABLE, EduaiMessageLaunch, EduaiOIDCLogin, launch_from_cache
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,14 @@ _REASONS: list[tuple[str, int, str]] = [
         "Malformed claim",
         400,
         N_("A claim of the launch has the wrong type (for example text where an object belongs)."),
+    ),
+    (
+        UNSTORABLE,
+        400,
+        N_(
+            "A claim of the launch holds a value EduAI cannot store (a NUL character, a lone surrogate, "
+            "Infinity or NaN); only names and titles may contain NUL characters, which are dropped."
+        ),
     ),
     ("Launch data not found", 400, N_("This page expired (or was already used). Start again from the LMS.")),
 ]

@@ -54,3 +54,56 @@ def test_nul_characters_in_names_and_titles_are_dropped(registered):
     texts = [user.first_name, user.last_name, user.display_name, context.title, context.label, context.course.title]
     assert not [t for t in texts if "\x00" in t]
     assert user.display_name == "Grace Hopper" and context.course.title == "Biology"
+
+
+def _set(path, value):
+    def mutate(claims):
+        *outer, last = path
+        target = claims
+        for key in outer:
+            target = target[key]
+        target[last] = value
+        return claims
+
+    return mutate
+
+
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _set(["sub"], "t-\x001"),
+        _set([LTI + "context", "id"], "ctx\x00-1"),
+        _set([LTI + "resource_link", "id"], "rl\x00-1"),
+        _set([LTI + "deployment_id"], "deployment-1\x00"),
+        _set([NRPS, "context_memberships_url"], "https://lms.example/members\x00"),
+        _set([AGS, "lineitems"], "https://lms.example/lineitems\x00"),
+        _set([AGS, "scope"], ["https://purl.imsglobal.org/spec/lti-ags/scope/score\x00"]),
+        _set(["https://lms.example/claim/extension"], {"k\x00": "v"}),
+        _set(["https://lms.example/claim/extension"], "\ud800"),
+        _set(["https://lms.example/claim/extension"], float("inf")),
+    ],
+)
+def test_an_identifier_or_other_claim_a_database_cannot_store_is_refused(registered, mutate):
+    # The whole launch is kept (LaunchDataRecord, jsonb) and its identifiers are stored as sent:
+    # PostgreSQL refuses NUL, lone surrogates and Infinity (a 500). Only names and titles may
+    # lose a NUL; anything else is refused with a 400, and nothing is created.
+    users = User.objects.count()
+    resp = registered.launch(Client(), sub="t-1", roles=[INSTRUCTOR], mutate=mutate)
+    assert resp.status_code == 400, resp.content[:300]
+    assert "cannot store" in resp.content.decode()
+    assert User.objects.count() == users and LtiContext.objects.count() == 0
+
+
+def test_the_deployment_id_is_kept_as_sent(registered):
+    # It identifies the deployment to the platform's services: trimming it would name another.
+    from eduai.lti.models import Deployment, Platform
+
+    Deployment.objects.create(platform=Platform.objects.get(), deployment_id=" deployment 2 ")
+    resp = registered.launch(
+        Client(), sub="t-1", roles=[INSTRUCTOR], mutate=_set([LTI + "deployment_id"], " deployment 2 ")
+    )
+    assert resp.status_code == 302, resp.content[:300]
+    assert LtiContext.objects.get().deployment_id == " deployment 2 "

@@ -92,6 +92,7 @@ def _register(sim, world, change):
     [
         _tweak("https://purl.imsglobal.org/spec/lti-platform-configuration", "not an object"),
         _tweak("scopes_supported", 5),
+        _tweak("scopes_supported", [{"not": "a scope"}, ["nested"]]),  # set() of these: TypeError
         _tweak("authorization_server", ["not", "text"]),
     ],
 )
