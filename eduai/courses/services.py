@@ -257,8 +257,13 @@ def _assign(instance: object, data: Mapping[str, object], allowed: frozenset[str
 MAX_SCORE_POINTS = 10_000
 
 
-def _check_score_range(*, min_score: int, max_score: int, field: str = "max_score") -> None:
-    if not (-MAX_SCORE_POINTS <= min_score <= MAX_SCORE_POINTS and -MAX_SCORE_POINTS <= max_score <= MAX_SCORE_POINTS):
+def _check_score_range(
+    *, min_score: int, max_score: int, field: str = "max_score", changed: Iterable[str] = ("min_score", "max_score")
+) -> None:
+    """``changed``: the scores being set. Only they are bounded: rows saved before the bound
+    existed may hold more, and a title change must not be refused for it."""
+    scores = {"min_score": min_score, "max_score": max_score}
+    if any(not -MAX_SCORE_POINTS <= scores[name] <= MAX_SCORE_POINTS for name in changed):
         raise ValidationError({field: f"Scores must lie between -{MAX_SCORE_POINTS:,} and {MAX_SCORE_POINTS:,}."})
     if max_score <= min_score:
         raise ValidationError({field: f"The highest score ({max_score}) must be above the lowest ({min_score})."})
@@ -358,7 +363,8 @@ def _check_traits(traits: Sequence[Mapping[str, object]], existing: Mapping[int,
         old = existing.get(int(t["id"])) if t.get("id") is not None else None  # type: ignore[call-overload]
         low = t.get("min_score", old.min_score if old else 0)
         high = t.get("max_score", old.max_score if old else 4)
-        _check_score_range(min_score=int(low), max_score=int(high), field="traits")  # type: ignore[call-overload]
+        changed = [name for name in ("min_score", "max_score") if old is None or name in t]
+        _check_score_range(min_score=int(low), max_score=int(high), field="traits", changed=changed)  # type: ignore[call-overload]
 
 
 def _traits_replace(*, assignment: Assignment, traits: Sequence[Mapping[str, object]]) -> None:
@@ -446,7 +452,11 @@ def assignment_update(
     """Change an assignment; ``skill_ids``/``traits`` of None leave those untouched."""
     assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
     _assign(assignment, data, _ASSIGNMENT_FIELDS)
-    _check_score_range(min_score=assignment.min_score, max_score=assignment.max_score)
+    _check_score_range(
+        min_score=assignment.min_score,
+        max_score=assignment.max_score,
+        changed=[name for name in ("min_score", "max_score") if name in data],
+    )
     assignment.save()
     if skill_ids is not None:
         assignment.skills.set(_course_skill_ids(course_id=assignment.course_id, skill_ids=skill_ids))
