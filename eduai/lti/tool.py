@@ -71,6 +71,12 @@ def _drop_nul_from_display_text(body: dict[str, t.Any]) -> None:
             holder[last] = holder[last].replace("\x00", "")
 
 
+def _has_nul(*values: object) -> bool:
+    # Such a value cannot be stored, so no row has it; and PostgreSQL refuses a NUL even as a query
+    # parameter (psycopg raises DataError: a 500), so it must not be looked up.
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 def _bad_text(text: str) -> bool:
     if "\x00" in text:
         return True
@@ -141,6 +147,8 @@ class DbToolConf(ToolConfAbstract):
         return True
 
     def _platform(self, iss: str, client_id: str | None) -> Platform | None:
+        if _has_nul(iss, client_id):
+            return None
         qs = Platform.objects.filter(issuer=iss, is_active=True)
         if client_id:
             return qs.filter(client_id=client_id).first()
@@ -165,6 +173,8 @@ class DbToolConf(ToolConfAbstract):
     def find_deployment_by_params(  # type: ignore[override]
         self, iss: str, deployment_id: str, client_id: str, *args, **kwargs
     ) -> PyDeployment | None:
+        if _has_nul(iss, deployment_id, client_id):
+            return None
         found = Deployment.objects.filter(
             platform__issuer=iss,
             platform__client_id=client_id,
@@ -186,6 +196,8 @@ class DbLaunchDataStorage(LaunchDataStorage[t.Any]):
         return True
 
     def get_value(self, key: str) -> t.Any:
+        if _has_nul(key):
+            return None
         row = LaunchDataRecord.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).first()
         return row.value if row else None
 
@@ -197,10 +209,14 @@ class DbLaunchDataStorage(LaunchDataStorage[t.Any]):
         )
 
     def check_value(self, key: str) -> bool:
+        if _has_nul(key):
+            return False
         return LaunchDataRecord.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).exists()
 
     def consume(self, key: str) -> bool:
         """Delete the key; True only for the one caller whose DELETE removed it (atomic in SQL)."""
+        if _has_nul(key):
+            return False
         deleted, _ = LaunchDataRecord.objects.filter(key=self._prepare_key(key), expires_at__gt=timezone.now()).delete()
         return deleted > 0
 

@@ -143,3 +143,23 @@ def test_a_registration_answer_too_long_to_store_is_refused(sim, world, key, val
     resp = _register(sim, world, lambda conf, base: conf)
     assert resp.status_code == 502, resp.content[:300]
     assert Platform.objects.count() == 0 and Deployment.objects.count() == 0
+
+
+def test_request_values_with_a_nul_are_not_looked_up(registered, django_assert_num_queries):
+    # PostgreSQL refuses a NUL even as a query parameter (psycopg DataError: a 500): the launch's
+    # state field and the login's issuer/client id reach lookups before anything is verified.
+    from eduai.lti.tool import DbLaunchDataStorage, DbToolConf
+
+    storage, conf = DbLaunchDataStorage(), DbToolConf()
+    with django_assert_num_queries(0):
+        assert storage.get_value("state-\x00") is None
+        assert not storage.check_value("state-\x00")
+        assert not storage.consume("state-\x00")
+        assert conf.find_registration_by_params(registered.issuer + "\x00", registered.client_id) is None
+        assert conf.find_registration_by_params(registered.issuer, registered.client_id + "\x00") is None
+        assert conf.find_registration_by_issuer("\x00") is None
+    resp = Client().post("/lti/launch/", {"id_token": "a.b.c", "state": "st\x00ate"})
+    assert resp.status_code == 400
+    login = {"iss": registered.issuer + "\x00", "login_hint": "h", "target_link_uri": "http://testserver/lti/launch/"}
+    resp = Client().post("/lti/login/", {**login, "client_id": registered.client_id})
+    assert 400 <= resp.status_code < 500
