@@ -91,6 +91,9 @@ class StatementQuery:
             except (ValueError, StatementInvalid, RecursionError) as exc:  # RecursionError: nested ~1,000 deep
                 raise ValueError(f"agent must be an Agent or identified Group as JSON: {exc}") from None
             args["agent_ifi"] = actor_ifi(agent)
+        # PostgreSQL refuses a NUL even as a query parameter (a 500), and no stored value has one.
+        if any("\x00" in v for v in (*params.values(), args.get("agent_ifi", ""))):
+            raise ValueError("Parameters must not contain NUL characters (\\u0000).")
         for name in ("verb", "activity"):
             if name in params:
                 args[name] = params[name]

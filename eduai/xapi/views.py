@@ -90,6 +90,8 @@ def _authenticate(request: HttpRequest) -> ClientScope | None:
         key, _, secret = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
+    if "\x00" in key:  # no key has one, and PostgreSQL refuses it even in a lookup (a 500)
+        return None
     client = LrsClient.objects.filter(key=key, is_active=True).first()
     # Compare even when the key is unknown, so timing does not tell which keys exist.
     expected = client.secret_sha256 if client else "0" * 64

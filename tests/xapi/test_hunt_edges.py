@@ -152,3 +152,25 @@ def test_a_deeply_nested_agent_parameter_is_a_400(lrs):
     resp = lrs.get(agent="[" * 5000 + "]" * 5000)
     assert resp.status_code == 400
     assert "agent" in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"verb": "http://adlnet.gov/expapi/verbs/answered\x00"},
+        {"activity": "http://x\x00"},
+        {"agent": '{"mbox": "mailto:a\\u0000@b.example"}'},
+    ],
+)
+def test_a_query_parameter_with_a_nul_is_a_400(lrs, params):
+    # PostgreSQL refuses a NUL even as a query parameter (psycopg DataError: a 500).
+    resp = lrs.get(**params)
+    assert resp.status_code == 400, resp.content
+    assert "NUL" in resp.json()["error"]
+
+
+def test_credentials_with_a_nul_are_refused_without_a_lookup(lrs, django_assert_num_queries):
+    client = XapiClient("key\x00", "secret")
+    with django_assert_num_queries(0):
+        resp = client.get()
+    assert resp.status_code == 401
