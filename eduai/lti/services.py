@@ -743,6 +743,13 @@ def platform_register_dynamic(
         invite = RegistrationInvite.objects.select_for_update().get(pk=invite.pk)
         if invite.used_at is not None:
             raise LtiRefused(_("This registration link was used meanwhile."), 409)
+        # A registration with this issuer and client id that belongs to another school is not
+        # this invite's to take over: updating it would move that school's platform (and its
+        # launches) here and replace the key set its launches are verified with. Refused; the
+        # same school re-registering updates its own.
+        existing = Platform.objects.select_for_update().filter(issuer=config["issuer"], client_id=client_id).first()
+        if existing is not None and existing.school_id != invite.school_id:
+            raise LtiRefused(_("This platform registration (issuer and client id) belongs to another school."), 409)
         platform, _created = Platform.objects.update_or_create(
             issuer=config["issuer"],
             client_id=client_id,
