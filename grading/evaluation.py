@@ -39,6 +39,9 @@ from django.core.exceptions import ValidationError
 
 REQUIRED = ("essay_id", "prompt_id", "text", "score", "min_score", "max_score", "split")
 MAX_ERRORS_SHOWN = 10
+# Scores and trait scores of the file, as any rubric's (eduai.courses: +-10,000): a larger or
+# non-finite number would fail deep in the evaluation (an integer column, math.floor).
+MAX_POINTS = 10_000
 
 
 @dataclass
@@ -62,7 +65,16 @@ def _int(value: str, what: str) -> int:
     number = float(value)
     if not math.isfinite(number) or not number.is_integer():
         raise ValueError(f"{what} must be a whole number, got {value!r}")
+    if abs(number) > MAX_POINTS:
+        raise ValueError(f"{what} must lie between -{MAX_POINTS:,} and {MAX_POINTS:,}, got {value!r}")
     return int(number)
+
+
+def _points(value: str, what: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > MAX_POINTS:
+        raise ValueError(f"{what} must be a number between -{MAX_POINTS:,} and {MAX_POINTS:,}, got {value!r}")
+    return number
 
 
 def read_eval_csv(path: str | Path) -> dict[str, Prompt]:
@@ -112,7 +124,7 @@ def read_eval_csv(path: str | Path) -> dict[str, Prompt]:
             for c in trait_cols:
                 raw = (row.get(c) or "").strip()
                 if raw:
-                    traits[c.removeprefix("trait_")] = float(raw)
+                    traits[c.removeprefix("trait_")] = _points(raw, c)
             prompt = prompts.setdefault(pid, Prompt(pid, lo, hi))
             if (prompt.min_score, prompt.max_score) != (lo, hi):
                 raise ValueError(
