@@ -42,6 +42,8 @@ class Command(BaseCommand):
             logs = read_interactions(opts["file"])
         except LogFormatError as exc:
             raise CommandError(str(exc)) from exc
+        except ValueError as exc:  # what the reader does not check itself, e.g. a seq of 1e400
+            raise CommandError(f"{opts['file']}: not a usable interaction log ({exc})") from exc
         splits = {s.split for s in logs}
         if splits <= {"train", "test"}:
             train = [s.responses for s in logs if s.split == "train"]
