@@ -38,8 +38,11 @@ def _as_int(value: object, field: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and value.strip().removeprefix("-").isdigit():
+        try:  # isdigit() is also true of '²', which int() refuses
+            return int(value.strip())
+        except ValueError:
+            pass
     raise ValidationError({field: f"Expected a whole number on the rubric scale, got {value!r}."})
 
 
