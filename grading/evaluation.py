@@ -84,7 +84,7 @@ def read_eval_csv(path: str | Path) -> dict[str, Prompt]:
         raise ValidationError(f"{p}: no such file")
     csv.field_size_limit(sys.maxsize)
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
+        with p.open(newline="", encoding="utf-8-sig") as fh:  # a BOM (spreadsheet "CSV UTF-8") is not a column name
             reader = csv.DictReader(fh)
             columns = reader.fieldnames or []
             missing = [c for c in REQUIRED if c not in columns]

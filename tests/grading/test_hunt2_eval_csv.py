@@ -43,3 +43,15 @@ def test_an_out_of_range_number_is_a_command_error_naming_line_and_column(tmp_pa
         call_command("evaluate_grader", path, "--no-progress")
     assert "line 2" in str(err.value), case
     assert names in str(err.value), case
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # Given the same essays saved as spreadsheet programs save "CSV UTF-8": with a BOM first
+    from grading.evaluation import read_eval_csv
+
+    plain = _write(tmp_path / "plain.csv")
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "plain.csv").read_bytes())
+
+    # When both are read, Then they give the same prompts (the first column is not 'missing')
+    assert read_eval_csv(marked) == read_eval_csv(plain)
