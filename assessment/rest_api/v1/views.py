@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eduai.courses import api as courses
-from eduai.courses.models import Assignment, Course, Enrollment, Role, Skill
+from eduai.courses.models import Assignment, Course, Enrollment, Role, School, Skill
 
 from ... import api, tasks
 from . import serializers as s
@@ -190,6 +190,8 @@ class ModelRegistryView(APIView):
         school_id, method = ser.validated_data["school_id"], ser.validated_data["method"]
         if not courses.access.is_school_admin(request.user, school_id):
             raise PermissionDenied("Only the school's admins may train its models.")
+        if not School.objects.filter(pk=school_id).exists():  # a superuser's typo: the task would fail
+            raise ValidationError({"school_id": ["No such school."]})
         task = tasks.train_deep_kt if method == "deep" else tasks.train_bkt
         task.delay_on_commit(school_id)
         return Response({"queued": True, "school_id": school_id, "method": method}, status=status.HTTP_202_ACCEPTED)
