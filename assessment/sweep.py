@@ -211,6 +211,28 @@ def sweep_unfolded(
     students, failed = 0, []
     applied, refused = 0, []
     if apply:
+        # grades first: a few, each one statement or two; a long backlog of answers that runs
+        # into the task's time limit every run must not starve them
+        for g in grades:
+            try:
+                applied += services.evidence_from_grade(
+                    submission_id=g["submission_id"],
+                    assignment_id=g["assignment_id"],
+                    course_id=g["course_id"],
+                    score=g["score"],
+                    trait_scores=g["trait_scores"] or None,
+                    # read a moment ago: a re-release's own task may have written newer
+                    # evidence since
+                    only_if_missing=True,
+                )
+            except (ValueError, ObjectDoesNotExist, ValidationError) as exc:
+                # as tasks.apply_grade: a bad payload fails the same way every time
+                log.warning("sweep: grade of submission %s not used as evidence: %s", g["submission_id"], exc)
+                refused.append(g["submission_id"])
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                log.exception("sweep: grade of submission %s not applied", g["submission_id"])
         ids = sorted(events + voided)
         for start in range(0, len(ids), EVENT_BATCH):
             batch = ids[start : start + EVENT_BATCH]
@@ -223,26 +245,6 @@ def sweep_unfolded(
                 # only the database's: one bad event must not stop every run at the same batch
                 log.exception("sweep: events %s..%s not folded", batch[0], batch[-1])
                 failed += batch
-        for g in grades:
-            try:
-                applied += services.evidence_from_grade(
-                    submission_id=g["submission_id"],
-                    assignment_id=g["assignment_id"],
-                    course_id=g["course_id"],
-                    score=g["score"],
-                    trait_scores=g["trait_scores"] or None,
-                    # read before the answers were folded: a re-release's own task may have
-                    # written newer evidence since
-                    only_if_missing=True,
-                )
-            except (ValueError, ObjectDoesNotExist, ValidationError) as exc:
-                # as tasks.apply_grade: a bad payload fails the same way every time
-                log.warning("sweep: grade of submission %s not used as evidence: %s", g["submission_id"], exc)
-                refused.append(g["submission_id"])
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception:
-                log.exception("sweep: grade of submission %s not applied", g["submission_id"])
     return SweepResult(
         events=tuple(events),
         voided=tuple(voided),

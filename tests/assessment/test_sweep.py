@@ -7,6 +7,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 from django.utils import timezone
@@ -205,6 +206,29 @@ def test_the_sweep_does_not_overwrite_a_grade_written_since_it_looked(
     # then the newer grade's evidence stays
     assert (result.grades, result.grades_applied) == ((sub.pk,), 0)
     assert Evidence.objects.get(submission=sub).credit == pytest.approx(1.0)
+
+
+def test_a_run_that_runs_out_of_time_in_the_answers_has_applied_the_grades(
+    world, maths, lost_tasks, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a lost grade and a lost answer, and answers that take the run past its time limit
+    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=4)
+    assignment.skills.add(maths.decimals)
+    sub = f.SubmissionFactory(assignment=assignment, author=world.student, attempt=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.review_override(submission_id=sub.pk, user_id=world.teacher.pk, score=3)
+    GradeRelease.objects.update(released_at=timezone.now() - timedelta(minutes=10))
+    _stored_ago(_answers(maths, world.student, django_capture_on_commit_callbacks, pattern=((True, "f"),)), 10)
+
+    def out_of_time(*, event_ids):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "evidence_from_events", out_of_time)
+    # when the run is stopped in the answers, the stop goes through (the task ends) ...
+    with pytest.raises(SoftTimeLimitExceeded):
+        sweep.sweep_unfolded()
+    # ... and the grade was applied first: a backlog of answers does not starve the grades
+    assert Evidence.objects.filter(submission=sub).exists()
 
 
 def test_look_back_and_limit_bound_a_run(world, maths, lost_tasks, django_capture_on_commit_callbacks):
