@@ -17,6 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from grading.management.args import MIN_MAX_LENGTH, int_at_least, positive_float
+
 
 class Command(BaseCommand):
     help = "Evaluate the grading engine on a labelled essay CSV (train/test split) in a throwaway database."
@@ -25,11 +27,15 @@ class Command(BaseCommand):
         parser.add_argument("file", help="CSV with essay_id, prompt_id, text, score, min_score, max_score, split")
         parser.add_argument("--method", choices=["fast", "finetune"], default="fast")
         parser.add_argument("--out", help="write the result as JSON to this file")
-        parser.add_argument("--epochs", type=int, help="fine-tuning epochs (default: EDUAI_FINETUNE_EPOCHS)")
-        parser.add_argument("--max-length", type=int, help="fine-tuning max tokens per essay (head+tail)")
-        parser.add_argument("--batch-size", type=int, help="fine-tuning batch size")
-        parser.add_argument("--lr", type=float, help="fine-tuning encoder learning rate")
-        parser.add_argument("--dapt-epochs", type=int, help="domain-adaptive MLM epochs before fine-tuning")
+        parser.add_argument(
+            "--epochs", type=int_at_least(1), help="fine-tuning epochs (default: EDUAI_FINETUNE_EPOCHS)"
+        )
+        parser.add_argument(
+            "--max-length", type=int_at_least(MIN_MAX_LENGTH), help="fine-tuning max tokens per essay (head+tail)"
+        )
+        parser.add_argument("--batch-size", type=int_at_least(1), help="fine-tuning batch size")
+        parser.add_argument("--lr", type=positive_float, help="fine-tuning encoder learning rate")
+        parser.add_argument("--dapt-epochs", type=int_at_least(0), help="domain-adaptive MLM epochs before fine-tuning")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def handle(self, *args, **opts) -> None:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from eduai.courses.models import Assignment
+from grading.management.args import MIN_MAX_LENGTH, int_at_least
 
 
 class Command(BaseCommand):
@@ -20,9 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("assignment_id", type=int)
         parser.add_argument("--method", choices=["fast", "finetune"], default="fast")
         parser.add_argument("--queue", action="store_true", help="enqueue on the inference queue instead")
-        parser.add_argument("--epochs", type=int)
-        parser.add_argument("--max-length", type=int)
-        parser.add_argument("--dapt-epochs", type=int)
+        parser.add_argument("--epochs", type=int_at_least(1))
+        parser.add_argument("--max-length", type=int_at_least(MIN_MAX_LENGTH))
+        parser.add_argument("--dapt-epochs", type=int_at_least(0))
 
     def handle(self, *args, **opts) -> None:
         from grading import api as grading
