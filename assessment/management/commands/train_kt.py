@@ -32,6 +32,8 @@ class Command(BaseCommand):
             hyper = json.loads(opts["hyper"]) if opts["hyper"] else None
         except json.JSONDecodeError as exc:
             raise CommandError(f"--hyper is not valid JSON: {exc}") from exc
+        if hyper is not None and not isinstance(hyper, dict):
+            raise CommandError("--hyper must be a JSON object")
         if opts["queue"]:
             task = tasks.train_deep_kt if opts["method"] == "deep" else tasks.train_bkt
             args_ = (opts["school"], hyper) if opts["method"] == "deep" else (opts["school"],)
