@@ -26,7 +26,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         ids = opts["course"] or list(Course.objects.filter(is_active=True).values_list("id", flat=True))
-        missing = set(ids) - set(Course.objects.filter(id__in=ids).values_list("id", flat=True))
+        possible = [i for i in ids if 1 <= i <= 2**63 - 1]  # a larger id overflows the driver in id__in
+        missing = set(ids) - set(Course.objects.filter(id__in=possible).values_list("id", flat=True))
         if missing:
             raise CommandError(f"No course with id {', '.join(map(str, sorted(missing)))}.")
         for course_id in ids:
