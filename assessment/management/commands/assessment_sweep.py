@@ -9,9 +9,15 @@ longer than the look-back, run it here with ``--hours`` or ``--all``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# Past these a date or a query cannot hold the value (timedelta, datetime and SQLite's LIMIT
+# overflow); a longer look-back than a century is --all.
+MAX_HOURS = 24 * 365 * 100
+MAX = {"grace": MAX_HOURS * 3600, "hours": MAX_HOURS, "limit": 10**9}
 
 
 def _ids(ids: tuple[int, ...], n: int = 20) -> str:
@@ -37,6 +43,8 @@ class Command(BaseCommand):
         for name in ("grace", "hours", "limit"):
             if opts[name] is not None and opts[name] < 0:
                 raise CommandError(f"--{name} must not be negative")
+            if opts[name] is not None and not (math.isfinite(opts[name]) and opts[name] <= MAX[name]):
+                raise CommandError(f"--{name} must be a number from 0 to {MAX[name]:,}")
         if opts["all"] and opts["hours"] is not None:
             raise CommandError("--all and --hours exclude each other")
         r = sweep_unfolded(
