@@ -166,6 +166,11 @@ class PredictedSuccessView(APIView):
             teach = courses.access.staff_course_ids(request.user)
             if not set(items.values()) <= teach:
                 raise PermissionDenied("You may only ask about students of courses you teach.")
+            of_student = Enrollment.objects.filter(
+                user_id=student_id, role=Role.STUDENT, course_id__in=set(items.values())
+            )
+            if not set(items.values()) <= set(of_student.values_list("course_id", flat=True)):
+                raise NotFound("No such student in the items' courses.")
         probs = api.predicted_success(student_id=student_id, item_ids=item_ids)
         return Response({"student_id": student_id, "items": {str(k): v for k, v in probs.items()}})
 
