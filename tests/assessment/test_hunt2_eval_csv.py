@@ -20,3 +20,23 @@ def test_a_non_finite_seq_is_a_command_error(tmp_path, seq):
         call_command("evaluate_mastery", str(path), "--model", "bkt")
     assert str(path) in str(err.value)
     assert "not a usable interaction log" in str(err.value)
+
+
+def test_out_in_a_folder_not_made_yet_is_written_not_a_traceback_after_the_run(tmp_path):
+    # Given a valid log and --out naming a file in a folder that does not exist yet
+    from tests.assessment.test_commands import make_log
+
+    out = tmp_path / "results" / "bkt" / "result.json"
+
+    # When the evaluation has run, Then its result is written there (the folder made), as
+    # evaluate_grader does, instead of a FileNotFoundError losing the run
+    call_command(
+        "evaluate_mastery", str(make_log(tmp_path, n_students=12, length=8)), "--model", "bkt", "--out", str(out)
+    )
+    assert "auc" in out.read_text()
+
+
+def test_evaluate_risk_out_in_a_folder_not_made_yet_is_written(tmp_path):
+    out = tmp_path / "results" / "risk.json"
+    call_command("evaluate_risk", "--students", "60", "--out", str(out))
+    assert "simulated" in out.read_text()

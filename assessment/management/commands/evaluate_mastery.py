@@ -69,5 +69,7 @@ class Command(BaseCommand):
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
         text = json.dumps(clean, indent=2)
         if opts["out"]:
-            Path(opts["out"]).write_text(text + "\n")
+            out = Path(opts["out"])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n")
         self.stdout.write(text)

@@ -44,7 +44,9 @@ class Command(BaseCommand):
                     f"Brier {t['brier']:.3f}  ECE {t['ece']:.3f}"
                 )
         if opts["out"]:
-            Path(opts["out"]).write_text(json.dumps(result, indent=2) + "\n")
+            out = Path(opts["out"])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=2) + "\n")
 
     def _print(self, title: str, r: dict[str, Any]) -> None:
         self.stdout.write(
