@@ -32,3 +32,16 @@ def test_staff_still_see_their_students_prediction(api_as, world):
     r = api_as(world.teacher).get(_url(world.student.pk, item.pk))
     assert r.status_code == 200
     assert set(r.json()["items"]) == {str(item.pk)}
+
+
+def test_a_student_learns_nothing_about_which_user_ids_exist(api_as, world):
+    # Given a practice item of the student's course
+    item = f.PracticeItemFactory(course=world.course)
+
+    # When the student asks about a classmate's id and about an id nobody has
+    existing = api_as(world.student).get(_url(world.other_admin.pk, item.pk))
+    missing = api_as(world.student).get(_url(world.other_admin.pk + 10_000, item.pk))
+
+    # Then both are the same refusal: whether the id is someone's is none of their business
+    assert existing.status_code == missing.status_code == 403
+    assert existing.json() == missing.json()

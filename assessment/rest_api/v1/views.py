@@ -155,8 +155,6 @@ class PredictedSuccessView(APIView):
     )
     def get(self, request: Request, student_id: int) -> Response:
         item_ids = _query(s.PredictedSuccessQuery, request)["item_ids"]
-        if not get_user_model().objects.filter(pk=student_id).exists():
-            raise NotFound("No such student.")
         visible = courses.practice_items_visible(user=request.user).filter(pk__in=item_ids)
         items = dict(visible.values_list("pk", "course_id"))
         unknown = [i for i in item_ids if i not in items]
@@ -170,7 +168,7 @@ class PredictedSuccessView(APIView):
                 user_id=student_id, role=Role.STUDENT, course_id__in=set(items.values())
             )
             if not set(items.values()) <= set(of_student.values_list("course_id", flat=True)):
-                raise NotFound("No such student in the items' courses.")
+                raise NotFound("No such student in the items' courses.")  # (an unknown id too)
         probs = api.predicted_success(student_id=student_id, item_ids=item_ids)
         return Response({"student_id": student_id, "items": {str(k): v for k, v in probs.items()}})
 
