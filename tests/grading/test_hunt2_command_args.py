@@ -58,3 +58,14 @@ def test_usable_settings_still_reach_the_file_check(tmp_path):
             "evaluate_grader", str(tmp_path / "none.csv"), "--method", "finetune", "--epochs", "1", "--lr", "2e-5"
         )
     assert "no such file" in str(err.value)
+
+
+def test_train_grader_refuses_finetune_settings_for_a_fast_model(world):
+    # Given an assignment, When a fast model is asked for with fine-tuning settings (which it
+    # would silently ignore), Then the command says so, as evaluate_grader does
+    assignment = f.AssignmentFactory(course=world.course)
+    with mock.patch("grading.api.training_enqueue") as enqueue:
+        with pytest.raises(CommandError) as err:
+            call_command("train_grader", str(assignment.pk), "--queue", "--epochs", "2")
+    assert "finetune only" in str(err.value)
+    enqueue.assert_not_called()

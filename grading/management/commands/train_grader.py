@@ -31,6 +31,8 @@ class Command(BaseCommand):
         if not Assignment.objects.filter(pk=opts["assignment_id"]).exists():
             raise CommandError(f"assignment {opts['assignment_id']} does not exist")
         overrides = {k: opts[k] for k in ("epochs", "max_length", "dapt_epochs") if opts.get(k) is not None}
+        if overrides and opts["method"] != "finetune":
+            raise CommandError("--epochs/--max-length/--dapt-epochs apply to --method finetune only")
         try:
             if opts["queue"]:
                 from django.db import transaction
