@@ -179,16 +179,23 @@ def test_a_released_grade_whose_task_was_lost_becomes_evidence(
     assert sweep.sweep_unfolded().grades == ()
 
 
+def _lost_grade(world, maths, capture, *, score):
+    """An essay of an assignment on Decimals (0-4) graded ``score`` and released by the teacher
+    ten minutes ago, with assessment's task lost: the submission."""
+    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=4)
+    assignment.skills.add(maths.decimals)
+    sub = f.SubmissionFactory(assignment=assignment, author=world.student, attempt=1)
+    with capture(execute=True):
+        review.review_override(submission_id=sub.pk, user_id=world.teacher.pk, score=score)
+    GradeRelease.objects.update(released_at=timezone.now() - timedelta(minutes=10))
+    return sub
+
+
 def test_the_sweep_does_not_overwrite_a_grade_written_since_it_looked(
     world, maths, lost_tasks, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given a released grade of 3 whose task was lost
-    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=4)
-    assignment.skills.add(maths.decimals)
-    sub = f.SubmissionFactory(assignment=assignment, author=world.student, attempt=1)
-    with django_capture_on_commit_callbacks(execute=True):
-        review.review_override(submission_id=sub.pk, user_id=world.teacher.pk, score=3)
-    GradeRelease.objects.update(released_at=timezone.now() - timedelta(minutes=10))
+    sub = _lost_grade(world, maths, django_capture_on_commit_callbacks, score=3)
     real = sweep.released_without_evidence
 
     def then_the_teacher_rereleases(**kwargs):
@@ -196,7 +203,7 @@ def test_the_sweep_does_not_overwrite_a_grade_written_since_it_looked(
         # task writes the new grade, 4
         found = real(**kwargs)
         services.evidence_from_grade(
-            submission_id=sub.pk, assignment_id=assignment.pk, course_id=maths.course.pk, score=4
+            submission_id=sub.pk, assignment_id=sub.assignment_id, course_id=maths.course.pk, score=4
         )
         return found
 
@@ -212,12 +219,7 @@ def test_a_run_that_runs_out_of_time_in_the_answers_has_applied_the_grades(
     world, maths, lost_tasks, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given a lost grade and a lost answer, and answers that take the run past its time limit
-    assignment = f.AssignmentFactory(course=maths.course, min_score=0, max_score=4)
-    assignment.skills.add(maths.decimals)
-    sub = f.SubmissionFactory(assignment=assignment, author=world.student, attempt=1)
-    with django_capture_on_commit_callbacks(execute=True):
-        review.review_override(submission_id=sub.pk, user_id=world.teacher.pk, score=3)
-    GradeRelease.objects.update(released_at=timezone.now() - timedelta(minutes=10))
+    sub = _lost_grade(world, maths, django_capture_on_commit_callbacks, score=3)
     _stored_ago(_answers(maths, world.student, django_capture_on_commit_callbacks, pattern=((True, "f"),)), 10)
 
     def out_of_time(*, event_ids):
