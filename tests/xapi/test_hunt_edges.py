@@ -87,12 +87,22 @@ def test_a_voiding_statement_that_came_first_voids_its_target_in_the_same_scope(
     assert ActivityEvent.objects.get(statement_id=sid).voided is True
 
 
+def _post_text(lrs, world, old: str, new: str):
+    """POST one statement whose JSON text has ``old`` replaced by ``new``: what ``json.dumps``
+    cannot write (NaN, 1e400, a lone surrogate) goes in as raw text."""
+    body = json.dumps(statement(world)).replace(old, new)
+    assert body != json.dumps(statement(world))
+    return lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+
+
+SCORE = '"raw": 8, "min": 0, "max": 10'
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_json_that_is_not_json_is_refused(lrs, world, item, constant):
     # Python's json reads NaN and Infinity, which JSON does not have: stored, they would make
     # every later GET answer invalid JSON (and PostgreSQL's jsonb refuses them outright).
-    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {constant}')
-    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    resp = _post_text(lrs, world, SCORE, f'"raw": {constant}')
     assert resp.status_code == 400, resp.content
     assert "JSON" in resp.json()["error"]
     assert Statement.objects.count() == 0
@@ -102,8 +112,7 @@ def test_json_that_is_not_json_is_refused(lrs, world, item, constant):
 def test_numbers_too_large_for_a_float_are_refused(lrs, world, item, number):
     # json reads 1e400 as a float, infinity, without asking parse_constant: the event insert
     # then failed (a 500), and PostgreSQL's jsonb cannot hold it either.
-    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {number}')
-    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    resp = _post_text(lrs, world, SCORE, f'"raw": {number}')
     assert resp.status_code == 400, resp.content
     assert resp.json()["error"] == "The body is not valid JSON."
     assert Statement.objects.count() == 0
@@ -113,8 +122,7 @@ def test_numbers_too_large_for_a_float_are_refused(lrs, world, item, number):
 @pytest.mark.parametrize("number", ["1" + "0" * 400, "-1" + "0" * 400])
 def test_integers_too_large_for_a_float_are_refused(lrs, world, item, number):
     # JSON integers have no limit, Python reads them exactly; the score's float(...) overflowed (a 500).
-    body = json.dumps(statement(world)).replace('"raw": 8, "min": 0, "max": 10', f'"raw": {number}')
-    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    resp = _post_text(lrs, world, SCORE, f'"raw": {number}')
     assert resp.status_code == 400, resp.content
     assert resp.json()["error"].startswith("statements[0].result.score.raw: ")
     assert Statement.objects.count() == 0
@@ -124,8 +132,7 @@ def test_integers_too_large_for_a_float_are_refused(lrs, world, item, number):
 def test_text_a_database_cannot_store_is_refused(lrs, world, item, text):
     # PostgreSQL (jsonb and text) refuses NUL and lone surrogates; the REST API's events say so
     # with a 400 (validate_raw), and so must the LRS instead of failing on save.
-    body = json.dumps(statement(world)).replace('"name": "Stu"', f'"name": "St{text}u"')
-    resp = lrs.client.post("/xapi/statements", body, content_type="application/json", **lrs.headers)
+    resp = _post_text(lrs, world, '"name": "Stu"', f'"name": "St{text}u"')
     assert resp.status_code == 400, resp.content
     assert "statements[0]" in resp.json()["error"] or "body" in resp.json()["error"]
     assert Statement.objects.count() == 0
