@@ -37,11 +37,13 @@ from pathlib import Path
 import numpy as np
 from django.core.exceptions import ValidationError
 
+from eduai.courses import api as courses
+
 REQUIRED = ("essay_id", "prompt_id", "text", "score", "min_score", "max_score", "split")
 MAX_ERRORS_SHOWN = 10
-# Scores and trait scores of the file, as any rubric's (eduai.courses: +-10,000): a larger or
-# non-finite number would fail deep in the evaluation (an integer column, math.floor).
-MAX_POINTS = 10_000
+# Scores and trait scores of the file, as any rubric's: a larger or non-finite number would
+# fail deep in the evaluation (an integer column, math.floor).
+MAX_POINTS = courses.MAX_SCORE_POINTS
 
 
 @dataclass

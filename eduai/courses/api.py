@@ -13,6 +13,7 @@ from .selectors import (
     submissions_visible,
 )
 from .services import (
+    MAX_SCORE_POINTS,
     activity_event_void,
     activity_events_record,
     enrollment_upsert,
@@ -23,6 +24,7 @@ from .signals import activity_recorded, submission_received
 from .text import clean_text, detect_language
 
 __all__ = [
+    "MAX_SCORE_POINTS",
     "AssignmentData",
     "EventInput",
     "RecordResult",

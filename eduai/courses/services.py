@@ -252,8 +252,9 @@ def _assign(instance: object, data: Mapping[str, object], allowed: frozenset[str
     return list(data)
 
 
-# Bound of any score, as the REST API's MAX_RUBRIC_POINTS: far inside a 32-bit database integer,
-# so callers other than the API (the LTI deep-linking form) cannot overflow the column.
+# Bound of any score (rubric points are small integers: essay scales are 0-6 or 1-12, analytic
+# traits 0-4): far inside a 32-bit database integer. Checked here for every caller (the LTI
+# deep-linking form); the REST API's serializers and grading's evaluation file use it too.
 MAX_SCORE_POINTS = 10_000
 
 

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from eduai.accounts.models import User
-from eduai.courses import access, selectors
+from eduai.courses import access, selectors, services
 from eduai.courses.models import (
     ActivityEvent,
     Assignment,
@@ -42,9 +42,8 @@ from eduai.courses.models import (
 
 from .permissions import scope_for
 
-# Rubric points are small integers (essay scales are 0-6 or 1-12, analytic traits 0-4);
-# the bound keeps values far inside a 32-bit database integer.
-MAX_RUBRIC_POINTS = 10_000
+# Rubric points: the core's bound of any score.
+MAX_RUBRIC_POINTS = services.MAX_SCORE_POINTS
 # Largest ``raw`` statement kept per event (characters of its JSON). A full xAPI statement
 # with context and extensions is a few kilobytes.
 MAX_RAW_CHARS = 64_000
