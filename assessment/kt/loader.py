@@ -51,7 +51,8 @@ _refused: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}
 def _files(path: Path) -> tuple[tuple[str, int, int], ...]:
     try:
         entries = sorted(path.iterdir()) if path.is_dir() else [path]
-        return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in entries)
+        stats = [(p.name, p.stat()) for p in entries]
+        return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
     except OSError:
         return ()
 

@@ -161,13 +161,11 @@ class PredictedSuccessView(APIView):
         if unknown:
             raise ValidationError({"item_ids": [f"Unknown practice items: {', '.join(map(str, unknown))}."]})
         if request.user.pk != student_id:
-            teach = courses.access.staff_course_ids(request.user)
-            if not set(items.values()) <= teach:
+            item_courses = set(items.values())
+            if not item_courses <= courses.access.staff_course_ids(request.user):
                 raise PermissionDenied("You may only ask about students of courses you teach.")
-            of_student = Enrollment.objects.filter(
-                user_id=student_id, role=Role.STUDENT, course_id__in=set(items.values())
-            )
-            if not set(items.values()) <= set(of_student.values_list("course_id", flat=True)):
+            of_student = Enrollment.objects.filter(user_id=student_id, role=Role.STUDENT, course_id__in=item_courses)
+            if not item_courses <= set(of_student.values_list("course_id", flat=True)):
                 raise NotFound("No such student in the items' courses.")  # (an unknown id too)
         probs = api.predicted_success(student_id=student_id, item_ids=item_ids)
         return Response({"student_id": student_id, "items": {str(k): v for k, v in probs.items()}})

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from eduai.converters import MAX_ID
 from eduai.courses.models import Course
 from recommender import services
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         ids = opts["course"] or list(Course.objects.filter(is_active=True).values_list("id", flat=True))
-        possible = [i for i in ids if 1 <= i <= 2**63 - 1]  # a larger id overflows the driver in id__in
+        possible = [i for i in ids if 1 <= i <= MAX_ID]  # a larger id overflows the driver in id__in
         missing = set(ids) - set(Course.objects.filter(id__in=possible).values_list("id", flat=True))
         if missing:
             raise CommandError(f"No course with id {', '.join(map(str, sorted(missing)))}.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from eduai.converters import MAX_ID
+
 from ...explain import feedback_text
 from ...selectors import MAX_PAGE_SIZE, STATUSES
 
@@ -19,7 +21,7 @@ MAX_COMMENT = 5000
 
 class QueueQuerySerializer(serializers.Serializer):
     assignment = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this assignment's work."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only this assignment's work."
     )
     status = serializers.ChoiceField(choices=STATUSES, required=False, default="waiting")
     page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
@@ -40,7 +42,7 @@ class _ReleaseFields(serializers.Serializer):
 
 
 class AcceptSerializer(_ReleaseFields):
-    prediction = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The proposal you accept.")
+    prediction = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The proposal you accept.")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_COMMENT)
 
 
@@ -52,7 +54,7 @@ class OverrideSerializer(_ReleaseFields):
     )  # fmt: skip
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_COMMENT)
     model_mistake = serializers.BooleanField(required=False, default=False)
-    prediction = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    prediction = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
 
     def validate_trait_scores(self, value: dict) -> dict:
         if len(value) > MAX_KEYS:
