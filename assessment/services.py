@@ -208,7 +208,9 @@ def _resweepable(events: list[_Event]) -> bool:
     were lost (``_async_commit``): stored well inside its look-back (an hour's margin). Voids
     (the careful path) are never folded asynchronously: the sweep finds a lost void only while
     the voided event itself is inside the look-back, whenever it was voided."""
-    horizon = timezone.now() - timedelta(hours=settings.EDUAI_KT_SWEEP_LOOKBACK_HOURS - 1)
+    from .sweep import lookback_hours  # the sweep imports this module
+
+    horizon = timezone.now() - timedelta(hours=lookback_hours() - 1)
     return all(e.stored_at > horizon for e in events)
 
 

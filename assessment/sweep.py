@@ -71,7 +71,7 @@ class SweepResult:
     students: int  # student-course states the events touched
     grades_applied: int  # grades that became evidence
     refused_grades: tuple[int, ...]  # grades evidence_from_grade refused (bad payload)
-    failed_events: tuple[int, ...]  # events of a batch that raised a database error
+    failed_events: tuple[int, ...]  # events of a batch that raised an error (found again next run)
     applied: bool
 
     def as_dict(self) -> dict[str, Any]:
