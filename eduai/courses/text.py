@@ -39,6 +39,18 @@ def clean_text(value: object, *, field: str = "text", max_chars: int | None = No
     return text
 
 
+def unstorable_text(text: str) -> bool:
+    """Whether PostgreSQL's text and jsonb columns refuse ``text`` (a 500 on save, or even as a
+    query parameter): it holds a NUL character or a lone surrogate (\\ud800)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def detect_language(text: str) -> str:
     """'zh' when CJK characters dominate the letters, else 'en'. Cheap and deterministic."""
     sample = text[:5000]

@@ -35,6 +35,8 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 
+from eduai.courses.api import unstorable_text
+
 from . import keys
 from .models import Deployment, LaunchDataRecord, Platform
 
@@ -77,28 +79,18 @@ def _has_nul(*values: object) -> bool:
     return any(isinstance(v, str) and "\x00" in v for v in values)
 
 
-def _bad_text(text: str) -> bool:
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate (\ud800)
-        return True
-    return False
-
-
 def _unstorable(value: t.Any, path: str) -> str | None:
     """Where in ``value`` PostgreSQL would refuse it (text or jsonb), or None."""
     pending = [(value, path)]
     while pending:  # a stack, not recursion: the JWT body may be deeply nested
         item, where = pending.pop()
-        if isinstance(item, str) and _bad_text(item):
+        if isinstance(item, str) and unstorable_text(item):
             return where
         if isinstance(item, float) and not math.isfinite(item):
             return where
         if isinstance(item, dict):
             for k, v in item.items():
-                if _bad_text(str(k)):
+                if unstorable_text(str(k)):
                     return where
                 pending.append((v, f"{where}.{k}" if where else str(k)))
         elif isinstance(item, list):

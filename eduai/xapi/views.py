@@ -24,6 +24,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from eduai.courses.api import unstorable_text
+
 from . import selectors
 from .data import ClientScope
 from .models import LrsClient
@@ -52,13 +54,7 @@ def _storable(value: Any) -> bool:
     """No NUL character or lone surrogate in any key or string: PostgreSQL's jsonb and text
     columns refuse both (a 500 on save otherwise)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
+        return not unstorable_text(value)
     if isinstance(value, dict):
         return all(_storable(k) and _storable(v) for k, v in value.items())
     if isinstance(value, list):
