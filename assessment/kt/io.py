@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .base import Response
@@ -43,6 +44,23 @@ class StudentLog:
 def _line(frame: pd.DataFrame, mask: pd.Series) -> int:
     # +2: one for the header, one because the index is 0-based
     return int(frame.index[mask.to_numpy()][0]) + 2
+
+
+def _seq_values(column: pd.Series) -> pd.Series:
+    """``seq`` as integers, NA where the text is not one an int64 holds exactly.
+
+    A plain integer literal is read exactly (through a float, two seqs above 2**53 would become
+    one and a late response could swap places); ``3.0`` or ``1e3`` (a float column written out)
+    is accepted when finite, whole and exact in a float (|x| <= 2**53). ``inf``, ``1e30`` or
+    twenty digits would otherwise become an arbitrary int64 and scramble the student's order.
+    """
+    text = column.str.strip()
+    plain = text.str.fullmatch(r"[+-]?\d{1,19}")
+    exact = text[plain].map(int).astype(object)
+    exact = exact[exact.map(lambda v: -(2**63) <= v < 2**63).astype(bool)]
+    number = pd.to_numeric(text[~plain], errors="coerce")
+    whole = number[np.isfinite(number) & (number == number.round()) & (number.abs() <= 2**53)]
+    return pd.concat([exact, whole.astype("int64").astype(object)]).reindex(column.index)
 
 
 def read_interactions(path: str | Path) -> list[StudentLog]:
@@ -76,10 +94,12 @@ def read_interactions(path: str | Path) -> list[StudentLog]:
         line = _line(df, bad)
         raise LogFormatError(f"{p} line {line}: correct must be 0/1/true/false, got {df['correct'][bad].iloc[0]!r}")
     df["correct"] = low.isin(_TRUE).astype(float)
-    seq = pd.to_numeric(df["seq"].str.strip(), errors="coerce")
-    bad = seq.isna() | (seq != seq.round())
+    seq = _seq_values(df["seq"])
+    bad = seq.isna()
     if bad.any():
-        raise LogFormatError(f"{p} line {_line(df, bad)}: seq must be an integer, got {df['seq'][bad].iloc[0]!r}")
+        raise LogFormatError(
+            f"{p} line {_line(df, bad)}: seq must be an integer (|seq| < 2**63), got {df['seq'][bad].iloc[0]!r}"
+        )
     df["seq"] = seq.astype("int64")
     df["split"] = df[split_col].str.strip().str.lower()
     if split_col == "split":

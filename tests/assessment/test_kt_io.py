@@ -51,6 +51,11 @@ def test_exact_duplicate_rows_are_dropped(tmp_path):
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,yes please,train\n", "line 2: correct must be"),
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,2,train\n", "correct must be"),
         ("student_id,seq,item_id,skill_ids,correct,split\na,one,q,S,1,train\n", "seq must be an integer"),
+        # numbers no int64 holds: each would have become an arbitrary seq and scrambled the order
+        *[
+            (f"student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,train\na,{seq},r,S,0,train\n", "line 3: seq")
+            for seq in ("inf", "-inf", "nan", "1e30", "1e400", "1.5", "9223372036854775808", "12345678901234567890123")
+        ],
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,valid\n", "split must be train or test"),
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,train\na,2,q,S,1,test\n", "split is per student"),
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,train\na,1,r,S,0,train\n", "two different"),
@@ -69,3 +74,16 @@ def test_bad_files_are_refused_with_a_clear_message(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(LogFormatError, match="no such file"):
         read_interactions(tmp_path / "nope.csv")
+
+
+def test_seq_is_read_exactly_beyond_float_precision_and_float_written_seqs_are_accepted(tmp_path):
+    # Given seqs above 2**53 that a float would merge, and a seq written out as a float
+    big = 2**60
+    p = write(
+        tmp_path,
+        "student_id,seq,item_id,skill_ids,correct,split\n"
+        f"a,{big + 1},late,S,0,train\na,{big},early,S,1,train\na,2.0,first,S,1,train\na,1e1,second,S,1,train\n",
+    )
+
+    # When read, Then they are distinct responses in exact seq order
+    assert [r.item for r in read_interactions(p)[0].responses] == ["first", "second", "early", "late"]

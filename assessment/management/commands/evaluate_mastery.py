@@ -42,7 +42,7 @@ class Command(BaseCommand):
             logs = read_interactions(opts["file"])
         except LogFormatError as exc:
             raise CommandError(str(exc)) from exc
-        except ValueError as exc:  # what the reader does not check itself, e.g. a seq of 1e400
+        except ValueError as exc:  # anything the reader does not check itself: still a message, not a traceback
             raise CommandError(f"{opts['file']}: not a usable interaction log ({exc})") from exc
         splits = {s.split for s in logs}
         if splits <= {"train", "test"}:
