@@ -40,3 +40,11 @@ def test_evaluate_risk_out_in_a_folder_not_made_yet_is_written(tmp_path):
     out = tmp_path / "results" / "risk.json"
     call_command("evaluate_risk", "--students", "60", "--out", str(out))
     assert "simulated" in out.read_text()
+
+
+@pytest.mark.parametrize("students", ["49", "100001", str(10**12)])
+def test_evaluate_risk_refuses_a_population_out_of_bounds_before_simulating(students):
+    # Given a cohort size too small for reliability bins, or one that would simulate for hours
+    # When the evaluation is asked for, Then it stops at once naming the option and its bounds
+    with pytest.raises(CommandError, match=r"--students must be between 50 and 100,000"):
+        call_command("evaluate_risk", "--students", students)
