@@ -63,20 +63,18 @@ class Prompt:
     essays: list[Essay] = field(default_factory=list)
 
 
-def _int(value: str, what: str) -> int:
-    number = float(value)
-    if not math.isfinite(number) or not number.is_integer():
-        raise ValueError(f"{what} must be a whole number, got {value!r}")
-    if abs(number) > MAX_POINTS:
-        raise ValueError(f"{what} must lie between -{MAX_POINTS:,} and {MAX_POINTS:,}, got {value!r}")
-    return int(number)
-
-
 def _points(value: str, what: str) -> float:
     number = float(value)
     if not math.isfinite(number) or abs(number) > MAX_POINTS:
         raise ValueError(f"{what} must be a number between -{MAX_POINTS:,} and {MAX_POINTS:,}, got {value!r}")
     return number
+
+
+def _int(value: str, what: str) -> int:
+    number = _points(value, what)
+    if not number.is_integer():
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(number)
 
 
 def read_eval_csv(path: str | Path) -> dict[str, Prompt]:
