@@ -6,7 +6,30 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import models, services, training
+from eduai.courses.models import Assignment
+
+from . import models, selectors, services, training
+
+
+def _train_now(model_admin: admin.ModelAdmin, request, assignment_ids, method: str) -> None:
+    """Queue training for each assignment that passes the API's check (``training_shortfall``);
+    name the others to the admin instead of queueing runs the worker would refuse."""
+    wanted = sorted(set(assignment_ids))
+    refused = {aid: why for aid in wanted if (why := selectors.training_shortfall(assignment_id=aid))}
+    queued = [aid for aid in wanted if aid not in refused]
+    with transaction.atomic():
+        for aid in queued:
+            services.training_enqueue(
+                assignment_id=aid, method=method, trigger="admin", requested_by_id=request.user.pk
+            )
+    if queued:
+        model_admin.message_user(
+            request, f"Queued {method} training for {len(queued)} assignment(s).", messages.SUCCESS
+        )
+    if refused:
+        titles = dict(Assignment.objects.filter(pk__in=refused).values_list("pk", "title"))
+        reasons = "; ".join(f"{titles.get(aid, aid)} (assignment {aid}): {why}" for aid, why in refused.items())
+        model_admin.message_user(request, f"Not queued: {reasons}", messages.ERROR)
 
 
 @admin.register(models.GradingModel)
@@ -51,22 +74,13 @@ class GradingModelAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"v{record.version} now serves {record.assignment}.")
 
-    def _train(self, request, queryset, method: str) -> None:
-        assignment_ids = sorted(set(queryset.values_list("assignment_id", flat=True)))
-        with transaction.atomic():
-            for aid in assignment_ids:
-                services.training_enqueue(
-                    assignment_id=aid, method=method, trigger="admin", requested_by_id=request.user.pk
-                )
-        self.message_user(request, f"Queued {method} training for {len(assignment_ids)} assignment(s).")
-
     @admin.action(description="Train a new fast model for these assignments")
     def train_fast_now(self, request, queryset):
-        self._train(request, queryset, models.Method.FAST)
+        _train_now(self, request, queryset.values_list("assignment_id", flat=True), models.Method.FAST)
 
     @admin.action(description="Fine-tune a new model for these assignments")
     def train_finetune_now(self, request, queryset):
-        self._train(request, queryset, models.Method.FINETUNE)
+        _train_now(self, request, queryset.values_list("assignment_id", flat=True), models.Method.FINETUNE)
 
 
 @admin.register(models.GraderSettings)
@@ -79,15 +93,7 @@ class GraderSettingsAdmin(admin.ModelAdmin):
 
     @admin.action(description="Train a new fast model now")
     def train_fast_now(self, request, queryset):
-        with transaction.atomic():
-            for row in queryset:
-                services.training_enqueue(
-                    assignment_id=row.assignment_id,
-                    method=models.Method.FAST,
-                    trigger="admin",
-                    requested_by_id=request.user.pk,
-                )
-        self.message_user(request, f"Queued training for {queryset.count()} assignment(s).")
+        _train_now(self, request, queryset.values_list("assignment_id", flat=True), models.Method.FAST)
 
 
 @admin.register(models.TeacherGrade)

@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from eduai.courses import api as courses
 from eduai.courses.models import Assignment, Submission, SubmissionStatus
 
+from . import conf
 from .data import PredictionData
 from .models import GradingModel, Prediction, TeacherGrade
 
@@ -118,6 +119,16 @@ def prediction_data(p: Prediction) -> PredictionData:
 
 def teacher_graded_count(*, assignment_id: int) -> int:
     return TeacherGrade.objects.filter(assignment_id=assignment_id).count()
+
+
+def training_shortfall(*, assignment_id: int) -> str | None:
+    """Why training the assignment now would be refused (too few teacher-graded submissions), or
+    None. The one check behind every "train now" (the REST API, the admin's actions): a queued
+    run below the minimum would only fail in the worker (``training.model_train`` refuses it)."""
+    count = teacher_graded_count(assignment_id=assignment_id)
+    if count < conf.MIN_TRAINING_ESSAYS:
+        return f"{count} teacher-graded submissions; at least {conf.MIN_TRAINING_ESSAYS} needed."
+    return None
 
 
 def trait_scores_for_student(*, student_id: int, course_id: int) -> list[dict[str, object]]:

@@ -109,13 +109,10 @@ class TrainNowView(APIView):
         _require(courses.access.can_manage(request.user, assignment.course), "Only teachers and admins train models.")
         body = s.TrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        shortfall = selectors.training_shortfall(assignment_id=assignment.pk)
+        if shortfall is not None:
+            raise ValidationError({"assignment": shortfall})
         count = selectors.teacher_graded_count(assignment_id=assignment.pk)
-        from grading import conf
-
-        if count < conf.MIN_TRAINING_ESSAYS:
-            raise ValidationError(
-                {"assignment": f"{count} teacher-graded submissions; at least {conf.MIN_TRAINING_ESSAYS} needed."}
-            )
         with transaction.atomic():
             services.training_enqueue(
                 assignment_id=assignment.pk,

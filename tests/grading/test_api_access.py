@@ -1,0 +1,97 @@
+"""Grading's REST API and admin: the admin's train-now actions go through the API's
+minimum-essays check."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+
+from grading import conf, services
+from grading.models import GraderSettings, GradingModel, ModelStatus
+from tests import factories as f
+
+BASE = "/api/v1/grading"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    calls: list[dict] = []
+    monkeypatch.setattr(services, "training_enqueue", lambda **kw: calls.append(kw))
+    return calls
+
+
+@pytest.fixture
+def registry(world, make_graded, tmp_path):
+    """An assignment with enough teacher grades to train, and a fine-tuned model trained on an
+    encoder in a server folder."""
+    assignment = f.AssignmentFactory(course=world.course)
+    make_graded(assignment, conf.MIN_TRAINING_ESSAYS, author=world.other_student)
+    model = GradingModel.objects.create(
+        assignment=assignment,
+        version=1,
+        method="finetune",
+        status=ModelStatus.READY,
+        is_active=True,
+        artefact="assignment-1/v0001-finetune",
+        base_model=str(tmp_path / "srv" / "encoders" / "all-MiniLM-L6-v2"),
+        val_qwk=0.7,
+    )
+    return assignment, model
+
+
+# --- admin actions: the same minimum as the API -----------------------------------------------
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(f.UserFactory(username="root", is_superuser=True, is_staff=True))
+    return client
+
+
+def _messages(response) -> list[tuple[str, str]]:
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def test_admin_train_now_refuses_assignments_below_the_minimum_and_queues_the_others(
+    world, superuser_client, registry, queued
+):
+    ready, ready_model = registry
+    short = f.AssignmentFactory(course=world.course, title="Too few grades")
+    short_model = GradingModel.objects.create(assignment=short, version=1, method="fast", status=ModelStatus.FAILED)
+    response = superuser_client.post(
+        "/admin/grading/gradingmodel/",
+        {"action": "train_fast_now", "_selected_action": [ready_model.pk, short_model.pk]},
+    )
+    assert response.status_code == 302
+    assert [(q["assignment_id"], q["method"], q["trigger"]) for q in queued] == [(ready.pk, "fast", "admin")]
+    shown = _messages(response)
+    assert ("success", "Queued fast training for 1 assignment(s).") in shown
+    refusals = [text for level, text in shown if level == "error"]
+    assert len(refusals) == 1
+    assert "Too few grades" in refusals[0] and f"at least {conf.MIN_TRAINING_ESSAYS}" in refusals[0]
+
+
+def test_grader_settings_train_now_goes_through_the_same_check(world, superuser_client, registry, queued):
+    ready, _model = registry
+    short = f.AssignmentFactory(course=world.course, title="Too few grades")
+    rows = [GraderSettings.objects.create(assignment=a) for a in (ready, short)]
+    response = superuser_client.post(
+        "/admin/grading/gradersettings/", {"action": "train_fast_now", "_selected_action": [r.pk for r in rows]}
+    )
+    assert response.status_code == 302
+    assert [q["assignment_id"] for q in queued] == [ready.pk]
+    shown = _messages(response)
+    assert ("success", "Queued fast training for 1 assignment(s).") in shown
+    assert any(level == "error" and "Too few grades" in text for level, text in shown)
+
+
+def test_admin_train_now_with_nothing_trainable_queues_nothing(world, superuser_client, queued):
+    short = f.AssignmentFactory(course=world.course, title="Too few grades")
+    model = GradingModel.objects.create(assignment=short, version=1, method="fast", status=ModelStatus.FAILED)
+    response = superuser_client.post(
+        "/admin/grading/gradingmodel/", {"action": "train_finetune_now", "_selected_action": [model.pk]}
+    )
+    assert queued == []
+    shown = _messages(response)
+    assert [level for level, _text in shown] == ["error"]
