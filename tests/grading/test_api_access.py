@@ -1,5 +1,5 @@
-"""Grading's REST API and admin: the admin's train-now actions go through the API's
-minimum-essays check."""
+"""Grading's REST API and admin: what staff may see of the model registry, and the admin's
+train-now actions going through the minimum-essays check."""
 
 from __future__ import annotations
 
@@ -38,6 +38,42 @@ def registry(world, make_graded, tmp_path):
         val_qwk=0.7,
     )
     return assignment, model
+
+
+# --- model files are server internals ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["ta", "teacher", "admin"])
+def test_the_model_list_shows_no_server_paths(world, api_as, registry, who, tmp_path):
+    assignment, _model = registry
+    body = api_as(getattr(world, who)).get(f"{BASE}/assignments/{assignment.pk}/models/").json()
+    assert body[0]["version"] == 1 and body[0]["method"] == "finetune"
+    assert "artefact" not in body[0]
+    # the base model is named, not located
+    assert body[0]["base_model"] == "all-MiniLM-L6-v2"
+    assert str(tmp_path) not in str(body)
+
+
+def test_a_failed_runs_reason_names_files_without_their_folders(world, api_as, registry, tmp_path):
+    assignment, _model = registry
+    folder = tmp_path / "models" / ".tmp" / "a1-v2-x" / "artefact"
+    GradingModel.objects.create(
+        assignment=assignment,
+        version=2,
+        method="fast",
+        status=ModelStatus.FAILED,
+        failure_reason=f"OSError: [Errno 28] No space left on device: '{folder}/weights.npz' (see https://x.org/a/b)",
+    )
+    body = api_as(world.ta).get(f"{BASE}/assignments/{assignment.pk}/models/").json()
+    assert body[0]["failure_reason"] == (
+        "OSError: [Errno 28] No space left on device: 'weights.npz' (see https://x.org/a/b)"
+    )
+
+
+def test_rolling_back_answers_without_server_paths_either(world, api_as, registry, tmp_path):
+    _assignment, model = registry
+    body = api_as(world.admin).post(f"{BASE}/models/{model.pk}/activate/").json()
+    assert body["is_active"] and "artefact" not in body and str(tmp_path) not in str(body)
 
 
 # --- admin actions: the same minimum as the API -----------------------------------------------

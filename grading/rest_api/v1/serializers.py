@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import PurePath
+
 from rest_framework import serializers
 
 from grading.models import GradingModel, Method, Prediction, ServingChoice, TeacherGrade
@@ -33,7 +37,23 @@ class PredictionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# An absolute file path in a message (``/srv/...``), not the path part of a URL (``https://h/p``).
+_FILE_PATH = re.compile(r"(?<![\w:/.~-])/[^\s'\"]+")
+
+
+def _without_folders(path: str) -> str:
+    return PurePath(path).name or path
+
+
 class GradingModelSerializer(serializers.ModelSerializer):
+    """A registry record without where its files are: ``artefact`` (under EDUAI_MODEL_ROOT) is left
+    out, ``base_model`` (for a fine-tuned model, the encoder's folder) is given by its name, and
+    file paths in ``failure_reason`` (an OSError's message) by their last part. Server internals:
+    nothing the API's users do needs them; operators read them in the Django admin."""
+
+    base_model = serializers.SerializerMethodField()
+    failure_reason = serializers.SerializerMethodField()
+
     class Meta:
         model = GradingModel
         fields = [
@@ -54,7 +74,6 @@ class GradingModelSerializer(serializers.ModelSerializer):
             "interval_coverage",
             "interval_halfwidth",
             "trait_metrics",
-            "artefact",
             "train_seconds",
             "trigger",
             "failure_reason",
@@ -64,6 +83,12 @@ class GradingModelSerializer(serializers.ModelSerializer):
             "activated_at",
         ]
         read_only_fields = fields
+
+    def get_base_model(self, obj: GradingModel) -> str:
+        return _without_folders(obj.base_model) if os.path.isabs(obj.base_model) else obj.base_model
+
+    def get_failure_reason(self, obj: GradingModel) -> str:
+        return _FILE_PATH.sub(lambda m: _without_folders(m.group(0)), obj.failure_reason)
 
 
 class TrainRequestSerializer(serializers.Serializer):

@@ -11,6 +11,8 @@ Access (``eduai.courses.access``, the same rule as the core API):
 - ``POST models/{id}/activate/``: roll back (or forward) to a ready version; school admins only.
 - ``GET/POST submissions/{id}/teacher-grade/``: read or set the grade of record (teachers, TAs,
   admins); it is training data for the assignment's models.
+- Model records never show where their files are (``artefact``; ``base_model`` by its name):
+  those are server internals.
 Something outside your scope is a 404; something you may see but not do is a 403.
 """
 
