@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -106,15 +106,23 @@ def event_batch_problems(
 
     Returns ``(invalid, forbidden)``, each ``{index: {field: message}}``. ``invalid``: ids that do
     not exist for the asker (unknown or out of scope: both read "not found", so nothing leaks) or
-    objects of another course. ``forbidden``: events the asker may not post — a student posts
-    only about themselves in their own courses; staff post for students of their courses.
+    objects of another course; a hidden resource is unknown to students. ``forbidden``: events
+    the asker may not post — a student posts only about themselves in their own courses; staff
+    post for students of their courses.
     """
     user = request.user
     scope = scope_for(request)
     owners: dict[str, dict[int, int]] = {}
     for field, model in (("practice_item", PracticeItem), ("resource", LearningResource), ("assignment", Assignment)):
         ids = {e[field] for e in events if e.get(field) is not None}
-        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "course_id")) if ids else {}  # type: ignore[attr-defined]
+        if not ids:
+            owners[field] = {}
+            continue
+        qs = model.objects.filter(pk__in=ids)  # type: ignore[attr-defined]
+        if model is LearningResource:
+            # A hidden resource does not exist for students (as in resources_visible).
+            qs = qs.filter(Q(is_active=True) | Q(course_id__in=scope.staff_course_ids))
+        owners[field] = dict(qs.values_list("pk", "course_id"))
     course_ids = {e["course"] for e in events} | {c for by_id in owners.values() for c in by_id.values()}
     visible = set(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", flat=True))
     # Objects of courses the asker cannot see are treated as unknown.
