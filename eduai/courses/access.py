@@ -4,7 +4,10 @@ Rules:
 - a student sees their own submissions and events, and the course content of their courses;
 - a teacher or TA sees everything in the courses they teach (TAs cannot change course setup);
 - a school admin sees everything in their school's courses;
-- a Django superuser sees everything; anonymous users see nothing.
+- a Django superuser sees everything; anonymous users see nothing;
+- an archived course (``Course.is_active=False``, a concluded course) stays readable by the same
+  people, but is read-only: no new submissions or activity events in it (``ARCHIVED_NO_NEW_WORK``),
+  and its setup and roster change only by its school's admins (``archived_read_only``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from .models import STAFF_ROLES, Course, Enrollment, Role, SchoolMembership
+
+# Messages of refusals in an archived course (REST API and services; English, as the API's are).
+ARCHIVED_NO_NEW_WORK = "This course is archived: nothing new can be submitted or recorded in it."
+ARCHIVED_READ_ONLY = "This course is archived: only its school's admins can change it."
 
 
 def _authenticated(user: Any) -> bool:
@@ -84,3 +91,9 @@ def can_teach(user: Any, course: Course) -> bool:
 def can_manage(user: Any, course: Course) -> bool:
     """Teachers and admins: may change the course's setup (assignments, skills, resources)."""
     return course_role(user, course) in {"admin", Role.TEACHER}
+
+
+def archived_read_only(user: Any, course: Course) -> bool:
+    """True when ``course`` is archived and ``user`` may not change it: everyone but its school's
+    admins (and superusers), whatever their role. Setup, roster and grades are frozen for them."""
+    return not course.is_active and not is_school_admin(user, course.school_id)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .access import ARCHIVED_NO_NEW_WORK
 from .data import EventInput, RecordResult
 from .models import (
     ActivityEvent,
@@ -94,9 +95,12 @@ def submission_create(
 
     The attempt number is the next free one; two concurrent posts by the same student both
     succeed with different attempts (the unique constraint decides, we retry on conflict).
+    Refused in an archived course, whoever calls (the REST API, an import, the demo builder).
     """
     clean = clean_text(text, field="text")
     assignment = Assignment.objects.select_related("course").get(pk=assignment_id)
+    if not assignment.course.is_active:
+        raise ValidationError({"assignment": ARCHIVED_NO_NEW_WORK})
     language = detect_language(clean) if not assignment.language else assignment.language
     for _ in range(5):
         try:

@@ -71,30 +71,39 @@ class HomeData:
     school: tuple[CourseRow, ...]
     feedback: tuple[FeedbackRow, ...]
     pending_submissions: int
+    # Archived courses (any role): still open to read, listed apart from the current ones.
+    archived: tuple[CourseRow, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.learning or self.teaching or self.school)
+        return not (self.learning or self.teaching or self.school or self.archived)
+
+    @property
+    def studies(self) -> bool:
+        """A student of some course, current or archived: their grades are shown."""
+        return bool(self.learning) or any(r.role == Role.STUDENT for r in self.archived)
 
 
 def home_data(*, user: Any) -> HomeData:
-    """What the home page shows: the user's courses by role, and a student's latest grades."""
+    """What the home page shows: the user's courses by role (archived ones apart), and a
+    student's latest grades."""
     enrollments = list(
-        Enrollment.objects.filter(user=user, is_active=True, course__is_active=True).values_list("course_id", "role")
+        Enrollment.objects.filter(user=user, is_active=True).values_list("course_id", "role", "course__is_active")
     )
-    roles = dict(enrollments)
-    if getattr(user, "is_superuser", False):
-        admin_ids = set(Course.objects.filter(is_active=True).values_list("id", flat=True))
-    else:
-        admin_ids = set(
-            Course.objects.filter(school_id__in=access.admin_school_ids(user), is_active=True).values_list(
-                "id", flat=True
-            )
-        )
+    roles = {cid: role for cid, role, current in enrollments if current}
+    archived_roles = {cid: role for cid, role, current in enrollments if not current}
+    administered = Course.objects.all()
+    if not getattr(user, "is_superuser", False):
+        administered = administered.filter(school_id__in=access.admin_school_ids(user))
+    admin_courses = list(administered.values_list("id", "is_active"))
+    admin_ids = {cid for cid, current in admin_courses if current}
+    for cid, current in admin_courses:
+        if not current and archived_roles.get(cid, Role.STUDENT) == Role.STUDENT:
+            archived_roles[cid] = "admin"  # as for current courses: a school admin who also teaches it is a teacher
     ids = set(roles) | admin_ids
     courses = {
         c.id: c
-        for c in Course.objects.filter(id__in=ids)
+        for c in Course.objects.filter(id__in=ids | set(archived_roles))
         .select_related("school")
         .annotate(
             n_students=Count(
@@ -142,10 +151,11 @@ def home_data(*, user: Any) -> HomeData:
     teaching = order([row(cid, role) for cid, role in roles.items() if role != Role.STUDENT and cid in courses])
     # A school admin who also teaches sees those courses under "teaching" only.
     school = order([row(cid, "admin") for cid in admin_ids if cid not in roles or roles[cid] == Role.STUDENT])
+    archived = order([row(cid, role) for cid, role in archived_roles.items() if cid in courses])
 
     feedback: tuple[FeedbackRow, ...] = ()
     pending = 0
-    if learning:
+    if learning or any(r.role == Role.STUDENT for r in archived):
         # What the review loop released to this student (score, teacher's comment); the review
         # app decides what a student may see of their own work.
         mine = review_api.my_released_grades(user=user)
@@ -169,7 +179,14 @@ def home_data(*, user: Any) -> HomeData:
             for g in released[:FEEDBACK_LIMIT]
         )
         pending = sum(1 for g in mine if not g.released)
-    return HomeData(learning=learning, teaching=teaching, school=school, feedback=feedback, pending_submissions=pending)
+    return HomeData(
+        learning=learning,
+        teaching=teaching,
+        school=school,
+        feedback=feedback,
+        pending_submissions=pending,
+        archived=archived,
+    )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ defaults to it. Actor: ``mbox`` (the user's e-mail), ``mbox_sha1sum``, or
 log store both use, or the EduAI username) — always among the course's active members. Object:
 ``urn:eduai:practice-item:<id>`` / ``urn:eduai:resource:<id>`` / ``urn:eduai:assignment:<id>``,
 or the ``external_id`` of a practice item or resource of the course.
+
+A statement about an archived course is stored with its course but becomes no event (the course's
+evidence is final); a voiding statement still voids an event recorded before the archiving.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ COURSE_EXTENSION = "urn:eduai:extension:course"
 # length, but a timedelta stops at 999,999,999 days and DurationField's 64-bit microseconds at
 # ~106,751,991 days; a longer one stays in the stored statement only.
 MAX_EVENT_DURATION_SECONDS = 100 * 365.25 * 24 * 3600
+# An archived course's evidence is final (nothing new is recorded in it, as through the REST
+# API); its statements are still stored: they are records of what happened.
+ARCHIVED_REASON = "the course is archived: the statement is kept but is not evidence"
 _URN = re.compile(r"^urn:eduai:(course|practice-item|resource|assignment):(\d+)$")
 
 
@@ -166,6 +172,8 @@ def statement_to_event(statement: dict[str, Any], *, school_id: int, course_id: 
     course = resolve_course(statement, school_id=school_id, course_id=course_id)
     if course is None:
         return Mapped(None, None, "no EduAI course in context.contextActivities or the course extension")
+    if not course.is_active:
+        return Mapped(course.pk, None, ARCHIVED_REASON)
     user_id = resolve_user_id(statement["actor"], course)
     if user_id is None:
         return Mapped(course.pk, None, "the actor is not an active member of the course")

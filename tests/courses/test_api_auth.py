@@ -51,7 +51,14 @@ def test_a_signed_in_browser_session_works_for_reads(world):
 
 def test_me_lists_my_courses_with_my_role_in_each(world, api_as):
     assert api_as(world.teacher).get("/api/v1/me/").json()["courses"] == [
-        {"id": world.course.pk, "code": "ENG1", "title": "English 1", "school": world.school.pk, "role": "teacher"}
+        {
+            "id": world.course.pk,
+            "code": "ENG1",
+            "title": "English 1",
+            "school": world.school.pk,
+            "role": "teacher",
+            "is_active": True,
+        }
     ]
     admin = api_as(world.admin).get("/api/v1/me/").json()
     assert admin["is_school_admin"] is True

@@ -1,5 +1,5 @@
-"""Grading's REST API and admin: what staff may see of the model registry, and the admin's
-train-now actions going through the minimum-essays check."""
+"""Grading's REST API and admin: what staff may see of the model registry, what an archived
+course still allows, and the admin's train-now actions going through the minimum-essays check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from django.contrib.messages import get_messages
 
 from grading import conf, services
-from grading.models import GraderSettings, GradingModel, ModelStatus
+from grading.models import GraderSettings, GradingModel, ModelStatus, TeacherGrade
 from tests import factories as f
 
 BASE = "/api/v1/grading"
@@ -74,6 +74,45 @@ def test_rolling_back_answers_without_server_paths_either(world, api_as, registr
     _assignment, model = registry
     body = api_as(world.admin).post(f"{BASE}/models/{model.pk}/activate/").json()
     assert body["is_active"] and "artefact" not in body and str(tmp_path) not in str(body)
+
+
+# --- an archived course ---------------------------------------------------------------------
+
+
+def _archive(course) -> None:
+    course.is_active = False
+    course.save(update_fields=["is_active"])
+
+
+def test_an_archived_courses_grades_and_models_are_read_only_but_for_school_admins(
+    world, api_as, registry, queued, monkeypatch
+):
+    monkeypatch.setattr(services, "training_thresholds_check", lambda **kw: [])
+    assignment, _model = registry
+    submission = f.SubmissionFactory(assignment=assignment, author=world.student)
+    _archive(world.course)
+    teacher = api_as(world.teacher)
+    # staff still read the registry, the settings and a grade
+    assert teacher.get(f"{BASE}/assignments/{assignment.pk}/models/").status_code == 200
+    assert api_as(world.ta).get(f"{BASE}/assignments/{assignment.pk}/grader-settings/").status_code == 200
+    # but change nothing
+    for response in (
+        teacher.post(f"{BASE}/assignments/{assignment.pk}/train/", {"method": "fast"}, format="json"),
+        teacher.patch(f"{BASE}/assignments/{assignment.pk}/grader-settings/", {"serving": "fast"}, format="json"),
+        api_as(world.ta).post(f"{BASE}/submissions/{submission.pk}/teacher-grade/", {"score": 3}, format="json"),
+    ):
+        assert response.status_code == 403 and "archived" in response.json()["detail"]
+    assert queued == [] and not TeacherGrade.objects.filter(submission=submission).exists()
+    assert not GraderSettings.objects.filter(assignment=assignment, serving="fast").exists()
+    # the school admin still may
+    admin = api_as(world.admin)
+    assert (
+        admin.post(f"{BASE}/submissions/{submission.pk}/teacher-grade/", {"score": 3}, format="json").status_code == 201
+    )
+    assert (
+        admin.post(f"{BASE}/assignments/{assignment.pk}/train/", {"method": "fast"}, format="json").status_code == 202
+    )
+    assert len(queued) == 1
 
 
 # --- admin actions: the same minimum as the API -----------------------------------------------

@@ -11,6 +11,8 @@ Access (``eduai.courses.access``, the same rule as the core API):
 - ``POST models/{id}/activate/``: roll back (or forward) to a ready version; school admins only.
 - ``GET/POST submissions/{id}/teacher-grade/``: read or set the grade of record (teachers, TAs,
   admins); it is training data for the assignment's models.
+- In an archived course everything above stays readable, and only its school admins train,
+  change settings or grade (403 for its teachers and TAs).
 - Model records never show where their files are (``artefact``; ``base_model`` by its name):
   those are server internals.
 Something outside your scope is a 404; something you may see but not do is a 403.
@@ -31,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eduai.courses import api as courses
-from eduai.courses.models import Assignment, Submission
+from eduai.courses.models import Assignment, Course, Submission
 from grading import selectors, services, training
 from grading.models import GraderSettings, GradingModel, Prediction, TeacherGrade
 
@@ -65,6 +67,11 @@ def _assignment_for(request: Request, assignment_id: int) -> Assignment:
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def _require_changeable(request: Request, course: Course) -> None:
+    """An archived course's grades, settings and models change only by its school's admins."""
+    _require(not courses.access.archived_read_only(request.user, course), courses.access.ARCHIVED_READ_ONLY)
 
 
 @extend_schema(
@@ -109,6 +116,7 @@ class TrainNowView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment = _assignment_for(request, assignment_id)
         _require(courses.access.can_manage(request.user, assignment.course), "Only teachers and admins train models.")
+        _require_changeable(request, assignment.course)
         body = s.TrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         shortfall = selectors.training_shortfall(assignment_id=assignment.pk)
@@ -151,6 +159,7 @@ class GraderSettingsView(APIView):
     def patch(self, request: Request, assignment_id: int) -> Response:
         assignment = _assignment_for(request, assignment_id)
         _require(courses.access.can_manage(request.user, assignment.course), "Only teachers and admins change this.")
+        _require_changeable(request, assignment.course)
         body = s.GraderSettingsSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         services.grader_settings_set(assignment_id=assignment.pk, **body.validated_data)
@@ -198,6 +207,7 @@ class TeacherGradeView(APIView):
     def post(self, request: Request, submission_id: int) -> Response:
         sub = self._submission(request, submission_id)
         _require(courses.access.can_teach(request.user, sub.assignment.course), "Only the course's staff grade work.")
+        _require_changeable(request, sub.assignment.course)
         body = s.TeacherGradeInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         existed = TeacherGrade.objects.filter(submission=sub).exists()

@@ -3,7 +3,8 @@
 - Reading: querysets are already scoped by ``selectors`` (a student sees their own work, staff
   their courses, a school admin their school), so anything outside them is a 404.
 - Changing course setup (assignments, skills, practice items, resources, enrolments, the
-  course itself): teachers of the course and school admins; not TAs, not students (403).
+  course itself): teachers of the course and school admins; not TAs, not students (403). In an
+  archived course: its school admins only (403 for its teachers; a teacher may archive).
 - Creating a course: school admins, for a school they administer.
 - Submissions and activity events have their own rules; see ``SubmissionWritePermission`` and
   ``event_batch_problems``.
@@ -16,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Model, Q
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -75,7 +77,12 @@ class CourseSetupPermission(BasePermission):
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
         if request.method in SAFE_METHODS:
             return True
-        return _course_id_of(obj) in scope_for(request).manage_course_ids
+        if _course_id_of(obj) not in scope_for(request).manage_course_ids:
+            return False
+        course = obj if isinstance(obj, Course) else obj.course  # type: ignore[attr-defined]
+        if access.archived_read_only(request.user, course):
+            raise PermissionDenied(access.ARCHIVED_READ_ONLY)
+        return True
 
 
 class CoursePermission(CourseSetupPermission):
@@ -107,8 +114,8 @@ def event_batch_problems(
     Returns ``(invalid, forbidden)``, each ``{index: {field: message}}``. ``invalid``: ids that do
     not exist for the asker (unknown or out of scope: both read "not found", so nothing leaks) or
     objects of another course; a hidden resource is unknown to students. ``forbidden``: events
-    the asker may not post — a student posts only about themselves in their own courses; staff
-    post for students of their courses.
+    the asker may not post — nobody posts in an archived course; a student posts only about
+    themselves in their own courses; staff post for students of their courses.
     """
     user = request.user
     scope = scope_for(request)
@@ -124,7 +131,8 @@ def event_batch_problems(
             qs = qs.filter(Q(is_active=True) | Q(course_id__in=scope.staff_course_ids))
         owners[field] = dict(qs.values_list("pk", "course_id"))
     course_ids = {e["course"] for e in events} | {c for by_id in owners.values() for c in by_id.values()}
-    visible = set(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", flat=True))
+    active = dict(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", "is_active"))
+    visible = set(active)
     # Objects of courses the asker cannot see are treated as unknown.
     owners = {field: {k: c for k, c in by_id.items() if c in visible} for field, by_id in owners.items()}
     actors = {e.get("actor") or user.pk for e in events}
@@ -153,7 +161,9 @@ def event_batch_problems(
             invalid[index] = problems
             continue
         actor_id = event.get("actor") or user.pk
-        if actor_id != user.pk and course_id not in scope.staff_course_ids:
+        if not active[course_id]:
+            forbidden[index] = {"course": access.ARCHIVED_NO_NEW_WORK}
+        elif actor_id != user.pk and course_id not in scope.staff_course_ids:
             forbidden[index] = {"actor": "You may only record your own activity."}
         elif (course_id, actor_id) not in students:
             forbidden[index] = {"actor": f"User {actor_id} is not a student of course {course_id}."}

@@ -492,6 +492,7 @@ class MyCourseSerializer(serializers.Serializer):
     title = serializers.CharField()
     school = serializers.IntegerField()
     role = serializers.ChoiceField(choices=["admin", "teacher", "ta", "student"])
+    is_active = serializers.BooleanField(help_text="False for an archived course: readable, but nothing new in it.")
 
 
 class MeSerializer(serializers.Serializer):

@@ -13,6 +13,10 @@ scoped to the asker (``eduai.courses.selectors`` / ``access``). So:
 
 Submissions are never changed after they are made (no PUT/PATCH/DELETE); activity events are
 added in bulk and never edited through the API.
+
+An archived course (``is_active`` false) stays readable by the same people; nothing new is
+submitted or recorded in it (403), and its setup and roster change only by its school's admins
+(403 for its teachers). See docs/courses.md.
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ class CourseSetupViewSet(
         course = data.pop("course")
         if not can_manage_course(self.request, course.pk):
             raise PermissionDenied(CourseSetupPermission.message)
+        if access.archived_read_only(self.request.user, course):
+            raise PermissionDenied(access.ARCHIVED_READ_ONLY)
         serializer.instance = self.create_object(course_id=course.pk, data=data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -391,7 +397,8 @@ class LearningResourceViewSet(CourseSetupViewSet):
     retrieve=extend_schema(summary="A submission"),
     create=extend_schema(
         summary="Submit an answer (students of the assignment's course)",
-        description="Creates your next attempt. The text cannot be changed afterwards.",
+        description="Creates your next attempt. The text cannot be changed afterwards. "
+        "An archived course takes no submissions (403).",
     ),
 )
 class SubmissionViewSet(
@@ -413,6 +420,8 @@ class SubmissionViewSet(
         assignment = serializer.validated_data["assignment"]
         if not is_student_of(self.request.user, assignment.course_id):
             raise PermissionDenied("Only students enrolled in this course can submit to its assignments.")
+        if not assignment.course.is_active:
+            raise PermissionDenied(access.ARCHIVED_NO_NEW_WORK)
         serializer.instance = services.submission_create(
             assignment_id=assignment.pk,
             author_id=int(self.request.user.pk),  # type: ignore[arg-type]  # authenticated: has a pk
@@ -441,7 +450,8 @@ class ActivityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
             "The body is a JSON list of events (at most EDUAI_MAX_EVENTS_PER_REQUEST, "
             f"{settings.EDUAI_MAX_EVENTS_PER_REQUEST} by default). A student records only their own "
             "activity in their own courses; teachers, TAs and school admins may record it for the "
-            "students of their courses. The batch is stored whole or not at all: any bad event "
+            "students of their courses; nobody records activity in an archived course. "
+            "The batch is stored whole or not at all: any bad event "
             "makes it a 400 (or 403) listing the problems by position. Statements already stored "
             "are reported in duplicate_statement_ids and not stored twice."
         ),
@@ -535,6 +545,7 @@ class MeView(APIView):
                 "title": c.title,
                 "school": c.school_id,
                 "role": "admin" if superuser or c.school_id in admin_schools else roles.get(c.pk, "student"),
+                "is_active": c.is_active,
             }
             for c in access.visible_courses(user).order_by("school_id", "code")
         ]
