@@ -25,6 +25,12 @@ from .models import LrsClient, Statement
 from .validation import VOIDED, StatementInvalid, parse_timestamp, validate_statement
 
 XAPI_VERSION = "1.0.3"
+# Largest statement accepted, in bytes of its JSON (UTF-8, compact). A statement is stored twice
+# (the statement, and the event's raw copy); without a cap of its own, the request limit
+# (DATA_UPLOAD_MAX_MEMORY_SIZE, 10 MiB) would let one statement be 10 MiB. Statements are
+# typically under 2 KB; 256 KiB still takes a long essay in result.response (100,000 characters
+# of English, the core's longest submission, EDUAI_MAX_SUBMISSION_CHARS; the event keeps 10,000).
+MAX_STATEMENT_BYTES = 256 * 1024
 
 
 class XapiError(Exception):
@@ -57,6 +63,11 @@ def lrs_client_create(*, name: str, school_id: int, course_id: int | None = None
     return client, secret
 
 
+def _json_bytes(value: Any) -> int:
+    # The view has refused lone surrogates already; surrogatepass only keeps this total.
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
 def _normalise(statement: dict[str, Any]) -> dict[str, Any]:
     """contextActivities values as lists (the form an LRS returns)."""
     st = copy.deepcopy(statement)
@@ -83,7 +94,8 @@ def _authority(scope: ClientScope) -> dict[str, Any]:
 
 
 def statements_store(*, scope: ClientScope, statements: list[Any], put_id: str | None = None) -> list[str]:
-    """Store a batch; returns the ids in order. Raises ``XapiError`` (400/403/409)."""
+    """Store a batch; returns the ids in order. Raises ``XapiError`` (400/403/409); 400 for a
+    statement over ``MAX_STATEMENT_BYTES``."""
     if put_id is not None:
         if len(statements) != 1:
             raise XapiError("PUT takes exactly one statement.")
@@ -95,8 +107,15 @@ def statements_store(*, scope: ClientScope, statements: list[Any], put_id: str |
         statements = [body]
     validated: list[dict[str, Any]] = []
     for i, raw in enumerate(statements):
+        path = f"statements[{i}]" if put_id is None else "statement"
+        size = _json_bytes(raw)
+        if size > MAX_STATEMENT_BYTES:
+            raise XapiError(
+                f"{path}: the statement is {size:,} bytes of JSON; "
+                f"at most {MAX_STATEMENT_BYTES:,} bytes of JSON per statement."
+            )
         try:
-            st = validate_statement(raw, f"statements[{i}]" if put_id is None else "statement")
+            st = validate_statement(raw, path)
         except StatementInvalid as exc:
             raise XapiError(str(exc)) from exc
         st = _normalise(st)

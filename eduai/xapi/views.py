@@ -2,8 +2,9 @@
 
 Every request but /about must carry ``X-Experience-API-Version: 1.0.x`` and HTTP Basic
 credentials of an ``LrsClient``; every answer carries ``X-Experience-API-Version: 1.0.3``.
-Errors are JSON ``{"error": reason}`` with 400 (invalid), 401 (credentials), 403 (scope),
-404, 409 (conflicting id), 413 (too large).
+Errors are JSON ``{"error": reason}`` with 400 (invalid, or one statement over
+``services.MAX_STATEMENT_BYTES``), 401 (credentials), 403 (scope), 404, 409 (conflicting id),
+413 (the request too large).
 """
 
 from __future__ import annotations
