@@ -77,7 +77,7 @@ def proposal_process(*, prediction_id: int) -> str:
     Safe to run twice (a redelivered task): the proposal is recorded once, and the release is a
     conditional UPDATE. Returns what happened: "released", "waiting", "stale" or "gone".
     """
-    p = Prediction.objects.select_related("model", "submission__assignment").filter(pk=prediction_id).first()
+    p = Prediction.objects.select_related("model", "submission__assignment__course").filter(pk=prediction_id).first()
     if p is None:
         return "gone"
     sub = p.submission
@@ -111,6 +111,10 @@ def _policy_allows(p: Prediction, a) -> tuple[bool, str, dict]:
     qwk = p.model.val_qwk
     figures = {"interval_width": round(width, 3), "model_qwk": qwk, "max_interval": a.auto_release_max_interval,
                "min_qwk": a.auto_release_min_qwk}  # fmt: skip
+    if not a.course.is_active:
+        # An archived course's grades change only by its school's admins (docs/courses.md); a
+        # proposal for work handed in before the archiving waits for them, whatever the policy.
+        return False, "the course is archived", figures
     if a.release_policy != ReleasePolicy.AUTO_RELEASE_CONFIDENT:
         return False, "policy: review all", figures
     if width > a.auto_release_max_interval:

@@ -3,6 +3,10 @@
 Pages are interfaces: check who asks (selectors raise 404 outside the asker's courses), validate
 the form, call one service, render. Everything works as plain HTML forms; ``review.js`` only
 adds keyboard shortcuts (a accept, o override, j/n next, k/p previous).
+
+An archived course (docs/courses.md) stays open to its staff to read, with a notice; its grades,
+releases and release policy change only by its school's admins (``access.archived_read_only``):
+for its teachers and TAs the decision and policy forms are shown disabled, and a post is a 403.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from eduai.courses import access
 from eduai.courses.models import Assignment, ReleasePolicy
 
 from . import selectors, services
@@ -72,6 +77,7 @@ def queue(request: HttpRequest, course_id: int) -> HttpResponse:
     rows = [{"item": i, "decision_label": DECISION_LABELS.get(i.decision, i.decision)} for i in result.items]
     context = {
         "course": course,
+        "read_only": access.archived_read_only(request.user, course),
         "form": form,
         "queue": result,
         "rows": rows,
@@ -136,6 +142,7 @@ def _item_context(request: HttpRequest, course_id: int, submission_id: int, form
     expl = item.explanation
     return {
         "course": a.course,
+        "read_only": access.archived_read_only(request.user, a.course),
         "item": item,
         "q": item.queue,
         "form": form,
@@ -164,6 +171,9 @@ def decide(request: HttpRequest, course_id: int, submission_id: int) -> HttpResp
     if sub.assignment.course_id != course_id:
         raise Http404(_("No such submission in this course."))
     a = sub.assignment
+    if access.archived_read_only(request.user, a.course):
+        # A form opened before the course was archived: the page again, saying why (nothing stored).
+        return render(request, "review/item.html", _item_context(request, course_id, sub.pk), status=403)
     feedback = selectors.decision_feedback(user=request.user, submission_id=sub.pk)
     choices = [(f.key, feedback_text(f)) for f in feedback]
     form = DecisionForm(request.POST, assignment=a, traits=list(a.traits.all()), feedback_choices=choices)
@@ -227,12 +237,14 @@ def agreement(request: HttpRequest, course_id: int) -> HttpResponse:
     course = selectors.staff_course(user=request.user, course_id=course_id)
     report = selectors.course_agreement(course_id=course.pk, detail=True)
     policies = list(Assignment.objects.filter(course_id=course.pk).order_by("id"))
+    read_only = access.archived_read_only(request.user, course)
     context = {
         "course": course,
+        "read_only": read_only,
         "report": report,
         "by_length": [{"g": g, "label": BAND_LABELS.get(g.group, g.group)} for g in report.by_length],
         "policies": policies,
-        "can_manage": selectors.can_manage(course),
+        "can_manage": selectors.can_manage(course) and not read_only,
         "policy_choices": [
             (ReleasePolicy.REVIEW_ALL, _("Review all")),
             (ReleasePolicy.AUTO_RELEASE_CONFIDENT, _("Auto-release confident scores")),
@@ -254,6 +266,9 @@ def policy(request: HttpRequest, course_id: int, assignment_id: int) -> HttpResp
     if not selectors.can_manage(course):
         return HttpResponse(_("Only the course's teachers and school admins can change the release policy."),
                             status=403)  # fmt: skip
+    if access.archived_read_only(request.user, course):
+        why = _("It stays open to read; only the school's admins can change it.")
+        return HttpResponse(f"{_('This course is archived.')} {why}", status=403)
     from .forms import PolicyForm
 
     form = PolicyForm(request.POST, assignment=a)

@@ -5,6 +5,8 @@ agreement figures belong to the course's teachers, TAs and school admins; anyone
 (the API never confirms that work it may not see exists). A released grade is readable by its
 author and the course's staff. A decision on a submission someone else decided since you read
 it is 409 Conflict (send the ``revision`` you saw); rubric errors are 400 with the reason.
+In an archived course everything stays readable, and only its school's admins accept, override
+or release (403 for its teachers and TAs; ``access.archived_read_only``, as /api/v1/grading/).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from eduai.courses import access
 
 from ... import selectors, services
 from . import serializers as s
@@ -82,6 +86,8 @@ class ItemView(ReviewView):
 class _DecisionView(ReviewView):
     def run(self, request: Request, submission_id: int, serializer_class, call) -> Response:
         sub = selectors.staff_submission(user=request.user, submission_id=submission_id)
+        if access.archived_read_only(request.user, sub.assignment.course):
+            raise PermissionDenied(access.ARCHIVED_READ_ONLY)
         body = serializer_class(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -94,6 +100,7 @@ class _DecisionView(ReviewView):
 _DECISION_RESPONSES = {
     200: s.DecisionResultSerializer,
     400: OpenApiResponse(description="Invalid score, trait or proposal."),
+    403: OpenApiResponse(description="The course is archived: only its school's admins decide."),
     404: OpenApiResponse(description="Not in a course you teach."),
     409: OpenApiResponse(description="Decided by someone else since the revision you sent."),
 }
