@@ -5,6 +5,11 @@ a student only their own recommendations and questions; a course's teachers, TAs
 admins the course's question list and its pins/hides. Refused access raises
 ``PermissionDenied``; bad input raises ``ValidationError``. Functions without a ``user``
 check nothing: their callers check access first (or are not reachable from a request).
+
+An archived course (docs/courses.md) stays readable; in it a student asks nothing new and sends
+nothing to the teacher (nothing new is recorded), and replies and pins/hides change only by its
+school's admins (``access.archived_read_only``). Those refusals are ``CourseArchived``, with the
+rule's own message.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from .selectors import RecommendedActivity
 
 __all__ = [
     "AnswerData",
+    "CourseArchived",
     "PassageHit",
     "Reason",
     "Recommendation",
@@ -49,6 +55,22 @@ __all__ = [
     "student_questions",
     "student_recommendations_for_staff",
 ]
+
+
+class CourseArchived(PermissionDenied):
+    """Refused because the course is archived; pages show its message next to the disabled form."""
+
+
+def _require_open(course: Course) -> None:
+    """Nothing new is asked or sent in an archived course, by anyone (as no submission or event)."""
+    if not course.is_active:
+        raise CourseArchived(_(access.ARCHIVED_NO_NEW_WORK))
+
+
+def _require_changeable(user: Any, course: Course) -> None:
+    """In an archived course, replies and pins/hides change only by its school's admins."""
+    if access.archived_read_only(user, course):
+        raise CourseArchived(_(access.ARCHIVED_READ_ONLY))
 
 
 def _course(course_id: int, user: Any) -> Course:
@@ -128,6 +150,7 @@ def ask_course(*, user: Any, course_id: int, text: object) -> AnswerData:
     """A student's question, answered from the course's resources (stored and logged)."""
     course = _course(course_id, user)
     _require_student(user, course)
+    _require_open(course)
     return services.question_ask(course_id=course.pk, student_id=user.pk, text=text)
 
 
@@ -136,6 +159,7 @@ def question_send_to_teacher(*, user: Any, course_id: int, question_id: int) -> 
     _require_student(user, course)
     if not selectors.questions_of_student(student_id=user.pk, course_id=course.pk).filter(pk=question_id).exists():
         raise Http404(_("No such question of yours in this course."))
+    _require_open(course)
     return services.question_send_to_teacher(question_id=question_id, student_id=user.pk)
 
 
@@ -171,6 +195,7 @@ def question_resolve(*, user: Any, course_id: int, question_id: int, reply: obje
     _require_staff(user, course)
     if not selectors.questions_for_staff(course_id=course.pk).filter(pk=question_id).exists():
         raise Http404(_("No such question in this course."))
+    _require_changeable(user, course)
     return services.question_resolve(question_id=question_id, course_id=course.pk, user_id=user.pk, reply=reply)
 
 
@@ -178,6 +203,7 @@ def override_set(*, user: Any, course_id: int, resource_id: object, action: str,
     """Pin, hide or clear one of the course's resources (teachers and admins, not TAs)."""
     course = _course(course_id, user)
     _require_staff(user, course, manage=True)
+    _require_changeable(user, course)
     return services.resource_override_set(
         course_id=course.pk, resource_id=resource_id, action=action, user_id=user.pk, note=note
     )

@@ -1,5 +1,11 @@
 """Pages of the recommender: a student's "what next" with reasons and the ask box; a teacher's
-question list and pin/hide controls. Views check who asks through ``api`` and render."""
+question list and pin/hide controls. Views check who asks through ``api`` and render.
+
+In an archived course (docs/courses.md) the pages stay readable and show what is frozen, with
+the forms disabled: the ask box and "send to my teacher" for everyone, replies and pins/hides for
+all but the school's admins. A post from a page opened before the archiving is refused with the
+rule's message (``api.CourseArchived``) and stores nothing; a typed question is kept in the box.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +68,12 @@ def _student_context(request: HttpRequest, course: Any) -> dict[str, Any]:
 @login_required
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     course_obj, role = api.course_for(user=request.user, course_id=course_id)
-    context: dict[str, Any] = {"course": course_obj, "role": role, "staff": role != Role.STUDENT}
+    context: dict[str, Any] = {
+        "course": course_obj,
+        "role": role,
+        "staff": role != Role.STUDENT,
+        "read_only": access.archived_read_only(request.user, course_obj),
+    }
     if role == Role.STUDENT:
         context.update(_student_context(request, course_obj))
         asked_id = _asked_question_id(request)
@@ -80,7 +91,7 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
             "status": wanted,
             "statuses": QuestionStatus.choices,
             "resources": api.course_resources(user=request.user, course_id=course_id),
-            "can_manage": access.can_manage(request.user, course_obj),
+            "can_manage": access.can_manage(request.user, course_obj) and not context["read_only"],
         }
     )
     return render(request, "recommender/teacher.html", context)
@@ -94,10 +105,12 @@ def ask(request: HttpRequest, course_id: int) -> HttpResponse:
     question = request.POST.get("question", "")
     try:
         answer = api.ask_course(user=request.user, course_id=course_id, text=question)
-    except ValidationError as exc:
+    except (ValidationError, api.CourseArchived) as exc:
         context.update(_student_context(request, course_obj))
-        context.update({"ask_error": _errors(exc), "question": question[:2000]})
-        return render(request, "recommender/student.html", context, status=400)
+        error = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
+        context.update({"ask_error": error, "question": question[:2000]})
+        status = 400 if isinstance(exc, ValidationError) else 403
+        return render(request, "recommender/student.html", context, status=status)
     # Post/redirect/get: the answer is shown at a GET address, so reloading it (or going back to
     # it) shows the same stored answer instead of asking, storing and logging the question again.
     url = reverse("recommender:course", args=[course_obj.pk])
@@ -123,8 +136,12 @@ def _asked_question_id(request: HttpRequest) -> int | None:
 @login_required
 @require_POST
 def send_question(request: HttpRequest, course_id: int, question_id: int) -> HttpResponse:
-    api.question_send_to_teacher(user=request.user, course_id=course_id, question_id=question_id)
-    messages.success(request, _("Your question was sent to your teacher."))
+    try:
+        api.question_send_to_teacher(user=request.user, course_id=course_id, question_id=question_id)
+    except api.CourseArchived as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Your question was sent to your teacher."))
     return HttpResponseRedirect(reverse("recommender:course", args=[course_id]))
 
 
@@ -137,6 +154,8 @@ def resolve_question(request: HttpRequest, course_id: int, question_id: int) -> 
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
+    except api.CourseArchived as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Question marked as resolved."))
     return HttpResponseRedirect(reverse("recommender:course", args=[course_id]))
@@ -155,4 +174,6 @@ def override(request: HttpRequest, course_id: int, resource_id: int) -> HttpResp
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
+    except api.CourseArchived as exc:
+        messages.error(request, str(exc))
     return HttpResponseRedirect(reverse("recommender:course", args=[course_id]) + "#resources")
