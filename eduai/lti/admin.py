@@ -88,9 +88,12 @@ class LtiContextAdmin(admin.ModelAdmin):
     def sync_roster(self, request, queryset):
         from .tasks import sync_roster
 
-        for ctx in queryset.exclude(memberships_url=""):
+        with_nrps = queryset.exclude(memberships_url="")
+        archived = with_nrps.filter(course__is_active=False).count()
+        for ctx in with_nrps.filter(course__is_active=True):
             sync_roster.delay(ctx.pk)
-        self.message_user(request, "Roster sync queued.")
+        note = f" {archived} archived course(s) skipped: their roster is frozen." if archived else ""
+        self.message_user(request, "Roster sync queued." + note)
 
 
 @admin.register(models.LtiUser)

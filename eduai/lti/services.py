@@ -2,9 +2,12 @@
 
 - ``launch_apply``: after pylti1p3 validated a launch, create or update the user, the course (from
   the context claim), the enrolment (role from the LTI roles), the resource link and line item.
+  In an archived course (docs/courses.md) the roster changes only by the school's admins
+  (``access.archived_read_only``): a member gets in with the role they have in EduAI, nobody
+  else gets in, and the course keeps its title.
 - ``deep_link_assignment_create``: the deep-linking page's "new assignment" form.
 - ``outbox_enqueue`` / ``outbox_send``: AGS score pass-back through the ``GradeOutbox`` table.
-- ``roster_sync``: Names and Role Provisioning into enrolments.
+- ``roster_sync``: Names and Role Provisioning into enrolments; an archived course is skipped.
 - ``platform_register_dynamic``: LTI Dynamic Registration (platform OpenID configuration in,
   registration out).
 
@@ -37,7 +40,7 @@ from pylti1p3.lineitem import LineItem as PyLineItem
 from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 
-from eduai.courses.api import enrollment_upsert
+from eduai.courses.api import access, enrollment_upsert
 from eduai.courses.models import Assignment, AssignmentKind, Course, Enrollment, Submission
 from eduai.courses.services import assignment_create
 
@@ -184,7 +187,7 @@ def _context_upsert(*, platform: Platform, claims: dict[str, Any]) -> LtiContext
             school_id=platform.school_id, code=f"{code_base}-{_digest(platform.pk, context_id, n=6)}", title=title
         )
         row = LtiContext.objects.create(platform=platform, context_id=context_id, course=course, label=label)
-    elif title and row.course.title != title:
+    elif title and row.course.title != title and row.course.is_active:  # an archived course keeps its own
         row.course.title = title
         row.course.save(update_fields=["title"])
     row.title = title
@@ -233,6 +236,23 @@ def _assignment_for_link(*, claims: dict[str, Any], course: Course, link: Resour
     return assignment
 
 
+def _archived_member_role(*, user_id: int, course: Course) -> str:
+    """The EduAI role of a member of an archived course (whatever the LMS now says); refused for
+    anyone else, in one transaction with the launch's other writes (so nothing is kept)."""
+    role = (
+        Enrollment.objects.filter(course=course, user_id=user_id, is_active=True).values_list("role", flat=True).first()
+    )
+    if role is None:
+        raise LtiRefused(
+            _(
+                "This course is archived in EduAI: its members can still open it, read-only, but nobody new can "
+                "join it. Ask the school's EduAI admin if you need access."
+            ),
+            status=403,
+        )
+    return role
+
+
 @transaction.atomic
 def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
     """Make EduAI's state match a validated launch; returns where the person belongs."""
@@ -258,7 +278,10 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
         )
     context = _context_upsert(platform=platform, claims=claims)
     user = _user_upsert(platform=platform, sub=sub, claims=claims)
-    enrollment_upsert(course_id=context.course_id, user_id=user.pk, role=role)
+    if access.archived_read_only(user, context.course):
+        role = _archived_member_role(user_id=user.pk, course=context.course)
+    else:
+        enrollment_upsert(course_id=context.course_id, user_id=user.pk, role=role)
 
     link = None
     assignment = None
@@ -566,15 +589,20 @@ class RosterResult:
     active: int
     deactivated: int
     skipped: int
+    archived: bool = False  # the course is archived: nothing was fetched or changed
 
 
 def roster_sync(*, context_pk: int) -> RosterResult:
     """Make the course's LMS-sourced enrolments match the platform's membership list.
 
     Only enrolments of people who came from this platform are deactivated when they leave the
-    LMS course; people enrolled directly in EduAI are left alone.
+    LMS course; people enrolled directly in EduAI are left alone. An archived course's roster
+    is frozen (only its school's admins change it, in EduAI): skipped, ``archived`` says so.
     """
-    context = LtiContext.objects.select_related("platform").get(pk=context_pk)
+    context = LtiContext.objects.select_related("platform", "course").get(pk=context_pk)
+    if not context.course.is_active:
+        logger.info("LTI roster sync skipped: course %s (context %s) is archived", context.course_id, context.pk)
+        return RosterResult(context_pk=context.pk, active=0, deactivated=0, skipped=0, archived=True)
     if not context.memberships_url:
         raise LtiRefused(
             _("This course has no Names and Role Provisioning endpoint (launch it once with NRPS enabled).")

@@ -26,10 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 
-from eduai.courses.models import STAFF_ROLES, Assignment, Role
+from eduai.courses.api import access
+from eduai.courses.models import STAFF_ROLES, Assignment, Course, Role
 
 from . import selectors, services
 from .keys import tool_jwks
+from .models import LtiUser
 from .roles import role_from_lti
 from .tool import UNSTORABLE, EduaiMessageLaunch, EduaiOIDCLogin, launch_from_cache
 
@@ -177,7 +179,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     if result.message_type == DEEP_LINKING:
         if not staff:
             return _refused(request, _("Only instructors can add EduAI content to a course."), 403)
-        return _deep_link_page(request, message.get_launch_id(), result.course_id)
+        return _deep_link_page(request, message.get_launch_id(), result.course_id, user)
     if result.message_type == SUBMISSION_REVIEW:
         if not staff:
             return _refused(request, _("Only instructors can open the review of a student's work."), 403)
@@ -199,13 +201,20 @@ def launch(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(selectors.course_url(result.course_id))
 
 
-def _deep_link_page(request: HttpRequest, launch_id: str, course_id: int, form_errors=None, status=200):
+def _may_create(user, course_id: int) -> bool:
+    """Deep linking adds a new assignment (course setup) unless the course is archived for this
+    person: then only the school's admins may (docs/courses.md); picking an existing one is fine."""
+    return not access.archived_read_only(user, Course.objects.get(pk=course_id))
+
+
+def _deep_link_page(request: HttpRequest, launch_id: str, course_id: int, user, form_errors=None, status=200):
     assignments = Assignment.objects.filter(course_id=course_id).order_by("title", "id")
     return render(
         request,
         "lti/deep_link.html",
         {
             "launch_id": launch_id,
+            "can_create": _may_create(user, course_id),
             "assignments": assignments,
             "errors": form_errors or [],
             "post": request.POST if form_errors else {},
@@ -243,10 +252,16 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
     context = platform.contexts.filter(context_id=context_id).first()
     if context is None:
         return _refused(request, _("This launch has no course."), 400)
+    lti_user = LtiUser.objects.select_related("user").filter(platform=platform, sub=claims.get("sub")).first()
+    user = lti_user.user if lti_user else None  # None: nobody's admin, so an archived course stays closed
 
     errors: list[str] = []
     assignment = None
     creating = request.POST.get("action") == "create"
+    if creating and not _may_create(user, context.course_id):
+        return _refused(
+            request, _("This course is archived in EduAI: only the school's admins can add assignments to it."), 403
+        )
     if creating:
         title = (request.POST.get("title") or "").strip()
         prompt = (request.POST.get("prompt") or "").strip()
@@ -269,7 +284,7 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
         if assignment is None:
             errors.append(_("Pick an assignment of this course."))
     if errors:
-        return _deep_link_page(request, launch_id, context.course_id, errors, status=400)
+        return _deep_link_page(request, launch_id, context.course_id, user, errors, status=400)
 
     # Single use, claimed before any write: a second POST with this launch id creates nothing.
     if not message._storage.consume(launch_id):
