@@ -3,6 +3,8 @@
 Trains a model for an assignment on its teacher-graded submissions, now, in this process (with
 progress bars), or with ``--queue`` as a task on the inference queue. The new model serves only
 if it beats the serving one on the same validation essays (the registry record says why).
+Below the minimum of teacher-graded essays nothing is trained or queued (``training_shortfall``,
+the check behind every "train now").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eduai.courses.models import Assignment
 from grading.management.args import MIN_MAX_LENGTH, int_at_least
+from grading.selectors import training_shortfall
 
 
 class Command(BaseCommand):
@@ -33,6 +36,11 @@ class Command(BaseCommand):
         overrides = {k: opts[k] for k in ("epochs", "max_length", "dapt_epochs") if opts.get(k) is not None}
         if overrides and opts["method"] != "finetune":
             raise CommandError("--epochs/--max-length/--dapt-epochs apply to --method finetune only")
+        # A queued run below the minimum would only fail in the worker; trained here, it is refused
+        # before the training set is loaded (model_train still checks the rows it loads).
+        shortfall = training_shortfall(assignment_id=opts["assignment_id"])
+        if shortfall:
+            raise CommandError(f"assignment {opts['assignment_id']}: {shortfall}")
         try:
             if opts["queue"]:
                 from django.db import transaction
