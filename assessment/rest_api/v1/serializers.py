@@ -92,6 +92,9 @@ class LearningGainOut(serializers.Serializer):
 
 
 class KTModelOut(serializers.Serializer):
+    """A registry row. Where its files are (``artefact_path``) is left out: server internals no
+    API user needs (the Django admin shows it to operators), as in grading's registry."""
+
     id = serializers.IntegerField()
     school_id = serializers.IntegerField()
     method = serializers.CharField()
@@ -103,7 +106,6 @@ class KTModelOut(serializers.Serializer):
     valid_auc = serializers.FloatField(allow_null=True)
     baseline_auc = serializers.FloatField(allow_null=True)
     train_seconds = serializers.FloatField()
-    artefact_path = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
