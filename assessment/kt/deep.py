@@ -37,6 +37,12 @@ fitted on the validation students. On the dev split (train folds 1-3, test fold 
 attention model alone scored 0.7790, the logistic model alone 0.7845, the blend 0.7884 (with
 the recency features; 0.7827 / 0.7870 without them). Every stack feature is an O(1) counter
 per skill or a single value, so a student's state is bounded by the number of skills.
+
+Boosted trees (``DeepHyper.gbm``, with the stack): gradient-boosted trees over dense features
+of the same counters, the item's shrunk easiness and the skill's category (``gbm_features``),
+fitted on the training students, are a third input of the blend. On the dev split the trees
+alone scored 0.7940, the blend of the three 0.7956 (docs/assessment.md, round 4). Served by a
+numpy walk of the exported trees (``_Trees``): no scikit-learn at serving time.
 """
 
 from __future__ import annotations
@@ -56,9 +62,10 @@ from .base import History, KnowledgeTracer, Response, check_credit
 PAD = 0  # index 0 of items and skills: padding / unknown
 # artefact format written by ``DeepKT.save`` (``deep.json``'s "format"): 1 = before the stacked
 # logistic model (no "format" key), 2 = with it and its counts on the same item (a state that grew
-# with every distinct item answered), 3 = the stack without them. ``load`` reads 1 and 3 and
-# refuses 2 (its weights need counters a state no longer keeps) and newer ones.
-FORMAT = 3
+# with every distinct item answered), 3 = the stack without them, 4 = with the boosted trees
+# (``DeepHyper.gbm``) as a third input of the blend. ``load`` reads 1, 3 and 4 and refuses 2 (its
+# weights need counters a state no longer keeps) and newer ones.
+FORMAT = 4
 _REFUSED_FORMATS = {2: "its stacked logistic model needs per-item counters that states no longer keep"}
 
 
@@ -109,6 +116,26 @@ class DeepHyper:
     # logistic model, at 502 CPU-s of training against ~200 (five logistic fits instead of one).
     stack_in_head: bool = False
     stack_folds: int = 4
+    # gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier) over dense counters
+    # of the student (``gbm_features``: the stack's dense features, the item's shrunk easiness,
+    # the skill's category, ...) fitted on the training students, as a third input of the
+    # blend (with ``stack``; without it, no trees). The item easiness the trees read for a
+    # training student comes from the other ``gbm_folds`` folds of students: with only the
+    # student's own answers left out (as the attention model reads it) the trees learnt the
+    # leave-one-out value's tie to the answer and overfitted (fold 4, round 4: 0.7879 alone
+    # against 0.7942). The number of trees (<= ``gbm_iterations``, in steps of 25) is the one
+    # with the best validation AUC. Dev split (train folds 1-3, test fold 4; docs/assessment.md,
+    # round 4): the trees alone 0.7940, the three blended 0.7956 through the online path against
+    # 0.7881 for attention + logistic; ~30 CPU-s more training, +0.1 ms CPU p50 per update.
+    # Off for artefacts of format <= 3.
+    gbm: bool = True
+    gbm_iterations: int = 500
+    gbm_learning_rate: float = 0.05
+    gbm_leaves: int = 31
+    # the walk costs one step per level (``_Trees``); depth 8 scored as unbounded (16) did
+    gbm_max_depth: int = 8
+    gbm_min_leaf: int = 200
+    gbm_folds: int = 5
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 3
@@ -255,6 +282,36 @@ def _fold_counts(
         c.res_all += surprise
 
 
+def _stack_dense(c: DeepState, item: str | None, keys: Sequence[str]) -> list[float]:
+    """The ``N_DENSE`` dense features of the stacked logistic model (also the boosted trees'
+    first inputs) before a response on the distinct skills ``keys``."""
+    m = max(len(keys), 1)
+    dense = [
+        math.log1p(c.right),
+        math.log1p(c.t - c.right),
+        sum(math.log1p(c.wins.get(k, 0.0)) for k in keys) / m,
+        sum(math.log1p(c.n.get(k, 0) - c.wins.get(k, 0.0)) for k in keys) / m,
+        sum(c.last.get(k, 0.0) for k in keys) / m,
+        c.last_any,
+        float(all(c.n.get(k, 0) == 0 for k in keys)),
+    ]
+    zero = [0.0] * (2 * len(STACK_DECAYS))
+    for j in range(2 * len(STACK_DECAYS)):
+        dense.append(sum(c.ema.get(k, zero)[j] for k in keys) / m * (1.0 - STACK_DECAYS[j // 2]))
+    dense += [e * (1.0 - d) for e, d in zip(c.ema_all or [0.0] * len(OVERALL_DECAYS), OVERALL_DECAYS, strict=True)]
+    seen = [c.seen[k] for k in keys if k in c.seen]
+    run = sum(c.streak.get(k, 0.0) for k in keys) / m
+    dense += [
+        math.log1p(c.t - max(seen)) if seen else 0.0,
+        math.log1p(sum(c.t - c.seen[k] for k in keys if k in c.seen) / m),
+        float(bool(c.prev_skills) and set(keys) == set(c.prev_skills)),
+        float(bool(set(keys) & set(c.prev_skills))),
+        float(item is not None and item == c.prev_item),
+        math.copysign(math.log1p(abs(run)), run),
+    ]
+    return dense
+
+
 def stack_features(
     c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str]
 ) -> tuple[list[int], list[float]]:
@@ -283,30 +340,7 @@ def stack_features(
             ema[r] / ema[r + 1] if ema else 0.0,
             c.last.get(k, 0.0),
         ]
-    m = max(len(keys), 1)
-    dense = [
-        math.log1p(c.right),
-        math.log1p(c.t - c.right),
-        sum(math.log1p(c.wins.get(k, 0.0)) for k in keys) / m,
-        sum(math.log1p(c.n.get(k, 0) - c.wins.get(k, 0.0)) for k in keys) / m,
-        sum(c.last.get(k, 0.0) for k in keys) / m,
-        c.last_any,
-        float(all(c.n.get(k, 0) == 0 for k in keys)),
-    ]
-    zero = [0.0] * (2 * len(STACK_DECAYS))
-    for j in range(2 * len(STACK_DECAYS)):
-        dense.append(sum(c.ema.get(k, zero)[j] for k in keys) / m * (1.0 - STACK_DECAYS[j // 2]))
-    dense += [e * (1.0 - d) for e, d in zip(c.ema_all or [0.0] * len(OVERALL_DECAYS), OVERALL_DECAYS, strict=True)]
-    seen = [c.seen[k] for k in keys if k in c.seen]
-    run = sum(c.streak.get(k, 0.0) for k in keys) / m
-    dense += [
-        math.log1p(c.t - max(seen)) if seen else 0.0,
-        math.log1p(sum(c.t - c.seen[k] for k in keys if k in c.seen) / m),
-        float(bool(c.prev_skills) and set(keys) == set(c.prev_skills)),
-        float(bool(set(keys) & set(c.prev_skills))),
-        float(item is not None and item == c.prev_item),
-        math.copysign(math.log1p(abs(run)), run),
-    ]
+    dense = _stack_dense(c, item, keys)
     base = ni + PER_SKILL_BLOCKS * ns
     for j, v in enumerate(dense):
         if v:
@@ -345,11 +379,11 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
     return float(roc_auc_score(yb, p)) if len(set(yb.tolist())) == 2 else float("nan")
 
 
-def _fit_logistic(X: Any, credit: np.ndarray, c: float) -> tuple[np.ndarray, float]:
-    """L2 logistic regression on credits in [0, 1]: a partial credit is a right answer with
-    weight ``credit`` plus a wrong one with weight ``1 - credit``. Returns (coef, intercept)."""
+def _credit_rows(X: Any, credit: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(rows, labels, sample weights) for a classifier on credits in [0, 1]: a partial credit
+    is a right answer with weight ``credit`` plus a wrong one with weight ``1 - credit``.
+    Raises ValueError when the weighted answers are all right or all wrong."""
     from scipy import sparse
-    from sklearn.linear_model import LogisticRegression
 
     frac = (credit > 0) & (credit < 1)
     y = (credit >= 0.5).astype(int)
@@ -360,8 +394,278 @@ def _fit_logistic(X: Any, credit: np.ndarray, c: float) -> tuple[np.ndarray, flo
         weight = np.concatenate([np.where(frac, credit, 1.0), 1.0 - credit[frac]])
     if len(set(y[weight > 0].tolist())) < 2:
         raise ValueError("one class only")
+    return X, y, weight
+
+
+def _fit_logistic(X: Any, credit: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """L2 logistic regression on credits in [0, 1]: a partial credit is a right answer with
+    weight ``credit`` plus a wrong one with weight ``1 - credit``. Returns (coef, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, weight = _credit_rows(X, credit)
     lr = LogisticRegression(C=c, max_iter=2000).fit(X, y, sample_weight=weight)
     return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Boosted trees over the student's counters (DeepHyper.gbm)
+# ---------------------------------------------------------------------------------------------
+
+# inputs: the stack's N_DENSE dense features, then GBM_EXTRA more read from the same counters,
+# then the category of the response's first skill (GBM_SKILL, the trees' one categorical input)
+GBM_EXTRA = 15
+GBM_SKILL = N_DENSE + GBM_EXTRA
+N_GBM = GBM_SKILL + 1
+# HistGradientBoosting's categorical values must lie below its max_bins (255): the most
+# frequent skills keep a category each, the rest (and no / unknown skill) share category 0
+GBM_CATEGORIES = 250
+GBM_EVAL_EVERY = 25  # iterations between validation AUCs when choosing how many trees to keep
+
+
+def gbm_features(
+    c: DeepState,
+    item: str | None,
+    keys: Sequence[str],
+    ease: float,
+    log_count: float,
+    category: int,
+    *,
+    ability_prior: float,
+    base_rate: float,
+) -> list[float]:
+    """The boosted trees' inputs before a response on the distinct skills ``keys`` (``N_GBM``
+    values): the stack's dense features; the position in the history, the number of skills, the
+    item's shrunk easiness and log1p(training answers) (``Vocab.ease``); the shrunk mean
+    surprise overall and on the skills (zeros without ``ability_features``); the success
+    rates on the skills and overall (shrunk with two answers at the base rate); the mean over
+    the skills of the answers decayed by 0.8, 0.5 and 0.95; log1p(responses since the skills'
+    last answers), min and max over the skills (-1 on none); log1p(answers on the skills), min
+    and max; the skill category. All from counters the state keeps: O(1) per answer."""
+    t = c.t
+    m = max(len(keys), 1)
+    ema = [c.ema[k] for k in keys if k in c.ema]
+
+    def recent(j: int) -> float:
+        return sum(e[2 * j] / e[2 * j + 1] for e in ema) / len(ema) if ema else 0.0
+
+    since = [t - c.seen[k] for k in keys if k in c.seen]
+    counts = [c.n.get(k, 0) for k in keys] or [0]
+    return [
+        *_stack_dense(c, item, keys),
+        float(t),
+        float(len(keys)),
+        ease,
+        log_count,
+        c.res_all / (t + ability_prior),
+        sum(c.res.get(k, 0.0) / (c.n.get(k, 0) + ability_prior) for k in keys) / m,
+        sum((c.wins.get(k, 0.0) + 2 * base_rate) / (c.n.get(k, 0) + 2) for k in keys) / m,
+        (c.right + 2 * base_rate) / (t + 2),
+        recent(1),
+        recent(0),
+        recent(2),
+        math.log1p(min(since)) if since else -1.0,
+        math.log1p(max(since)) if since else -1.0,
+        math.log1p(min(counts)),
+        math.log1p(max(counts)),
+        float(category),
+    ]
+
+
+def _skill_categories(histories: Sequence[History], vocab: Vocab) -> np.ndarray:
+    """Category of each skill index for the trees (0: rare, unknown or no skill)."""
+    n = np.zeros(len(vocab.skills) + 2)
+    for h in histories:
+        for r in h:
+            for k in r.skills:
+                if k in vocab.skills:
+                    n[vocab.skills[k]] += 1
+    order = [int(j) for j in np.argsort(-n, kind="stable") if n[j] > 0][: GBM_CATEGORIES - 1]
+    cat = np.zeros(len(n), dtype=np.int64)
+    cat[order] = np.arange(1, len(order) + 1)
+    return cat
+
+
+def _category(vocab: Vocab, skill_cat: np.ndarray, keys: Sequence[str]) -> int:
+    for k in keys:
+        if k in vocab.skills:
+            return int(skill_cat[vocab.skills[k]])
+    return 0
+
+
+def _gbm_matrix(
+    histories: Sequence[History],
+    vocab: Vocab,
+    skill_cat: np.ndarray,
+    eases: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    ability_prior: float,
+    ability: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``gbm_features`` rows of every response (each from the earlier ones) and the credits.
+    ``eases``: per student, the easiness and log count of each response's item, as the trees
+    see them (out-of-fold for the training students); the surprise folded into the ability
+    counters uses the same easiness (``ability`` off: no ability counters, zeros, as a model
+    without ``ability_features`` keeps none)."""
+    base = math.log(vocab.base_rate / (1 - vocab.base_rate))
+    rows: list[list[float]] = []
+    y: list[float] = []
+    for h, (e, lc) in zip(histories, eases, strict=True):
+        cnt = DeepState()
+        for t, r in enumerate(h):
+            keys = list(dict.fromkeys(r.skills))
+            cat = _category(vocab, skill_cat, keys)
+            rows.append(
+                gbm_features(
+                    cnt,
+                    r.item,
+                    keys,
+                    float(e[t]),
+                    float(lc[t]),
+                    cat,
+                    ability_prior=ability_prior,
+                    base_rate=vocab.base_rate,
+                )
+            )
+            y.append(r.correct)
+            surprise = r.correct - 1.0 / (1.0 + math.exp(-(float(e[t]) + base))) if ability else None
+            _fold_counts(cnt, r.item, r.skills, r.correct, surprise, t)
+            cnt.t += 1
+    return np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM), np.asarray(y, dtype=float)
+
+
+def _item_ease(
+    vocab: Vocab, q: np.ndarray, n: np.ndarray, k: np.ndarray, prior: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Easiness and log count of items ``q`` from answer counts ``n`` and successes ``k`` (per
+    item index); zeros for unknown items, as the online path reads them."""
+    e, lc = vocab.ease(n[q], k[q], prior)
+    e[q == PAD], lc[q == PAD] = 0.0, 0.0
+    return e, lc
+
+
+class _Trees:
+    """The boosted trees in flat arrays (``export``) and their numpy evaluation: serving needs
+    neither scikit-learn nor a pickle. Every tree is walked for every row at once, one level per
+    step (``DeepHyper.gbm_max_depth`` steps at most); a leaf points to itself (threshold +inf),
+    so rows that reached one stay there. A categorical split is turned into a numeric one on a
+    column of its own (1 when the row's category goes right), computed for all such splits in
+    one lookup per call: each step is then the same few gathers for every node (a step with
+    the categorical splits apart cost twice as much: 217 against ~100 us a call at depth 16)."""
+
+    KEYS = ("feature", "threshold", "left", "right", "value", "cat", "cat_left", "roots", "base")
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        feature = arrays["feature"].astype(np.int64)
+        threshold = arrays["threshold"].astype(np.float64)
+        left = arrays["left"].astype(np.int64)
+        right = arrays["right"].astype(np.int64)
+        cat = arrays["cat"].astype(np.int64)  # row of ``cat_left`` for a categorical split, -1 if none
+        self.value = arrays["value"].astype(np.float64)
+        self.roots = arrays["roots"].astype(np.int64)
+        self.base = float(arrays["base"][0])
+        # the walk reads [one column per categorical split (1.0: the row's category goes
+        # right), the row's own columns]; the splits' columns come grouped by the feature they
+        # split on, so that each categorical feature's are one row lookup in a [256, splits] table
+        cat_right = ~arrays["cat_left"].astype(bool).reshape(-1, 256)
+        split = np.flatnonzero(cat >= 0)
+        split_feature = np.zeros(len(cat_right), dtype=np.int64)
+        split_feature[cat[split]] = feature[split]
+        order = np.argsort(split_feature, kind="stable")  # column of table j: position of j in order
+        column = np.empty(len(cat_right), dtype=np.int64)
+        column[order] = np.arange(len(cat_right))
+        self.cat_tables = [
+            (int(f), np.ascontiguousarray(cat_right[order[split_feature[order] == f]].T, dtype=np.float64))
+            for f in np.unique(split_feature)
+        ]
+        self.feature = feature + len(cat_right)
+        self.feature[split] = column[cat[split]]
+        self.threshold = threshold.copy()
+        self.threshold[split] = 0.5
+        # children of node i at 2i (left, x <= threshold) and 2i + 1 (right)
+        self.child = np.stack([left, right], axis=1).reshape(-1)
+        depth = np.zeros(len(feature), dtype=np.int64)
+        for i in range(len(feature)):  # children come after their parent in sklearn's node order
+            if left[i] != i:
+                depth[left[i]] = depth[right[i]] = depth[i] + 1
+        self.depth = int(depth.max()) if len(depth) else 0  # steps enough for every row to reach a leaf
+
+    @classmethod
+    def export(cls, est: Any, n_trees: int) -> dict[str, np.ndarray]:
+        """Flat arrays of the first ``n_trees`` trees of a fitted binary
+        ``HistGradientBoostingClassifier``, reading its private parts (``_predictors``' node
+        records and category bitsets, ``_preprocessor``): ``tests/assessment/test_kt_deep.py``
+        and ``DeepKT._fit_gbm`` check the result against ``decision_function``.
+
+        With categorical inputs scikit-learn's trees see preprocessed rows: the categorical
+        columns first (ordinal-encoded: a category's code is its rank among those seen in
+        training, an unseen one is a missing value), then the numeric ones. The arrays here
+        read the original row: feature indices are mapped back, and each categorical split
+        becomes a table over the raw categories 0..255."""
+        cat_mask = est.is_categorical_
+        is_cat = np.zeros(est.n_features_in_, bool) if cat_mask is None else np.asarray(cat_mask, bool)
+        if is_cat.any():
+            order = np.r_[np.flatnonzero(is_cat), np.flatnonzero(~is_cat)]
+            seen = est._preprocessor.named_transformers_["encoder"].categories_
+            categories = {
+                int(f): np.asarray(c, dtype=np.float64) for f, c in zip(np.flatnonzero(is_cat), seen, strict=True)
+            }
+        else:
+            order, categories = np.arange(est.n_features_in_), {}
+        raw = np.arange(256, dtype=np.float64)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "left", "right", "value", "cat")}
+        tables: list[np.ndarray] = []
+        roots: list[int] = []
+        offset = 0
+        for (tree,) in est._predictors[:n_trees]:
+            nodes = tree.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            idx = np.arange(len(nodes)) + offset
+            feature = np.where(leaf, 0, order[nodes["feature_idx"].astype(np.int64)])
+            roots.append(offset)
+            parts["feature"].append(feature)
+            parts["threshold"].append(np.where(leaf, np.inf, nodes["num_threshold"]))
+            parts["left"].append(np.where(leaf, idx, nodes["left"].astype(np.int64) + offset))
+            parts["right"].append(np.where(leaf, idx, nodes["right"].astype(np.int64) + offset))
+            parts["value"].append(nodes["value"].astype(np.float64))
+            cat = np.full(len(nodes), -1, dtype=np.int64)
+            for i in np.flatnonzero(nodes["is_categorical"].astype(bool) & ~leaf):
+                seen_values = categories[int(feature[i])]
+                code = np.searchsorted(seen_values, raw).clip(0, max(len(seen_values) - 1, 0))
+                known = seen_values[code] == raw if len(seen_values) else np.zeros(256, bool)
+                bits = tree.raw_left_cat_bitsets[nodes["bitset_idx"][i]]
+                in_left = ((bits[code // 32] >> (code % 32).astype(np.uint32)) & 1).astype(bool)
+                cat[i] = len(tables)
+                tables.append(np.where(known, in_left, bool(nodes["missing_go_to_left"][i])))
+            parts["cat"].append(cat)
+            offset += len(nodes)
+        out = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+        out["cat_left"] = np.array(tables, dtype=np.uint8).reshape(-1, 256)
+        out["roots"] = np.array(roots, dtype=np.int64)
+        out["base"] = np.array([float(np.ravel(est._baseline_prediction)[0])])
+        return out
+
+    def decision(self, X: np.ndarray) -> np.ndarray:
+        """The trees' logit for each row of X [m, N_GBM]."""
+        m = X.shape[0]
+        if not len(self.roots):
+            return np.full(m, self.base)
+        if self.cat_tables:
+            parts = [table[np.clip(X[:, f], 0, 255).astype(np.int64)] for f, table in self.cat_tables]
+            X = np.concatenate([*parts, X], axis=1)
+        node = np.broadcast_to(self.roots, (m, len(self.roots)))
+        rows = np.arange(m)[:, None]
+        for _ in range(self.depth):
+            node = self.child[2 * node + (X[rows, self.feature[node]] > self.threshold[node])]
+        return self.value[node].sum(1) + self.base
+
+
+def _empty_trees(vocab: Vocab) -> dict[str, np.ndarray]:
+    """A forest of no trees (its logit is 0): what is stored when the trees cannot be fitted."""
+    z = np.zeros(0)
+    out = {k: z for k in ("feature", "threshold", "left", "right", "value", "cat", "roots")}
+    out.update({"cat_left": np.zeros((0, 256), dtype=np.uint8), "base": np.zeros(1)})
+    out["skill_cat"] = np.zeros(len(vocab.skills) + 2, dtype=np.int64)
+    return out
 
 
 def _encode(
@@ -647,7 +951,10 @@ class DeepKT(KnowledgeTracer):
             oof = self._out_of_fold_logits(train, rng) if fitted is not None else [np.zeros(len(h)) for h in train]
             enc_train = [_with_column(e, z) for e, z in zip(enc_train, oof, strict=True)]
             enc_valid = [_with_column(e, z) for e, z in zip(enc_valid, self._stack_logits(valid, fitted), strict=True)]
-        stack_cpu = time.process_time() - c0  # its rows and the sparse logistic fit(s)
+        gbm: tuple[dict[str, np.ndarray], np.ndarray] | None = None
+        if hp.gbm and fitted is not None:
+            gbm, gbm_info = self._fit_gbm(train, valid, rng, seed)
+        stack_cpu = time.process_time() - c0  # its rows, the sparse logistic fit(s), the trees
         weights, info = deep_torch.train(
             enc_train,
             enc_valid,
@@ -658,7 +965,9 @@ class DeepKT(KnowledgeTracer):
             base_rate=self.vocab.base_rate,
         )
         if hp.stack:
-            info.update(self._fit_stack(weights, fitted, valid, enc_valid))
+            info.update(self._fit_stack(weights, fitted, valid, enc_valid, gbm))
+            if gbm is not None:
+                info.update(gbm_info)
             # the whole stack: the logistic fit above (and the out-of-fold fits of
             # stack_in_head) plus the blend
             info["stack_cpu_seconds"] = stack_cpu + info.get("stack_cpu_seconds", 0.0)
@@ -706,29 +1015,110 @@ class DeepKT(KnowledgeTracer):
                 out[i] = z
         return out
 
+    def _fit_gbm(
+        self, train: Sequence[History], valid: Sequence[History], rng: np.random.Generator, seed: int
+    ) -> tuple[tuple[dict[str, np.ndarray], np.ndarray] | None, dict[str, Any]]:
+        """The boosted trees fitted on the training students: (their ``_Trees`` arrays with the
+        skill categories, their logits on the validation students), or None when every
+        training answer is right (or every one wrong)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from threadpoolctl import threadpool_limits
+
+        hp, v = self.hyper, self.vocab
+        t0 = time.process_time()
+        skill_cat = _skill_categories(train, v)
+        k = max(2, hp.gbm_folds)
+        fold = rng.permutation(len(train)) % k
+        qs = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in train]
+        fold_n = np.zeros((k, len(v.item_n)))
+        fold_k = np.zeros((k, len(v.item_n)))
+        for h, q, f in zip(train, qs, fold, strict=True):
+            np.add.at(fold_n[f], q, 1.0)
+            np.add.at(fold_k[f], q, [r.correct for r in h])
+        eases = [
+            _item_ease(v, q, v.item_n - fold_n[f], v.item_k - fold_k[f], hp.ease_prior)
+            for q, f in zip(qs, fold, strict=True)
+        ]
+        X, credit = _gbm_matrix(train, v, skill_cat, eases, ability_prior=hp.ability_prior, ability=hp.ability_features)
+        try:
+            X, y, weight = _credit_rows(X, credit)
+        except ValueError:
+            return None, {}
+        est = HistGradientBoostingClassifier(
+            learning_rate=hp.gbm_learning_rate,
+            max_iter=hp.gbm_iterations,
+            max_leaf_nodes=hp.gbm_leaves,
+            max_depth=hp.gbm_max_depth,
+            min_samples_leaf=hp.gbm_min_leaf,
+            l2_regularization=1.0,
+            categorical_features=[GBM_SKILL],
+            early_stopping=False,
+            random_state=seed,
+        )
+        with threadpool_limits(limits=hp.threads):  # OpenMP threads of the trees, as torch's
+            est.fit(X, y, sample_weight=weight)
+            n_trees, best, z_valid = est.n_iter_, float("nan"), np.zeros(0)
+            if valid:
+                full = [
+                    _item_ease(
+                        v, np.array([v.item(r.item) for r in h], dtype=np.int64), v.item_n, v.item_k, hp.ease_prior
+                    )
+                    for h in valid
+                ]
+                Xv, yv = _gbm_matrix(
+                    valid, v, skill_cat, full, ability_prior=hp.ability_prior, ability=hp.ability_features
+                )
+                z_valid = est.decision_function(Xv)
+                for i, z in enumerate(est.staged_decision_function(Xv), start=1):
+                    if i % GBM_EVAL_EVERY == 0 or i == est.n_iter_:
+                        a = _auc(yv, z)
+                        if not a <= best:  # the first AUC, then a better one (nan: one class, all trees)
+                            best, n_trees, z_valid = a, i, z
+        arrays = _Trees.export(est, n_trees)
+        # the export reads scikit-learn's private tree records: a version that changed them
+        # must fail here, at training, not serve wrong probabilities
+        some = X[:: max(1, len(X) // 500)]
+        expected = list(est.staged_decision_function(some))[n_trees - 1]
+        if not np.allclose(_Trees(arrays).decision(some), expected, atol=1e-6):
+            raise RuntimeError("the boosted trees exported from this scikit-learn version do not predict what it does")
+        arrays["skill_cat"] = skill_cat
+        info = {"gbm_trees": int(n_trees), "gbm_valid_auc": best, "gbm_cpu_seconds": time.process_time() - t0}
+        return (arrays, z_valid), info
+
     def _fit_stack(
         self,
         weights: dict[str, np.ndarray],
         fitted: tuple[np.ndarray, float] | None,
         valid: Sequence[History],
         enc_valid: list[Any],
+        gbm: tuple[dict[str, np.ndarray], np.ndarray] | None = None,
     ) -> dict[str, Any]:
-        """Blend the stacked logistic model (``fitted`` on the training students) with the
-        attention model's logit on the validation students (neither model saw them). Adds the
-        ``stack.*`` arrays to ``weights``."""
+        """Blend the stacked logistic model (``fitted`` on the training students) and, with
+        ``hyper.gbm``, the boosted trees (``gbm``: their arrays and validation logits) with the
+        attention model's logit on the validation students (none of the models saw them). Adds
+        the ``stack.*`` arrays to ``weights``; the blend's weights are (attention, logistic[,
+        trees], intercept). Trees that could not be fitted are an empty forest weighted 0."""
         from eduai.inference import kt as deep_torch
 
         hp = self.hyper
         t0 = time.process_time()
         out: dict[str, Any] = {}
+        parts = 3 if hp.gbm else 2  # the blended logits
+        if hp.gbm:
+            arrays = gbm[0] if gbm is not None else _empty_trees(self.vocab)
+            weights.update({f"stack.gbm.{k}": a for k, a in arrays.items()})
         if fitted is None:  # every training answer right (or every one wrong): nothing to stack
             w, b = np.zeros(stack_width(self.vocab)), 0.0
-            weights["stack.w"], weights["stack.b"], weights["stack.blend"] = w, np.array([b]), np.array([1.0, 0.0, 0.0])
-            out["stack_blend"] = [1.0, 0.0, 0.0]
+            blend = np.array([1.0] + [0.0] * parts)
+            weights["stack.w"], weights["stack.b"], weights["stack.blend"] = w, np.array([b]), blend
+            out["stack_blend"] = blend.tolist()
             return out
         w, b = fitted
         weights["stack.w"], weights["stack.b"] = w, np.array([b])
-        blend = np.array([0.5, 0.5, 0.0])  # no usable validation students: the plain average
+        # no usable validation students: the plain average (of the models there are)
+        blend = np.array([1.0 / parts] * parts + [0.0])
+        if hp.gbm and gbm is None:
+            blend = np.array([0.5, 0.5, 0.0, 0.0])
         valid = [h for h in valid if len(h)]
         if valid:
             deep = np.concatenate(
@@ -743,14 +1133,19 @@ class DeepKT(KnowledgeTracer):
             )
             Xv, yv = _stack_matrix(valid, self.vocab)
             lr = Xv @ w + b
+            cols = [deep, lr]
+            if gbm is not None:
+                cols.append(gbm[1])
             try:
-                coef, a0 = _fit_logistic(np.c_[deep, lr], yv, 100.0)
-                blend = np.array([coef[0], coef[1], a0])
+                coef, a0 = _fit_logistic(np.column_stack(cols), yv, 100.0)
+                blend = np.array([*coef, a0])
+                if hp.gbm and gbm is None:
+                    blend = np.array([coef[0], coef[1], 0.0, a0])
             except ValueError:  # one class only among the validation answers
                 pass
             else:
                 out["stack_valid_auc"] = _auc(yv, lr)
-                out["blend_valid_auc"] = _auc(yv, blend[0] * deep + blend[1] * lr + blend[2])
+                out["blend_valid_auc"] = _auc(yv, np.column_stack(cols) @ blend[: len(cols)] + blend[-1])
         weights["stack.blend"] = blend
         out["stack_blend"] = blend.tolist()
         out["stack_cpu_seconds"] = time.process_time() - t0
@@ -798,17 +1193,26 @@ class DeepKT(KnowledgeTracer):
         self._k_layers = [_Layer(w, f"k_layers.{i}", hp.n_heads) for i in range(hp.n_knowledge_layers)]
         self._retriever = _Layer(w, "retriever", hp.n_heads)
         self._out = [(w[f"out.{i}.weight"].T.copy(), w[f"out.{i}.bias"]) for i in (0, 3, 6)]
-        self._stack: tuple[np.ndarray, float, tuple[float, float, float]] | None = None
+        self._stack: tuple[np.ndarray, float, np.ndarray] | None = None
+        self._trees: _Trees | None = None
         if hp.stack:
-            missing = [k for k in ("stack.w", "stack.b", "stack.blend") if k not in w]
+            needed = ["stack.w", "stack.b", "stack.blend"]
+            if hp.gbm:
+                needed += [f"stack.gbm.{k}" for k in (*_Trees.KEYS, "skill_cat")]
+            missing = [k for k in needed if k not in w]
             if missing:
                 raise ValueError(f"deep KT weights lack {', '.join(missing)} although hyper.stack is on")
             if len(w["stack.w"]) != stack_width(self.vocab):
                 raise ValueError(
                     f"stack weights have {len(w['stack.w'])} columns, the vocabulary needs {stack_width(self.vocab)}"
                 )
-            a = w["stack.blend"]
-            self._stack = (w["stack.w"], float(w["stack.b"][0]), (float(a[0]), float(a[1]), float(a[2])))
+            a = np.asarray(w["stack.blend"], dtype=np.float64)
+            if len(a) != (4 if hp.gbm else 3):
+                raise ValueError(f"the stack's blend has {len(a)} weights, expected {4 if hp.gbm else 3}")
+            self._stack = (w["stack.w"], float(w["stack.b"][0]), a)
+            if hp.gbm:
+                self._trees = _Trees({k: w[f"stack.gbm.{k}"] for k in _Trees.KEYS})
+                self._skill_cat = w["stack.gbm.skill_cat"].astype(np.int64)
         self._compiled = True
 
     def _x(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -894,15 +1298,40 @@ class DeepKT(KnowledgeTracer):
         counts = np.array([count_features(state.wins, state.n, state.right, state.t, k, ability) for k in keys])
         if self._stack is None:
             return 1.0 / (1.0 + np.exp(-self._head(self._retrieve(state, xq, s), x, q, counts)))
-        w, b, (a_deep, a_lr, a0) = self._stack
+        w, b, blend = self._stack
         lr = np.empty(len(q))
         for i, (qi, item, sk) in enumerate(zip(q.tolist(), items, keys, strict=True)):
             cols, vals = stack_features(state, self.vocab, qi, item, sk)
             lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
         if self.hyper.stack_in_head:
             counts = np.concatenate([counts, lr[:, None]], axis=1)
-        logit = a_deep * self._head(self._retrieve(state, xq, s), x, q, counts) + a_lr * lr + a0
+        logit = blend[0] * self._head(self._retrieve(state, xq, s), x, q, counts) + blend[1] * lr + blend[-1]
+        if self._trees is not None:
+            logit = logit + blend[2] * self._trees.decision(self._gbm_rows(state, q, items, keys))
         return 1.0 / (1.0 + np.exp(-logit))
+
+    def _gbm_rows(
+        self, state: DeepState, q: np.ndarray, items: Sequence[str | None], keys: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """The boosted trees' inputs of each query (item easiness from every training answer)."""
+        hp = self.hyper
+        rows = []
+        for qi, item, sk in zip(q.tolist(), items, keys, strict=True):
+            ks = list(dict.fromkeys(sk))
+            cat = _category(self.vocab, self._skill_cat, ks)
+            rows.append(
+                gbm_features(
+                    state,
+                    item,
+                    ks,
+                    float(self._ease[qi]),
+                    float(self._logc[qi]),
+                    cat,
+                    ability_prior=hp.ability_prior,
+                    base_rate=self.vocab.base_rate,
+                )
+            )
+        return np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM)
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
@@ -1120,7 +1549,12 @@ class DeepKT(KnowledgeTracer):
                 "retrain the model (manage.py train_kt)"
             )
         # artefacts saved before ability_features (or format 2's stack) existed were trained without
-        defaults: dict[str, Any] = {"ability_features": False, "stack": fmt >= 3, "stack_in_head": False}
+        defaults: dict[str, Any] = {
+            "ability_features": False,
+            "stack": fmt >= 3,
+            "stack_in_head": False,
+            "gbm": fmt >= 4,
+        }
         known = set(DeepHyper.__dataclass_fields__)
         unknown = set(meta["hyper"]) - known
         if unknown:

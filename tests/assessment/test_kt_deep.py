@@ -8,7 +8,17 @@ import pytest
 import torch
 
 from assessment.kt.base import Response, replay
-from assessment.kt.deep import FORMAT, DeepHyper, DeepKT, DeepState, _stack_matrix
+from assessment.kt.deep import (
+    FORMAT,
+    GBM_SKILL,
+    DeepHyper,
+    DeepKT,
+    DeepState,
+    _gbm_matrix,
+    _item_ease,
+    _stack_matrix,
+    _Trees,
+)
 from eduai.inference import kt as deep_torch
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
@@ -38,9 +48,23 @@ def model() -> DeepKT:
     return m
 
 
+def _gbm_logits(model: DeepKT, h: list[Response]) -> np.ndarray:
+    """The boosted trees' logits over the whole history, their inputs computed in one batch
+    (``_gbm_matrix``, as for the validation students in training), not by the online path."""
+    hp, v = model.hyper, model.vocab
+    q = np.array([v.item(r.item) for r in h], dtype=np.int64)
+    eases = [_item_ease(v, q, v.item_n, v.item_k, hp.ease_prior)]
+    X, _ = _gbm_matrix(
+        [h], v, model.weights["stack.gbm.skill_cat"], eases, ability_prior=hp.ability_prior, ability=hp.ability_features
+    )
+    assert model._trees is not None
+    return model._trees.decision(X)
+
+
 def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
     """The torch net's forward over the whole history, blended with the stacked logistic model
-    computed in one batch from the history (not through the online counters)."""
+    (and the boosted trees) computed in one batch from the history (not through the online
+    counters)."""
     net = deep_torch.Net(len(model.vocab.items), len(model.vocab.skills), model.hyper)
     net.load_state_dict(
         {k: torch.tensor(np.asarray(v), dtype=torch.float32) for k, v in model.weights.items() if "stack" not in k}
@@ -51,8 +75,10 @@ def _torch_probs(model: DeepKT, h: list[Response]) -> np.ndarray:
         logits = net(*(torch.tensor(a)[None] for a in arrays))[0].numpy().astype(float)
     if model.hyper.stack:
         X, _ = _stack_matrix([h], model.vocab)
-        a_deep, a_lr, a0 = model.weights["stack.blend"]
-        logits = a_deep * logits + a_lr * (X @ model.weights["stack.w"] + model.weights["stack.b"][0]) + a0
+        blend = model.weights["stack.blend"]
+        logits = blend[0] * logits + blend[1] * (X @ model.weights["stack.w"] + model.weights["stack.b"][0]) + blend[-1]
+        if model.hyper.gbm:
+            logits = logits + blend[2] * _gbm_logits(model, h)
     return 1.0 / (1.0 + np.exp(-logits))
 
 
@@ -207,18 +233,18 @@ def test_predicting_many_items_at_once_equals_one_by_one(model):
 
 
 def test_the_stack_is_fitted_and_blended_and_old_artefacts_load_without_it(model, tmp_path):
-    # the stacked logistic model has one weight per column and a blend that uses both models
-    assert model.hyper.stack
-    a_deep, a_lr, _ = model.weights["stack.blend"]
-    assert a_deep != 0.0 and a_lr != 0.0
+    # the stacked logistic model has one weight per column and a blend that uses the three models
+    assert model.hyper.stack and model.hyper.gbm
+    a_deep, a_lr, a_gbm, _ = model.weights["stack.blend"]
+    assert a_deep != 0.0 and a_lr != 0.0 and a_gbm != 0.0
     # a format-1 artefact (before the stack: no "format", no stack weights) still loads, stack off
     import json
 
     model.save(tmp_path / "old")
     meta = json.loads((tmp_path / "old" / "deep.json").read_text())
     del meta["format"]
-    meta["hyper"].pop("stack")
-    meta["hyper"].pop("stack_c")
+    for key in [k for k in meta["hyper"] if k.startswith(("stack", "gbm"))]:
+        meta["hyper"].pop(key)
     (tmp_path / "old" / "deep.json").write_text(json.dumps(meta))
     old = DeepKT.load(tmp_path / "old")
     assert not old.hyper.stack
@@ -320,7 +346,84 @@ def test_a_history_of_right_answers_only_trains_without_a_stack_to_blend():
     hs = [[Response(r.item, r.skills, 1.0) for r in h] for h in histories(20, seed=3)]
     m = DeepKT(DeepHyper(**TINY))
     m.fit(hs, seed=0)
-    assert list(m.weights["stack.blend"]) == [1.0, 0.0, 0.0]
+    assert list(m.weights["stack.blend"]) == [1.0, 0.0, 0.0, 0.0]
+    assert len(m.weights["stack.gbm.roots"]) == 0  # no trees
     state = m.new_state()
     m.update(state, hs[0][0])
     assert 0.0 < m.predict(state, "0-1", ("0",)) < 1.0
+
+
+def test_the_exported_trees_give_what_scikit_learn_gives():
+    # given boosted trees on numeric inputs and one categorical input (as the skill category)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4))
+    X[:, 1] = rng.integers(0, 12, size=3000)  # categories 0..11, a column before numeric ones
+    y = (X[:, 0] + np.isin(X[:, 1], [2, 5, 7]) + rng.normal(scale=0.5, size=3000) > 0.5).astype(int)
+    est = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15, categorical_features=[1], random_state=0)
+    est.fit(X, y)
+    trees = _Trees(_Trees.export(est, est.n_iter_))
+    # when rows with known and unseen categories (12, 200) are scored by the numpy walk
+    Z = rng.normal(size=(500, 4))
+    Z[:, 1] = rng.choice([0, 2, 5, 7, 11, 12, 200], size=500)
+    Z[:5, 0] = X[:5, 0]  # and values on a split threshold's side exactly as in training
+    # then it is scikit-learn's decision function (its private tree arrays are what we export)
+    np.testing.assert_allclose(trees.decision(Z), est.decision_function(Z), atol=1e-9)
+    # and fewer trees are the staged prediction at that iteration
+    staged = list(est.staged_decision_function(Z))[9]
+    np.testing.assert_allclose(_Trees(_Trees.export(est, 10)).decision(Z), staged, atol=1e-9)
+
+
+def test_the_trees_read_only_the_counters_of_the_state(model):
+    # the trees' inputs come from the counters a compact state keeps: a state restored from
+    # its compact dump (no window of answers) predicts what the live one does on the trees' side
+    h = histories(1, seed=13, length=(30, 31))[0]
+    state = model.new_state()
+    for r in h:
+        model.update(state, r)
+    restored = model.state_load(model.state_dump(state, compact=True), [])
+    q = np.array([model.vocab.item("0-1"), model.vocab.item("new")])
+    items, keys = ["0-1", "new"], [("0",), ("2", "9")]
+    np.testing.assert_array_equal(model._gbm_rows(restored, q, items, keys), model._gbm_rows(state, q, items, keys))
+    assert model._gbm_rows(state, q, items, keys)[:, GBM_SKILL].tolist()[1] > 0  # skill "2" has a category
+
+
+def test_a_format_3_artefact_loads_without_the_trees(tmp_path):
+    # given an artefact saved before the trees (format 3: a three-weight blend, no gbm hyper)
+    import json
+
+    m = DeepKT(DeepHyper(**TINY, gbm=False))
+    m.fit(histories(40, seed=0), seed=0)
+    m.save(tmp_path / "f3")
+    meta = json.loads((tmp_path / "f3" / "deep.json").read_text())
+    meta["format"] = 3
+    for key in [k for k in meta["hyper"] if k.startswith("gbm")]:
+        meta["hyper"].pop(key)
+    (tmp_path / "f3" / "deep.json").write_text(json.dumps(meta))
+    # when it is loaded, then it serves with the trees off and predicts what it did
+    old = DeepKT.load(tmp_path / "f3")
+    assert old.hyper.stack and not old.hyper.gbm
+    state = old.new_state()
+    for r in histories(1, seed=9, length=(20, 21))[0]:
+        old.update(state, r)
+    assert old.predict(state, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-12)
+
+
+def test_without_the_stack_there_are_no_trees_either():
+    m = DeepKT(DeepHyper(**TINY, stack=False))
+    info = m.fit(histories(20, seed=0), seed=0)
+    assert "gbm_trees" not in info and not any(k.startswith("stack.") for k in m.weights)
+    state = m.new_state()
+    m.update(state, Response("0-1", ("0",), 1.0))
+    assert 0.0 < m.predict(state, "0-1", ("0",)) < 1.0
+
+
+def test_a_model_saved_with_the_trees_predicts_the_same_after_loading(model, tmp_path):
+    model.save(tmp_path / "m")
+    again = DeepKT.load(tmp_path / "m")
+    assert again.hyper.gbm
+    state = model.new_state()
+    for r in histories(1, seed=5, length=(20, 21))[0]:
+        model.update(state, r)
+    assert again.predict(state, "0-1", ("0",)) == pytest.approx(model.predict(state, "0-1", ("0",)), abs=1e-12)
