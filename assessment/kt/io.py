@@ -18,10 +18,11 @@ Every problem raises :class:`LogFormatError` naming the first offending line (1 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .base import Response
@@ -47,20 +48,33 @@ def _line(frame: pd.DataFrame, mask: pd.Series) -> int:
 
 
 def _seq_values(column: pd.Series) -> pd.Series:
-    """``seq`` as integers, NA where the text is not one an int64 holds exactly.
+    """``seq`` as integers, NA where the text is not an integer an int64 holds.
 
-    A plain integer literal is read exactly (through a float, two seqs above 2**53 would become
-    one and a late response could swap places); ``3.0`` or ``1e3`` (a float column written out)
-    is accepted when finite, whole and exact in a float (|x| <= 2**53). ``inf``, ``1e30`` or
-    twenty digits would otherwise become an arbitrary int64 and scramble the student's order.
+    Read exactly, never through a float: two seqs above 2**53 would become one, and a
+    fractional or huge one (``1.5``, ``1e30``, ``inf``) would become some int64 and scramble
+    the student's order. A plain integer literal is the common case; a decimal or exponent form
+    (``3.0``, ``1e3``: a float column written out) is accepted when it is whole.
     """
     text = column.str.strip()
-    plain = text.str.fullmatch(r"[+-]?\d{1,19}")
-    exact = text[plain].map(int).astype(object)
-    exact = exact[exact.map(lambda v: -(2**63) <= v < 2**63).astype(bool)]
-    number = pd.to_numeric(text[~plain], errors="coerce")
-    whole = number[np.isfinite(number) & (number == number.round()) & (number.abs() <= 2**53)]
-    return pd.concat([exact, whole.astype("int64").astype(object)]).reindex(column.index)
+    plain = text.str.fullmatch(r"[+-]?[0-9]{1,19}")
+    # built as Python ints in an object column: pandas' own inference would go through float64
+    values = pd.Series(
+        [int(t) if p else _exact_integer(t) for t, p in zip(text, plain, strict=True)], index=column.index, dtype=object
+    )
+    return values.where(values.map(lambda v: v is not None and -(2**63) <= v < 2**63), pd.NA)
+
+
+_NUMERAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
+
+
+def _exact_integer(text: str) -> int | None:
+    """The integer a decimal or exponent numeral (ASCII digits) denotes exactly, else None."""
+    if not _NUMERAL.fullmatch(text):
+        return None
+    number = Decimal(text)
+    if abs(number) >= 2**63 or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def read_interactions(path: str | Path) -> list[StudentLog]:

@@ -54,7 +54,10 @@ def test_exact_duplicate_rows_are_dropped(tmp_path):
         # numbers no int64 holds: each would have become an arbitrary seq and scrambled the order
         *[
             (f"student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,train\na,{seq},r,S,0,train\n", "line 3: seq")
-            for seq in ("inf", "-inf", "nan", "1e30", "1e400", "1.5", "9223372036854775808", "12345678901234567890123")
+            for seq in (
+                *("inf", "-inf", "nan", "1e30", "1e400", "1.5", "9223372036854775808", "12345678901234567890123"),
+                *("1.0000000000000001", "0x10", "1_000", "\u0663"),  # not whole; not ASCII decimal numerals
+            )
         ],
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,valid\n", "split must be train or test"),
         ("student_id,seq,item_id,skill_ids,correct,split\na,1,q,S,1,train\na,2,q,S,1,test\n", "split is per student"),
@@ -82,8 +85,12 @@ def test_seq_is_read_exactly_beyond_float_precision_and_float_written_seqs_are_a
     p = write(
         tmp_path,
         "student_id,seq,item_id,skill_ids,correct,split\n"
-        f"a,{big + 1},late,S,0,train\na,{big},early,S,1,train\na,2.0,first,S,1,train\na,1e1,second,S,1,train\n",
+        f"a,{big + 1},late,S,0,train\na,{big},early,S,1,train\na,2.0,first,S,1,train\na,1e1,second,S,1,train\n"
+        # in decimal and exponent form too: a float would make 2**53 + 1 and 2**53 one seq
+        f"b,{2**53 + 1}.0,later,S,0,train\nb,{2**53}e0,sooner,S,1,train\nb,000{2**53 + 3},last,S,1,train\n",
     )
 
     # When read, Then they are distinct responses in exact seq order
-    assert [r.item for r in read_interactions(p)[0].responses] == ["first", "second", "early", "late"]
+    logs = {s.student_id: s for s in read_interactions(p)}
+    assert [r.item for r in logs["a"].responses] == ["first", "second", "early", "late"]
+    assert [r.item for r in logs["b"].responses] == ["sooner", "later", "last"]
