@@ -114,6 +114,48 @@ def test_an_event_cannot_point_at_another_courses_item(world, api_as, item):
     assert ActivityEvent.objects.count() == 0
 
 
+VIEWED = "http://id.tincanapi.com/verb/viewed"
+
+
+def _viewed_assignment(world, assignment_id, **extra):
+    return {
+        "course": world.course.pk,
+        "verb": VIEWED,
+        "object_type": "assignment",
+        "assignment": assignment_id,
+        "timestamp": "2025-03-01T10:00:00Z",
+        **extra,
+    }
+
+
+def test_an_unpublished_assignment_is_unknown_to_students_posting_events(world, api_as):
+    # given a draft assignment, which students cannot open through the API
+    draft = f.AssignmentFactory(course=world.course, title="Final exam (draft)", is_published=False)
+    unknown = draft.pk + 1000
+    student = api_as(world.student)
+    assert student.get(f"/api/v1/assignments/{draft.pk}/").status_code == 404
+    # when a student posts an event about it, and one about an id that does not exist
+    on_draft = student.post("/api/v1/events/", [_viewed_assignment(world, draft.pk)], format="json")
+    on_unknown = student.post("/api/v1/events/", [_viewed_assignment(world, unknown)], format="json")
+    # then both answers read the same, so the draft's existence does not leak, and nothing is stored
+    assert on_draft.status_code == on_unknown.status_code == 400
+    assert on_draft.json()["events"]["0"] == {"assignment": f"Assignment {draft.pk} not found."}
+    assert on_unknown.json()["events"]["0"] == {"assignment": f"Assignment {unknown} not found."}
+    assert not ActivityEvent.objects.exists()
+
+
+def test_staff_still_record_activity_on_an_unpublished_assignment_for_their_students(world, api_as):
+    # given a draft assignment
+    draft = f.AssignmentFactory(course=world.course, is_published=False)
+    # when its course's teacher records an event about it for a student
+    response = api_as(world.teacher).post(
+        "/api/v1/events/", [_viewed_assignment(world, draft.pk, actor=world.student.pk)], format="json"
+    )
+    # then it is stored
+    assert response.status_code == 201, response.content
+    assert ActivityEvent.objects.get().assignment_id == draft.pk
+
+
 def test_events_are_read_by_their_actor_and_the_course_staff_only(world, api_as):
     mine = f.ActivityEventFactory(course=world.course, actor=world.student)
     classmate = f.UserFactory(username="classmate")

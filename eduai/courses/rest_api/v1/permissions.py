@@ -113,9 +113,10 @@ def event_batch_problems(
 
     Returns ``(invalid, forbidden)``, each ``{index: {field: message}}``. ``invalid``: ids that do
     not exist for the asker (unknown or out of scope: both read "not found", so nothing leaks) or
-    objects of another course; a hidden resource is unknown to students. ``forbidden``: events
-    the asker may not post — nobody posts in an archived course; a student posts only about
-    themselves in their own courses; staff post for students of their courses.
+    objects of another course; a hidden resource or an unpublished assignment is unknown to
+    students. ``forbidden``: events the asker may not post — nobody posts in an archived course; a
+    student posts only about themselves in their own courses; staff post for students of their
+    courses.
     """
     user = request.user
     scope = scope_for(request)
@@ -129,6 +130,9 @@ def event_batch_problems(
         if model is LearningResource:
             # A hidden resource does not exist for students (as in resources_visible).
             qs = qs.filter(Q(is_active=True) | Q(course_id__in=scope.staff_course_ids))
+        elif model is Assignment:
+            # Nor does an unpublished assignment (as in assignments_visible).
+            qs = qs.filter(Q(is_published=True) | Q(course_id__in=scope.staff_course_ids))
         owners[field] = dict(qs.values_list("pk", "course_id"))
     course_ids = {e["course"] for e in events} | {c for by_id in owners.values() for c in by_id.values()}
     active = dict(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", "is_active"))
