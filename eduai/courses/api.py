@@ -21,7 +21,7 @@ from .services import (
     submission_status_set,
 )
 from .signals import activity_recorded, submission_received
-from .text import clean_text, detect_language, unstorable_text
+from .text import clean_text, detect_language, unstorable_text, without_file_paths
 
 __all__ = [
     "MAX_SCORE_POINTS",
@@ -48,4 +48,5 @@ __all__ = [
     "submission_status_set",
     "submissions_visible",
     "unstorable_text",
+    "without_file_paths",
 ]

@@ -1,4 +1,5 @@
-"""Validation and normalisation of free text that arrives from outside (API, forms, LTI, xAPI).
+"""Validation and normalisation of free text that arrives from outside (API, forms, LTI, xAPI),
+and the scrubbing of server file paths from messages that go out (``without_file_paths``).
 
 Text is stored as text and always rendered escaped by the templates; this module only makes
 sure it is real, bounded Unicode.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +19,11 @@ from django.core.exceptions import ValidationError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+# An absolute file path in a message. Quoted, as an OSError's message quotes it ('...', or "..."
+# when the path holds a '), it runs to the closing quote, spaces included; unquoted, to the first
+# space or quote. Not the path part of a URL (``https://h/p``): no word, ':', '/', '.', '~' or '-'
+# just before the unquoted '/'.
+_FILE_PATH = re.compile(r"""'(/[^'\n]*)'|"(/[^"\n]*)"|(?<![\w:/.~-])(/[^\s'"]+)""")
 
 
 def clean_text(value: object, *, field: str = "text", max_chars: int | None = None, allow_empty: bool = False) -> str:
@@ -57,3 +64,20 @@ def detect_language(text: str) -> str:
     cjk = len(_CJK.findall(sample))
     latin = len(_LATIN.findall(sample))
     return "zh" if cjk and cjk * 2 >= latin else "en"
+
+
+def without_file_paths(message: str) -> str:
+    """``message`` with each absolute file path in it reduced to its last part (the file's name):
+    where the server keeps its files is nobody's business but its operators' (they read the full
+    message in the logs or the Django admin). For messages shown to users: a failed training run's
+    reason, an explanation that could not be computed."""
+
+    def name_only(match: re.Match[str]) -> str:
+        single, double, bare = match.groups()
+        path = single or double or bare
+        name = PurePath(path).name or path
+        if single is not None:
+            return f"'{name}'"
+        return f'"{name}"' if double is not None else name
+
+    return _FILE_PATH.sub(name_only, message)

@@ -35,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from eduai.courses import api as courses
 from eduai.courses.models import ReleasePolicy, Submission, SubmissionStatus
 from grading import api as grading
 from grading.models import Prediction, TeacherGrade
@@ -376,9 +377,9 @@ def explanation_compute(*, prediction_id: int, force: bool = False) -> Explanati
     try:
         base, deltas = explain.occlusion(text, spans, lambda texts: explain.model_raw_scores(p.model_id, texts))
     except Exception as exc:  # the model is an artefact on disk: it may be gone or broken
-        log.warning("could not explain prediction %s: %s", p.pk, exc)
-        return ExplanationData(status="unavailable", method="occlusion", base_raw=None, sentences=(),
-                               reason=f"{type(exc).__name__}: {exc}"[:300])  # fmt: skip
+        log.warning("could not explain prediction %s: %s", p.pk, exc)  # operators: the full path
+        reason = courses.without_file_paths(f"{type(exc).__name__}: {exc}")[:300]  # staff: no server paths
+        return ExplanationData(status="unavailable", method="occlusion", base_raw=None, sentences=(), reason=reason)
     rows = [{"start": s, "end": e, "delta": round(d, 4)} for (s, e), d in zip(spans, deltas, strict=True)]
     try:
         with transaction.atomic():
@@ -395,5 +396,6 @@ def explanation_compute(*, prediction_id: int, force: bool = False) -> Explanati
 def _explanation_data(row: Explanation, text: str) -> ExplanationData:
     return ExplanationData(
         status=row.status, method=row.method, base_raw=row.base_raw,
-        sentences=explain.sentences_from(text, row.sentences or []), reason=row.failure_reason,
+        sentences=explain.sentences_from(text, row.sentences or []),
+        reason=courses.without_file_paths(row.failure_reason),
     )  # fmt: skip

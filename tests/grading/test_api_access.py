@@ -56,7 +56,8 @@ def test_the_model_list_shows_no_server_paths(world, api_as, registry, who, tmp_
 
 def test_a_failed_runs_reason_names_files_without_their_folders(world, api_as, registry, tmp_path):
     assignment, _model = registry
-    folder = tmp_path / "models" / ".tmp" / "a1-v2-x" / "artefact"
+    # a folder with a space in it: the quoted path is scrubbed up to its closing quote
+    folder = tmp_path / "edu ai" / "models" / ".tmp" / "a1-v2-x" / "artefact"
     GradingModel.objects.create(
         assignment=assignment,
         version=2,

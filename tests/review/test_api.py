@@ -115,6 +115,22 @@ def test_released_endpoint_shows_a_student_nothing_before_release(api_as, rw, ma
     assert api_as(rw.world.other_student).get(reverse("review-api-released", args=[sub.pk])).status_code == 404
 
 
+def test_an_unavailable_explanation_names_no_server_folder(api_as, rw, make_sub, propose, settings, tmp_path):
+    # given a proposal whose model's files are gone, in a models folder with a space in its path
+    settings.EDUAI_MODEL_ROOT = tmp_path / "edu ai" / "models"
+    sub = make_sub(text="My town has a river. It floods every spring. We love it anyway.")
+    rw.model.artefact = "grading/a1/v1"
+    rw.model.save(update_fields=["artefact"])
+    propose(sub, 3)
+    # when a TA opens the essay's review item over the API
+    body = api_as(rw.world.ta).get(reverse("review-api-item", args=[sub.pk])).json()
+    # then the explanation says why it is missing, naming the file but not the server's folders
+    explanation = body["explanation"]
+    assert explanation["status"] == "unavailable"
+    assert explanation["reason"].startswith("FileNotFoundError: ")
+    assert str(tmp_path) not in explanation["reason"] and "/" not in explanation["reason"]
+
+
 def test_queue_api_query_count_does_not_grow_with_the_queue(api_as, rw, make_sub, propose, django_assert_num_queries):
     for _ in range(3):
         propose(make_sub(), 3)

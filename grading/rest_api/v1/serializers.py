@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import PurePath
 
 from rest_framework import serializers
 
+from eduai.courses import api as courses
 from grading.models import GradingModel, Method, Prediction, ServingChoice, TeacherGrade
 
 
@@ -35,14 +35,6 @@ class PredictionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-
-# An absolute file path in a message (``/srv/...``), not the path part of a URL (``https://h/p``).
-_FILE_PATH = re.compile(r"(?<![\w:/.~-])/[^\s'\"]+")
-
-
-def _without_folders(path: str) -> str:
-    return PurePath(path).name or path
 
 
 class GradingModelSerializer(serializers.ModelSerializer):
@@ -85,10 +77,12 @@ class GradingModelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_base_model(self, obj: GradingModel) -> str:
-        return _without_folders(obj.base_model) if os.path.isabs(obj.base_model) else obj.base_model
+        if not os.path.isabs(obj.base_model):
+            return obj.base_model  # a name already (a fast model's encoder key), not a folder
+        return PurePath(obj.base_model).name or obj.base_model
 
     def get_failure_reason(self, obj: GradingModel) -> str:
-        return _FILE_PATH.sub(lambda m: _without_folders(m.group(0)), obj.failure_reason)
+        return courses.without_file_paths(obj.failure_reason)
 
 
 class TrainRequestSerializer(serializers.Serializer):
