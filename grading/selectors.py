@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
@@ -46,7 +46,8 @@ def models_for_assignment(*, assignment_id: int) -> QuerySet[GradingModel]:
 
 @dataclass(frozen=True, slots=True)
 class GradingModelData:
-    """One registry record as other apps see it: its history, not its artefact or settings."""
+    """One registry record as other apps see it: its history, not its artefact or settings (nor
+    where its files are: ``failure_reason`` names a file without its folders)."""
 
     id: int
     assignment_id: int
@@ -87,7 +88,9 @@ def models_for_courses(*, course_ids: Iterable[int]) -> list[GradingModelData]:
             "created_at",
         )
     )
-    return [GradingModelData(*row) for row in rows]
+    # School pages and their CSV show failure_reason; operators read it whole in the Django admin.
+    records = (GradingModelData(*row) for row in rows)
+    return [replace(m, failure_reason=courses.without_file_paths(m.failure_reason)) for m in records]
 
 
 def serving_model_for(*, assignment_id: int) -> GradingModel | None:

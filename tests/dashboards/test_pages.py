@@ -280,6 +280,27 @@ def test_school_figures_have_data(course_data):
     assert training["failure_reason"].iloc[2] == "out of memory" and training["val_qwk"].iloc[1] == 0.74
 
 
+def test_the_school_training_history_names_no_server_folders(world):
+    # given a failed training run whose reason is an OSError's message with a server path in it
+    from grading.models import GradingModel, Method, ModelStatus
+
+    assignment = f.AssignmentFactory(course=world.course)
+    GradingModel.objects.create(
+        assignment=assignment, version=1, method=Method.FINETUNE, status=ModelStatus.FAILED,
+        failure_reason="OSError: [Errno 28] No space left on device: '/srv/edu ai/models/a1/v1/model.safetensors'",
+    )  # fmt: skip
+    client = client_for(world.admin)  # a school admin, not the server's operator
+    # when the school's admin opens the school page and its training-history CSV
+    page = client.get(reverse("dashboards:school", args=[world.school.pk]))
+    download = client.get(reverse("dashboards:school-csv", args=[world.school.pk, "training"]))
+    # then the failure is there, naming the file but not where the server keeps it
+    assert page.status_code == download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert [r["failure_reason"] for r in rows] == ["OSError: [Errno 28] No space left on device: 'model.safetensors'"]
+    assert "model.safetensors" in page.content.decode()
+    assert "/srv/" not in page.content.decode() and "/srv/" not in download.content.decode()
+
+
 def test_class_mastery_over_time_matches_a_hand_count(course_data):
     from collections import defaultdict
     from datetime import timedelta
