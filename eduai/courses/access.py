@@ -15,12 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_noop
 
 from .models import STAFF_ROLES, Course, Enrollment, Role, SchoolMembership
 
-# Messages of refusals in an archived course (REST API and services; English, as the API's are).
-ARCHIVED_NO_NEW_WORK = "This course is archived: nothing new can be submitted or recorded in it."
-ARCHIVED_READ_ONLY = "This course is archived: only its school's admins can change it."
+# Messages of refusals in an archived course: English as they stand (REST API and services, as
+# the API's are); pages and the recommender translate them with _(access.ARCHIVED_...), which
+# makemessages cannot read, so gettext_noop marks them here for extraction.
+# Translators: the refusal of anything new (a submission, an activity event) in an archived course.
+ARCHIVED_NO_NEW_WORK = gettext_noop("This course is archived: nothing new can be submitted or recorded in it.")
+# Translators: the refusal of a change to an archived course's setup, roster or grades.
+ARCHIVED_READ_ONLY = gettext_noop("This course is archived: only its school's admins can change it.")
 
 
 def _authenticated(user: Any) -> bool:

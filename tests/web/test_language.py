@@ -137,8 +137,10 @@ _TEMPLATE_STRING = re.compile(
     r"""\{%\s*(?:translate|trans)\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')(?:\s+(?:as\s+\w+|noop|context\s+\S+))*\s*%\}"""
 )
 _PYTHON_STRING = re.compile(
-    r"""\b(?:_|gettext|gettext_lazy|ngettext|ngettext_lazy)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]"""
+    r"""\b(?:_|gettext|gettext_lazy|gettext_noop|ngettext|ngettext_lazy)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]"""
 )
+# A gettext call whose argument is a named constant (``_(access.ARCHIVED_READ_ONLY)``).
+_TRANSLATED_CONSTANT = re.compile(r"\b(?:_|gettext|gettext_lazy)\(\s*(?:\w+\.)*([A-Z][A-Z0-9_]+)\s*\)")
 _SKIP_DIRS = {".venv", "tests", "bench", "migrations", "var", "staticfiles", "test-artifacts", "node_modules"}
 
 
@@ -169,6 +171,19 @@ def test_every_translatable_string_in_the_sources_is_in_a_catalogue():
                 missing.append(f"{path.name}: {text}")
     # Then: nothing a user can see is left out (run makemessages, translate, compilemessages)
     assert not missing, "not in any zh_Hans catalogue:\n" + "\n".join(missing)
+
+
+def test_messages_translated_through_a_constant_are_marked_where_they_are_defined():
+    # Given: the gettext calls on a constant; makemessages reads only literals, so without a mark
+    # on the constant's own definition it would file the message's translation as obsolete
+    sources = [path.read_text(encoding="utf-8") for path in _project_files("*.py")]
+    names = {m.group(1) for text in sources for m in _TRANSLATED_CONSTANT.finditer(text)}
+    assert names, "no gettext call on a constant left: drop this test"
+    # When: each constant's definition is looked up
+    marked = re.compile(rf"^({'|'.join(sorted(names))})\s*=\s*(?:gettext_noop|gettext_lazy)\(", re.MULTILINE)
+    defined = {m.group(1) for text in sources for m in marked.finditer(text)}
+    # Then: every one is marked (its message itself is checked against the catalogue above)
+    assert defined == names, f"translated by name but not marked for makemessages: {sorted(names - defined)}"
 
 
 def test_every_message_has_a_chinese_translation():
