@@ -61,19 +61,20 @@ def _course_context(request: HttpRequest, course: Course) -> panels.CourseContex
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """Every dashboard the user may open: courses taught, own pages, schools administered."""
+    """Every dashboard the user may open: courses taught, own pages, schools administered, and
+    archived courses apart (as on the home page): their dashboards stay open to read."""
     user: Any = request.user  # signed in (login_required)
     rows = list(
-        Enrollment.objects.filter(user_id=user.pk, is_active=True, course__is_active=True)
-        .select_related("course")
-        .order_by("course__code")
+        Enrollment.objects.filter(user_id=user.pk, is_active=True).select_related("course").order_by("course__code")
     )
+    current = [e for e in rows if e.course.is_active]
     schools = list(School.objects.filter(pk__in=access.admin_school_ids(user)).order_by("name"))
     if getattr(user, "is_superuser", False):
         schools = list(School.objects.order_by("name"))
     context = {
-        "teaching": [e.course for e in rows if e.role != Role.STUDENT],
-        "learning": [e.course for e in rows if e.role == Role.STUDENT],
+        "teaching": [e.course for e in current if e.role != Role.STUDENT],
+        "learning": [e.course for e in current if e.role == Role.STUDENT],
+        "archived": [{"course": e.course, "student": e.role == Role.STUDENT} for e in rows if not e.course.is_active],
         "schools": schools,
     }
     return render(request, "dashboards/index.html", context)

@@ -430,6 +430,24 @@ def test_index_lists_the_dashboards_each_role_may_open(course_data):
     assert school_url(course_data) in admin
 
 
+def test_index_lists_archived_courses_apart_and_their_dashboards_open(world):
+    # given an archived course with its teacher, TA and student
+    world.course.is_active = False
+    world.course.save(update_fields=["is_active"])
+    teacher_url = reverse("dashboards:course", args=[world.course.pk])
+    student_url = reverse("dashboards:me", args=[world.course.pk])
+    for user, url in ((world.teacher, teacher_url), (world.ta, teacher_url), (world.student, student_url)):
+        client = client_for(user)
+        # when each opens the dashboards index
+        html = client.get(reverse("dashboards:index")).content.decode()
+        # then the course is under "Archived courses", not among the current ones, and its link opens
+        archived = html[html.index('id="dash-archived"') :]
+        assert f'href="{url}"' in archived, user.username
+        assert 'id="dash-teaching"' not in html and 'id="dash-learning"' not in html
+        assert "You have no courses yet" not in html
+        assert client.get(url, follow=True).status_code == 200
+
+
 # ---------------------------------------------------------------------------------- i18n
 def test_pages_speak_chinese_when_the_user_chose_it(course_data):
     w = course_data.world
