@@ -201,20 +201,30 @@ def launch(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(selectors.course_url(result.course_id))
 
 
-def _may_create(user, course_id: int) -> bool:
-    """Deep linking adds a new assignment (course setup) unless the course is archived for this
-    person: then only the school's admins may (docs/courses.md); picking an existing one is fine."""
-    return not access.archived_read_only(user, Course.objects.get(pk=course_id))
+def _create_refusal(user, course: Course) -> str:
+    """Why ``user`` may not create a new assignment through deep linking, or "" if they may.
+
+    Creating one changes the course's setup, so it follows the REST API's rule (``access.can_manage``):
+    the course's teachers and school admins, not its TAs; in an archived course, its school's admins
+    only (docs/courses.md). Picking an existing assignment is open to every instructor, TAs included.
+    """
+    if not access.can_manage(user, course):
+        return _("Only the course's teachers and school admins can create assignments in it.")
+    if access.archived_read_only(user, course):
+        return _("This course is archived in EduAI: only the school's admins can add assignments to it.")
+    return ""
 
 
 def _deep_link_page(request: HttpRequest, launch_id: str, course_id: int, user, form_errors=None, status=200):
+    course = Course.objects.get(pk=course_id)
     assignments = Assignment.objects.filter(course_id=course_id).order_by("title", "id")
     return render(
         request,
         "lti/deep_link.html",
         {
             "launch_id": launch_id,
-            "can_create": _may_create(user, course_id),
+            "can_create": not _create_refusal(user, course),
+            "archived": not course.is_active,
             "assignments": assignments,
             "errors": form_errors or [],
             "post": request.POST if form_errors else {},
@@ -249,7 +259,7 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
     platform = message.platform()
     context_claim = claims.get(services.CONTEXT)
     context_id = context_claim.get("id", "") if isinstance(context_claim, dict) else ""
-    context = platform.contexts.filter(context_id=context_id).first()
+    context = platform.contexts.select_related("course").filter(context_id=context_id).first()
     if context is None:
         return _refused(request, _("This launch has no course."), 400)
     lti_user = LtiUser.objects.select_related("user").filter(platform=platform, sub=claims.get("sub")).first()
@@ -258,10 +268,9 @@ def deep_link_respond(request: HttpRequest, launch_id: str) -> HttpResponse:
     errors: list[str] = []
     assignment = None
     creating = request.POST.get("action") == "create"
-    if creating and not _may_create(user, context.course_id):
-        return _refused(
-            request, _("This course is archived in EduAI: only the school's admins can add assignments to it."), 403
-        )
+    refusal = _create_refusal(user, context.course) if creating else ""
+    if refusal:
+        return _refused(request, refusal, 403)
     if creating:
         title = (request.POST.get("title") or "").strip()
         prompt = (request.POST.get("prompt") or "").strip()

@@ -284,6 +284,32 @@ def test_student_cannot_open_submission_review_or_deep_linking(registered):
     assert "Only instructors" in deep.content.decode()
 
 
+def test_a_teaching_assistant_deep_links_existing_assignments_but_creates_none(registered):
+    # given a course with one assignment, made by its teacher through deep linking
+    sim = registered
+    _link, existing = _deep_link_new_assignment(sim, Client())
+    # when its teaching assistant opens deep linking from the LMS
+    client = Client()
+    page = sim.launch(client, sub="ta-1", roles=[TA], message_type="LtiDeepLinkingRequest")
+    html = page.content.decode()
+    # then they may pick the existing assignment but are offered no "create" form (the REST API
+    # bars TAs from changing a course's setup too)
+    assert page.status_code == 200 and existing.title in html
+    assert 'name="title"' not in html and "only its teachers and school admins can create new ones" in html
+    # and a "create" posted anyway is refused and creates nothing
+    created = client.post(
+        f"/lti/deep-link/{launch_id_from(html)}/",
+        {"action": "create", "title": "TA essay", "prompt": "Write.", "min_score": "0", "max_score": "6"},
+    )
+    assert created.status_code == 403
+    assert "Only the course&#x27;s teachers and school admins can create assignments" in created.content.decode()
+    assert list(Assignment.objects.filter(course=existing.course)) == [existing]
+    # while picking the existing one still answers the LMS with it
+    picked = client.post(f"/lti/deep-link/{launch_id_from(html)}/", {"action": "pick", "assignment": existing.pk})
+    assert picked.status_code == 200
+    assert sim.accept_deep_link(picked.content.decode())["custom"] == {"eduai_assignment_id": str(existing.pk)}
+
+
 @pytest.mark.parametrize("post", [{"action": "pick", "assignment": "999999"}, {"action": "create", "title": ""}])
 def test_deep_linking_form_rejects_bad_input_and_keeps_the_page(registered, post):
     sim = registered
