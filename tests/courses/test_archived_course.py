@@ -9,7 +9,16 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from eduai.courses import services
-from eduai.courses.models import ActivityEvent, Assignment, Enrollment, Skill, Submission, SubmissionStatus
+from eduai.courses.models import (
+    ActivityEvent,
+    Assignment,
+    Enrollment,
+    LearningResource,
+    PracticeItem,
+    Skill,
+    Submission,
+    SubmissionStatus,
+)
 from tests import factories as f
 
 ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
@@ -113,6 +122,33 @@ def test_an_archived_courses_setup_is_read_only_but_for_school_admins(world, api
     admin = api_as(world.admin)
     assert admin.patch(f"/api/v1/assignments/{assignment.pk}/", {"title": "Fixed"}, format="json").status_code == 200
     assert admin.post("/api/v1/skills/", {"course": world.course.pk, "name": "New"}, format="json").status_code == 201
+
+
+def test_an_archived_courses_items_resources_and_title_are_read_only_but_for_school_admins(world, api_as, archived):
+    # given an archived course with a practice item and a learning resource
+    _assignment, item, _submission = archived
+    resource = f.LearningResourceFactory(course=world.course, title="Rivers of Europe")
+    new_resource = {"course": world.course.pk, "title": "New", "kind": "reading", "body": "Read this."}
+    teacher = api_as(world.teacher)
+    # when its teacher changes them, adds to them or renames the course
+    answers = [
+        teacher.patch(f"/api/v1/practice-items/{item.pk}/", {"title": "Changed"}, format="json"),
+        teacher.delete(f"/api/v1/practice-items/{item.pk}/"),
+        teacher.patch(f"/api/v1/resources/{resource.pk}/", {"is_active": False}, format="json"),
+        teacher.post("/api/v1/resources/", new_resource, format="json"),
+        teacher.patch(f"/api/v1/courses/{world.course.pk}/", {"title": "Renamed"}, format="json"),
+    ]
+    # then each is refused as archived, and nothing changed
+    assert [(r.status_code, "archived" in r.json()["detail"]) for r in answers] == [(403, True)] * 5
+    resource.refresh_from_db()
+    world.course.refresh_from_db()
+    assert resource.is_active and PracticeItem.objects.get(pk=item.pk).title == item.title
+    assert world.course.title != "Renamed" and not world.course.is_active
+    assert not LearningResource.objects.filter(title="New").exists()
+    # while the school's admin still may
+    admin = api_as(world.admin)
+    assert admin.patch(f"/api/v1/resources/{resource.pk}/", {"title": "Fixed"}, format="json").status_code == 200
+    assert admin.post("/api/v1/resources/", new_resource, format="json").status_code == 201
 
 
 def test_a_teacher_archives_their_course_and_only_a_school_admin_reopens_it(world, api_as):
