@@ -285,10 +285,13 @@ def main() -> int:
                 "stopped": info.get("stopped"),
                 # the stacked logistic model (deep only): its AUC and the blend's on the
                 # validation students, the blend weights (attention logit, logistic logit,
-                # intercept), and the attention part alone on the test students
+                # with the boosted trees their logit, intercept), the trees' own validation AUC
+                # and count, and the attention part alone on the test students
                 "stack_valid_auc": info.get("stack_valid_auc"),
                 "blend_valid_auc": info.get("blend_valid_auc"),
                 "stack_blend": info.get("stack_blend"),
+                "gbm_valid_auc": info.get("gbm_valid_auc"),
+                "gbm_trees": info.get("gbm_trees"),
                 "attention_only_auc": attention_only_auc(model, test),
                 "total_wall_s": time.perf_counter() - t0,
                 "total_cpu_s": time.process_time() - c0,
