@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -43,62 +43,86 @@ RESOURCE_LINK = "LtiResourceLinkRequest"
 
 # pylti1p3's terse messages -> (status, what the LMS admin should know). Matched by prefix.
 _REASONS: list[tuple[str, int, str]] = [
-    ("Missing state", 400, N_("The launch carries no OIDC state. Start the launch from the LMS again.")),
+    ("Missing state", 400, gettext_noop("The launch carries no OIDC state. Start the launch from the LMS again.")),
     (
         "State not found",
         400,
-        N_(
+        gettext_noop(
             "The login state does not match this browser (cookies blocked inside the LMS frame, or the "
             "launch was opened in another window). Start again from the LMS, or open EduAI in a new window."
         ),
     ),
-    ("Missing id_token", 400, N_("The launch carries no id_token.")),
-    ("Invalid id_token", 400, N_("The id_token is not a JWT.")),
-    ("Invalid JWT format", 400, N_("The id_token is not a JWT.")),
-    ('"nonce" is empty', 400, N_("The id_token has no nonce.")),
+    ("Missing id_token", 400, gettext_noop("The launch carries no id_token.")),
+    ("Invalid id_token", 400, gettext_noop("The id_token is not a JWT.")),
+    ("Invalid JWT format", 400, gettext_noop("The id_token is not a JWT.")),
+    ('"nonce" is empty', 400, gettext_noop("The id_token has no nonce.")),
     (
         "Invalid Nonce",
         400,
-        N_(
+        gettext_noop(
             "The id_token's nonce is unknown to EduAI: already used (a replayed launch), expired, or not issued "
             "by EduAI's login step. Start again from the LMS."
         ),
     ),
-    ("Nonce already used", 400, N_("This launch was already used (a replayed id_token). Start again from the LMS.")),
-    ('"iss" is empty', 400, N_("The id_token has no issuer.")),
-    ("Registration not found", 403, N_("Unknown platform: no active registration for this issuer and client id.")),
-    ("Client id not registered", 403, N_("The id_token's audience is not EduAI's client id for this issuer.")),
-    ("Invalid azp", 403, N_("The id_token has several audiences but its azp is not EduAI's client id.")),
-    ("Can't decode id_token: Signature has expired", 400, N_("The id_token has expired.")),
-    ("Can't decode id_token: Signature verification failed", 403, N_("The id_token's signature is not valid.")),
-    ("Can't decode id_token: Token is missing the", 400, N_("The id_token lacks a required claim.")),
-    ("Can't decode id_token", 400, N_("The id_token could not be verified.")),
-    ("Unable to find public key", 403, N_("The platform's key set has no key matching the id_token's kid.")),
-    ("Could not fetch the platform's key set", 502, N_("EduAI could not fetch the platform's key set.")),
-    ("JWT KID not found", 400, N_("The id_token header has no kid.")),
-    ("Unable to find deployment", 403, N_("Unknown deployment id for this platform: register it in EduAI's admin.")),
-    ("Must have a user", 400, N_("The launch lacks a required claim: sub (the user).")),
-    ("Incorrect version", 400, N_("The launch is not LTI 1.3.0 (version claim).")),
-    ("Missing Roles Claim", 400, N_("The launch lacks a required claim: roles.")),
-    ("Missing Resource Link Id", 400, N_("The launch lacks a required claim: resource_link.id.")),
-    ("Missing Deep Linking", 400, N_("The deep-linking launch lacks its deep_linking_settings claim.")),
-    ("Must support resource link", 400, N_("The platform does not accept LTI resource links in deep linking.")),
-    ("Invalid message type", 400, N_("The launch lacks a required claim: message_type.")),
-    ("Unrecognized message type", 400, N_("EduAI does not handle this LTI message type.")),
+    (
+        "Nonce already used",
+        400,
+        gettext_noop("This launch was already used (a replayed id_token). Start again from the LMS."),
+    ),
+    ('"iss" is empty', 400, gettext_noop("The id_token has no issuer.")),
+    (
+        "Registration not found",
+        403,
+        gettext_noop("Unknown platform: no active registration for this issuer and client id."),
+    ),
+    (
+        "Client id not registered",
+        403,
+        gettext_noop("The id_token's audience is not EduAI's client id for this issuer."),
+    ),
+    ("Invalid azp", 403, gettext_noop("The id_token has several audiences but its azp is not EduAI's client id.")),
+    ("Can't decode id_token: Signature has expired", 400, gettext_noop("The id_token has expired.")),
+    (
+        "Can't decode id_token: Signature verification failed",
+        403,
+        gettext_noop("The id_token's signature is not valid."),
+    ),
+    ("Can't decode id_token: Token is missing the", 400, gettext_noop("The id_token lacks a required claim.")),
+    ("Can't decode id_token", 400, gettext_noop("The id_token could not be verified.")),
+    ("Unable to find public key", 403, gettext_noop("The platform's key set has no key matching the id_token's kid.")),
+    ("Could not fetch the platform's key set", 502, gettext_noop("EduAI could not fetch the platform's key set.")),
+    ("JWT KID not found", 400, gettext_noop("The id_token header has no kid.")),
+    (
+        "Unable to find deployment",
+        403,
+        gettext_noop("Unknown deployment id for this platform: register it in EduAI's admin."),
+    ),
+    ("Must have a user", 400, gettext_noop("The launch lacks a required claim: sub (the user).")),
+    ("Incorrect version", 400, gettext_noop("The launch is not LTI 1.3.0 (version claim).")),
+    ("Missing Roles Claim", 400, gettext_noop("The launch lacks a required claim: roles.")),
+    ("Missing Resource Link Id", 400, gettext_noop("The launch lacks a required claim: resource_link.id.")),
+    ("Missing Deep Linking", 400, gettext_noop("The deep-linking launch lacks its deep_linking_settings claim.")),
+    (
+        "Must support resource link",
+        400,
+        gettext_noop("The platform does not accept LTI resource links in deep linking."),
+    ),
+    ("Invalid message type", 400, gettext_noop("The launch lacks a required claim: message_type.")),
+    ("Unrecognized message type", 400, gettext_noop("EduAI does not handle this LTI message type.")),
     (
         "Malformed claim",
         400,
-        N_("A claim of the launch has the wrong type (for example text where an object belongs)."),
+        gettext_noop("A claim of the launch has the wrong type (for example text where an object belongs)."),
     ),
     (
         UNSTORABLE,
         400,
-        N_(
+        gettext_noop(
             "A claim of the launch holds a value EduAI cannot store (a NUL character, a lone surrogate, "
             "Infinity or NaN); only names and titles may contain NUL characters, which are dropped."
         ),
     ),
-    ("Launch data not found", 400, N_("This page expired (or was already used). Start again from the LMS.")),
+    ("Launch data not found", 400, gettext_noop("This page expired (or was already used). Start again from the LMS.")),
 ]
 
 

@@ -171,3 +171,15 @@ def test_platform_cannot_take_over_an_existing_account_by_email(registered, worl
     resp = registered.launch(Client(), sub="student-9", roles=[LEARNER], email="ada@example.org")
     assert resp.status_code == 302
     assert LtiUser.objects.get(sub="student-9").user != world.student
+
+
+def test_refusal_is_shown_in_the_browsers_language(registered):
+    # Given: an LMS whose user's browser asks for Chinese
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5")
+    # When: the platform launches without the roles claim
+    resp = registered.launch(client, sub="student-9", roles=[LEARNER], mutate=_drop("roles"))
+    # Then: the reason reads in Chinese (pylti1p3's own words stay in the technical detail)
+    body = resp.content.decode()
+    assert resp.status_code == 400
+    assert "此次启动缺少必需的声明：roles。" in body
+    assert "The launch lacks a required claim" not in body

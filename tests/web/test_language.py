@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
 import json
 import re
@@ -131,14 +132,26 @@ def _po_entries(path: Path) -> list[dict[str, object]]:
 
 
 # Source forms the static check understands: {% translate "..." %} in templates and gettext
-# calls with one literal in Python. {% blocktranslate %} and computed strings are covered by
-# `makemessages` + the two tests above.
+# calls on a literal in Python (read with ast, so a call spread over lines on implicitly joined
+# literals counts). {% blocktranslate %} and computed strings are covered by `makemessages` + the
+# two tests above.
 _TEMPLATE_STRING = re.compile(
     r"""\{%\s*(?:translate|trans)\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')(?:\s+(?:as\s+\w+|noop|context\s+\S+))*\s*%\}"""
 )
-_PYTHON_STRING = re.compile(
-    r"""\b(?:_|gettext|gettext_lazy|gettext_noop|ngettext|ngettext_lazy)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]"""
-)
+# The names `makemessages` extracts from Python: xgettext's own Python keywords plus the ones Django
+# adds (django/core/management/commands/makemessages.py). Name -> position of the msgid argument.
+_EXTRACTED_NAMES = {
+    "_": 0,
+    "gettext": 0,
+    "gettext_lazy": 0,
+    "gettext_noop": 0,
+    "ngettext": 0,
+    "ngettext_lazy": 0,
+    "pgettext": 1,
+    "pgettext_lazy": 1,
+    "npgettext": 1,
+    "npgettext_lazy": 1,
+}
 # A gettext call whose argument is a named constant (``_(access.ARCHIVED_READ_ONLY)``).
 _TRANSLATED_CONSTANT = re.compile(r"\b(?:_|gettext|gettext_lazy)\(\s*(?:\w+\.)*([A-Z][A-Z0-9_]+)\s*\)")
 _SKIP_DIRS = {".venv", "tests", "bench", "migrations", "var", "staticfiles", "test-artifacts", "node_modules"}
@@ -147,6 +160,23 @@ _SKIP_DIRS = {".venv", "tests", "bench", "migrations", "var", "staticfiles", "te
 def _project_files(pattern: str) -> list[Path]:
     root = Path(settings.BASE_DIR)
     return [p for p in root.rglob(pattern) if not _SKIP_DIRS & set(p.relative_to(root).parts)]
+
+
+def _python_msgids(path: Path) -> list[str]:
+    """The literal msgids of the gettext calls in one Python file."""
+    msgids = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        position = _EXTRACTED_NAMES.get(name)
+        if position is None or len(node.args) <= position:
+            continue
+        arg = node.args[position]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            msgids.append(arg.value)
+    return msgids
 
 
 def test_every_translatable_string_in_the_sources_is_in_a_catalogue():
@@ -163,14 +193,25 @@ def test_every_translatable_string_in_the_sources_is_in_a_catalogue():
             if text not in known and text.replace("%", "%%") not in known:
                 missing.append(f"{path.name}: {text}")
     for path in _project_files("*.py"):
-        for m in _PYTHON_STRING.finditer(path.read_text(encoding="utf-8")):
-            text = m.group(1) if m.group(1) is not None else m.group(2)
-            if "\\" in text:
-                text = text.encode().decode("unicode_escape")
+        for text in _python_msgids(path):
             if text not in known:
                 missing.append(f"{path.name}: {text}")
     # Then: nothing a user can see is left out (run makemessages, translate, compilemessages)
     assert not missing, "not in any zh_Hans catalogue:\n" + "\n".join(missing)
+
+
+def test_translation_functions_keep_names_makemessages_extracts():
+    # Given: every import from django.utils.translation in the sources
+    renamed = []
+    for path in _project_files("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                for alias in node.names:
+                    # Then: none is renamed to something makemessages skips (``gettext_noop as N_``
+                    # kept every LTI refusal out of the catalogue, so Chinese pages showed English)
+                    if alias.asname and alias.asname not in _EXTRACTED_NAMES:
+                        renamed.append(f"{path.name}: {alias.name} as {alias.asname}")
+    assert not renamed, "makemessages does not extract these names:\n" + "\n".join(renamed)
 
 
 def test_messages_translated_through_a_constant_are_marked_where_they_are_defined():
