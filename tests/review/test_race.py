@@ -25,6 +25,7 @@ from grading.review import api as review
 from grading.review import services as review_services
 from grading.review.models import EventKind, GradeRelease, ReviewEvent
 from grading.signals import proposal_ready
+from tests.integration.drain import wait_for_idle_worker
 
 from .conftest import GradingModelFactory
 
@@ -128,11 +129,21 @@ def _in_thread(fn, barrier, errors):
     return threading.Thread(target=run)
 
 
+@pytest.fixture
+def worker_drained(transactional_db):
+    """At teardown, before the database flush (this fixture depends on it, so it ends first):
+    wait for the integration worker to finish the tasks the rounds' releases enqueued."""
+    yield
+    wait_for_idle_worker()
+
+
 # In the integration run (tests/integration/run.py), which points the database at PostgreSQL;
 # the unit run (SQLite) deselects it.
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_threads_racing_a_model_run_against_an_override_on_postgresql(rw, make_sub, propose, newer_model, monkeypatch):
+def test_threads_racing_a_model_run_against_an_override_on_postgresql(
+    rw, make_sub, propose, newer_model, monkeypatch, worker_drained
+):
     if connection.vendor != "postgresql":
         pytest.skip(
             "real-thread race needs PostgreSQL row locks (SQLite serialises writers): run with "
