@@ -90,3 +90,14 @@ def api_as(api):
         return client
 
     return login
+
+
+@pytest.fixture
+def worker_drained(transactional_db):
+    """For integration-marked tests outside tests/integration that commit through the services:
+    at teardown, before the database flush (this fixture depends on it, so it ends first), wait
+    for the integration worker to finish the tasks the test enqueued (tests/integration/drain.py)."""
+    from tests.integration.drain import wait_for_idle_worker
+
+    yield
+    wait_for_idle_worker()

@@ -234,7 +234,7 @@ def test_a_delivery_of_many_answers_is_read_and_written_in_batches(world, maths,
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_threads_delivering_the_same_answers_at_once_fold_each_in_once_on_postgresql(
-    world, maths, monkeypatch, caplog, request
+    world, maths, monkeypatch, caplog, request, worker_drained
 ):
     if connection.vendor != "postgresql":
         pytest.skip("real-thread race needs PostgreSQL row locks (SQLite serialises writers)")
@@ -334,7 +334,7 @@ def test_a_cold_worker_replays_a_state_another_method_wrote(world, maths, django
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("async_commit", [True, False])
 def test_on_postgresql_folding_answers_does_not_wait_for_the_disk_unless_told_to(
-    world, maths, monkeypatch, settings, async_commit, request
+    world, maths, monkeypatch, settings, async_commit, request, worker_drained
 ):
     if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("PostgreSQL with a broker (the integration run): else the commits always wait")
@@ -375,7 +375,7 @@ def test_on_postgresql_folding_answers_does_not_wait_for_the_disk_unless_told_to
 # In the integration run (tests/integration/run.py, PostgreSQL); the unit run deselects it.
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_folds_the_sweep_could_not_redo_wait_for_the_disk(world, maths, monkeypatch, settings, request):
+def test_folds_the_sweep_could_not_redo_wait_for_the_disk(world, maths, monkeypatch, settings, request, worker_drained):
     if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("PostgreSQL with a broker (the integration run): else the commits always wait")
     settings.EDUAI_KT_ASYNC_COMMIT = True

@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.integration import drain
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 # Seconds for the worker to import Django and the apps and answer a ping (measured: ~5 s here,
@@ -160,8 +162,10 @@ def worker(django_db_setup, tmp_path_factory) -> Iterator[Worker]:
             if time.monotonic() > deadline:
                 pytest.fail(f"Celery worker did not answer a ping in {WORKER_START_TIMEOUT_S} s:\n{handle.log_tail()}")
             time.sleep(0.5)
+        drain.worker_running = True
         yield handle
     finally:
+        drain.worker_running = False
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task in hand
             try:

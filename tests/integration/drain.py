@@ -5,7 +5,7 @@ under the integration run sends its on-commit tasks through the real broker, and
 runs them against the same test database. If the test ends while such a task is still running,
 pytest-django's flush (``TRUNCATE``) can deadlock with the task's reads (seen in CI: the
 review race test's releases enqueue assessment work). Such tests wait for the worker here, at
-teardown, before the flush.
+teardown, before the flush (the ``worker_drained`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,19 +19,24 @@ IDLE_TIMEOUT_S = 60.0
 _QUIET_CHECKS = 2
 _INTERVAL_S = 0.5
 
+# Set by the session fixture ``worker`` (tests/integration/conftest.py) while its worker runs.
+# Before it starts, tasks a test enqueues wait in the broker and the fixture purges them, so
+# there is nothing to wait for (and no worker would answer: each wait would run to its timeout).
+worker_running = False
+
 
 def wait_for_idle_worker(timeout: float = IDLE_TIMEOUT_S) -> bool:
-    """True once every worker that answers has nothing active or reserved, twice in a row;
-    False when none answered or it stayed busy until ``timeout`` (no worker: nothing to wait
-    for, as in a plain run without a broker, which returns at once)."""
+    """True once the worker has nothing active or reserved, twice in a row (at once when no
+    worker of this run is up, or tasks run eagerly); False when it stayed busy or silent until
+    ``timeout``."""
     from eduai.celery import app
 
-    if app.conf.task_always_eager:
+    if app.conf.task_always_eager or not worker_running:
         return True
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
-        inspect = app.control.inspect(timeout=1.0)
+        inspect = app.control.inspect(timeout=1.0, limit=1)  # one worker in the run: no 1 s wait
         active, reserved = inspect.active(), inspect.reserved()
         if active is not None and reserved is not None and not any(active.values()) and not any(reserved.values()):
             quiet += 1

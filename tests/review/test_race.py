@@ -25,7 +25,6 @@ from grading.review import api as review
 from grading.review import services as review_services
 from grading.review.models import EventKind, GradeRelease, ReviewEvent
 from grading.signals import proposal_ready
-from tests.integration.drain import wait_for_idle_worker
 
 from .conftest import GradingModelFactory
 
@@ -127,14 +126,6 @@ def _in_thread(fn, barrier, errors):
             connections.close_all()
 
     return threading.Thread(target=run)
-
-
-@pytest.fixture
-def worker_drained(transactional_db):
-    """At teardown, before the database flush (this fixture depends on it, so it ends first):
-    wait for the integration worker to finish the tasks the rounds' releases enqueued."""
-    yield
-    wait_for_idle_worker()
 
 
 # In the integration run (tests/integration/run.py), which points the database at PostgreSQL;
