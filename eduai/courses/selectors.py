@@ -40,11 +40,22 @@ def skills_visible(*, user: object) -> QuerySet[Skill]:
     return _course_content(Skill, user)
 
 
+# What a course's students see of its content (its staff see all of it): published assignments
+# only, resources that are not hidden. Other content has no such flag.
+_SHOWN_TO_STUDENTS: dict[type, Q] = {Assignment: Q(is_published=True), LearningResource: Q(is_active=True)}
+
+
+def shown_to(model: type, *, staff_course_ids: set[int]) -> Q:
+    """Filter of the ``model`` rows a user sees within their courses, given the ids of the
+    courses they teach or administer: for the ``*_visible`` selectors and for checks that
+    already hold those ids (the REST API's event batch), so the rule is written once."""
+    shown = _SHOWN_TO_STUDENTS.get(model)
+    return Q() if shown is None else shown | Q(course_id__in=staff_course_ids)
+
+
 def assignments_visible(*, user: object) -> QuerySet[Assignment]:
     qs = _course_content(Assignment, user)
-    staff = access.staff_course_ids(user)
-    # Students see published assignments only.
-    return qs.filter(Q(is_published=True) | Q(course_id__in=staff))
+    return qs.filter(shown_to(Assignment, staff_course_ids=access.staff_course_ids(user)))
 
 
 def practice_items_visible(*, user: object) -> QuerySet[PracticeItem]:
@@ -53,8 +64,7 @@ def practice_items_visible(*, user: object) -> QuerySet[PracticeItem]:
 
 def resources_visible(*, user: object) -> QuerySet[LearningResource]:
     qs = _course_content(LearningResource, user)
-    staff = access.staff_course_ids(user)
-    return qs.filter(Q(is_active=True) | Q(course_id__in=staff))
+    return qs.filter(shown_to(LearningResource, staff_course_ids=access.staff_course_ids(user)))
 
 
 def assignment_data(*, assignment_id: int) -> AssignmentData:

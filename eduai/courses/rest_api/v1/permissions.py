@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Model, Q
+from django.db.models import Model
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from eduai.courses import access
+from eduai.courses import access, selectors
 from eduai.courses.models import (
     Assignment,
     Course,
@@ -126,14 +126,10 @@ def event_batch_problems(
         if not ids:
             owners[field] = {}
             continue
-        qs = model.objects.filter(pk__in=ids)  # type: ignore[attr-defined]
-        if model is LearningResource:
-            # A hidden resource does not exist for students (as in resources_visible).
-            qs = qs.filter(Q(is_active=True) | Q(course_id__in=scope.staff_course_ids))
-        elif model is Assignment:
-            # Nor does an unpublished assignment (as in assignments_visible).
-            qs = qs.filter(Q(is_published=True) | Q(course_id__in=scope.staff_course_ids))
-        owners[field] = dict(qs.values_list("pk", "course_id"))
+        # A hidden resource or an unpublished assignment does not exist for students (as in the
+        # *_visible selectors), with the staff course ids this request already holds.
+        shown = selectors.shown_to(model, staff_course_ids=scope.staff_course_ids)
+        owners[field] = dict(model.objects.filter(shown, pk__in=ids).values_list("pk", "course_id"))  # type: ignore[attr-defined]
     course_ids = {e["course"] for e in events} | {c for by_id in owners.values() for c in by_id.values()}
     active = dict(access.visible_courses(user).filter(pk__in=course_ids).values_list("pk", "is_active"))
     visible = set(active)
