@@ -313,12 +313,13 @@ def _stack_dense(c: DeepState, item: str | None, keys: Sequence[str]) -> list[fl
 
 
 def stack_features(
-    c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str]
+    c: DeepState, vocab: Vocab, q: int, item: str | None, skills: Sequence[str], dense: list[float] | None = None
 ) -> tuple[list[int], list[float]]:
     """Sparse row (columns, values) of the stacked logistic model before this response. Columns:
     item one-hot | per skill (``PER_SKILL_BLOCKS`` blocks): one-hot / |skills|, log1p(right) /
     |skills|, log1p(wrong) / |skills|, log1p(count) / |skills|, mean of the answers decayed by
-    0.8 (+1 / -1), last answer | ``N_DENSE`` dense features."""
+    0.8 (+1 / -1), last answer | ``N_DENSE`` dense features (``dense``: already computed by a
+    caller that also feeds them to the trees)."""
     ni, ns = len(vocab.items) + 1, len(vocab.skills) + 2
     keys = list(dict.fromkeys(skills))
     known = [(k, vocab.skills[k]) for k in keys if k in vocab.skills]
@@ -340,7 +341,8 @@ def stack_features(
             ema[r] / ema[r + 1] if ema else 0.0,
             c.last.get(k, 0.0),
         ]
-    dense = _stack_dense(c, item, keys)
+    if dense is None:
+        dense = _stack_dense(c, item, keys)
     base = ni + PER_SKILL_BLOCKS * ns
     for j, v in enumerate(dense):
         if v:
@@ -432,6 +434,7 @@ def gbm_features(
     *,
     ability_prior: float,
     base_rate: float,
+    dense: list[float] | None = None,
 ) -> list[float]:
     """The boosted trees' inputs before a response on the distinct skills ``keys`` (``N_GBM``
     values): the stack's dense features; the position in the history, the number of skills, the
@@ -451,7 +454,7 @@ def gbm_features(
     since = [t - c.seen[k] for k in keys if k in c.seen]
     counts = [c.n.get(k, 0) for k in keys] or [0]
     return [
-        *_stack_dense(c, item, keys),
+        *(_stack_dense(c, item, keys) if dense is None else dense),
         float(t),
         float(len(keys)),
         ease,
@@ -677,13 +680,11 @@ def _encode(
     q = np.array([vocab.item(r.item) for r in h], dtype=np.int64)
     s = np.stack([vocab.skill_row(r.skills, width) for r in h]) if h else np.zeros((0, width), np.int64)
     c = np.array([r.correct for r in h], dtype=np.float32)
-    n, k = vocab.item_n[q], vocab.item_k[q]
+    n, k = vocab.item_n, vocab.item_k
     if leave_out_self and len(q):
-        own_n = np.bincount(q, minlength=len(vocab.item_n))
-        own_k = np.bincount(q, weights=c, minlength=len(vocab.item_n))
-        n, k = n - own_n[q], k - own_k[q]
-    e, lc = vocab.ease(n, k, prior)
-    e[q == PAD], lc[q == PAD] = 0.0, 0.0
+        n = n - np.bincount(q, minlength=len(vocab.item_n))
+        k = k - np.bincount(q, weights=c, minlength=len(vocab.item_n))
+    e, lc = _item_ease(vocab, q, n, k, prior)
     counts = np.zeros((len(h), N_COUNTS + (2 if ability_prior is not None else 0)), dtype=np.float32)
     # surprise = answer - the item's expected success (the same easiness the model sees)
     base = math.log(vocab.base_rate / (1 - vocab.base_rate))
@@ -1059,12 +1060,10 @@ class DeepKT(KnowledgeTracer):
             est.fit(X, y, sample_weight=weight)
             n_trees, best, z_valid = est.n_iter_, float("nan"), np.zeros(0)
             if valid:
-                full = [
-                    _item_ease(
-                        v, np.array([v.item(r.item) for r in h], dtype=np.int64), v.item_n, v.item_k, hp.ease_prior
-                    )
-                    for h in valid
-                ]
+                # every item's easiness from all training answers, once, read per student
+                ease, logc = _item_ease(v, np.arange(len(v.item_n)), v.item_n, v.item_k, hp.ease_prior)
+                items = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in valid]
+                full = [(ease[q], logc[q]) for q in items]
                 Xv, yv = _gbm_matrix(
                     valid, v, skill_cat, full, ability_prior=hp.ability_prior, ability=hp.ability_features
                 )
@@ -1183,8 +1182,8 @@ class DeepKT(KnowledgeTracer):
             self._resp = r.reshape(n_rows * 2, -1)
         self._diff = w["difficulty.weight"][:, 0].copy()
         self._diff[PAD] = 0.0
-        self._ease, self._logc = self.vocab.ease(self.vocab.item_n, self.vocab.item_k, hp.ease_prior)
-        self._ease[PAD], self._logc[PAD] = 0.0, 0.0
+        every = np.arange(len(self.vocab.item_n))
+        self._ease, self._logc = _item_ease(self.vocab, every, self.vocab.item_n, self.vocab.item_k, hp.ease_prior)
         self._ease_weight = float(w["ease_weight"])
         self._ease_vec, self._res_vec = w["ease_vec"], w["res_vec"]
         self._base_logit = float(w["base_logit"])
@@ -1300,23 +1299,34 @@ class DeepKT(KnowledgeTracer):
             return 1.0 / (1.0 + np.exp(-self._head(self._retrieve(state, xq, s), x, q, counts)))
         w, b, blend = self._stack
         lr = np.empty(len(q))
+        # the dense features feed the logistic model and the trees: computed once per query
+        dense_rows: list[list[float]] = []
         for i, (qi, item, sk) in enumerate(zip(q.tolist(), items, keys, strict=True)):
-            cols, vals = stack_features(state, self.vocab, qi, item, sk)
+            dense_rows.append(_stack_dense(state, item, list(dict.fromkeys(sk))))
+            cols, vals = stack_features(state, self.vocab, qi, item, sk, dense=dense_rows[-1])
             lr[i] = b + float(w[cols] @ np.asarray(vals)) if cols else b
         if self.hyper.stack_in_head:
             counts = np.concatenate([counts, lr[:, None]], axis=1)
         logit = blend[0] * self._head(self._retrieve(state, xq, s), x, q, counts) + blend[1] * lr + blend[-1]
         if self._trees is not None:
-            logit = logit + blend[2] * self._trees.decision(self._gbm_rows(state, q, items, keys))
+            logit = logit + blend[2] * self._trees.decision(self._gbm_rows(state, q, items, keys, dense_rows))
         return 1.0 / (1.0 + np.exp(-logit))
 
     def _gbm_rows(
-        self, state: DeepState, q: np.ndarray, items: Sequence[str | None], keys: Sequence[Sequence[str]]
+        self,
+        state: DeepState,
+        q: np.ndarray,
+        items: Sequence[str | None],
+        keys: Sequence[Sequence[str]],
+        dense_rows: Sequence[list[float] | None] | None = None,
     ) -> np.ndarray:
-        """The boosted trees' inputs of each query (item easiness from every training answer)."""
+        """The boosted trees' inputs of each query (item easiness from every training answer;
+        ``dense_rows``: each query's ``_stack_dense`` if the caller has them, as the logistic
+        model read them)."""
         hp = self.hyper
         rows = []
-        for qi, item, sk in zip(q.tolist(), items, keys, strict=True):
+        dense_of = dense_rows if dense_rows is not None else [None] * len(q)
+        for qi, item, sk, dense in zip(q.tolist(), items, keys, dense_of, strict=True):
             ks = list(dict.fromkeys(sk))
             cat = _category(self.vocab, self._skill_cat, ks)
             rows.append(
@@ -1329,6 +1339,7 @@ class DeepKT(KnowledgeTracer):
                     cat,
                     ability_prior=hp.ability_prior,
                     base_rate=self.vocab.base_rate,
+                    dense=dense,
                 )
             )
         return np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM)
