@@ -8,6 +8,13 @@
   ``authority``, ``version``), so GET returns what was sent. When its actor and course map to an
   enrolled EduAI user, it also became an ``ActivityEvent`` (``event``); otherwise
   ``unmapped_reason`` says why (an LRS accepts valid statements it cannot interpret).
+
+Each school is its own LRS: a statement id is unique within a school, not across schools. Ids
+are chosen by the senders, so a global key would let one school's answer (a 409, or a silent
+"already stored") tell it that another school holds an id, and let it take ids before another
+school sends them. The event of a statement whose id another course's event already uses gets
+an id of its own (``ActivityEvent.statement_id`` is unique across the platform); the link is
+``event``, and the event's ``raw`` keeps the statement as sent.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ class CourseAlias(models.Model):
 
 
 class Statement(models.Model):
-    statement_id = models.UUIDField(unique=True)
+    statement_id = models.UUIDField()
     client = models.ForeignKey(LrsClient, null=True, on_delete=models.SET_NULL, related_name="statements")
     school = models.ForeignKey("courses.School", on_delete=models.CASCADE, related_name="+")
     course = models.ForeignKey("courses.Course", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -73,9 +80,10 @@ class Statement(models.Model):
 
     class Meta:
         ordering = ["stored", "id"]
-        indexes = [models.Index(fields=["school", "stored"])]
+        indexes = [models.Index(fields=["school", "stored"]), models.Index(fields=["school", "voids"])]
         constraints = [
-            models.CheckConstraint(condition=~Q(voided=True, voids__isnull=False), name="xapi_voiding_not_voided")
+            models.UniqueConstraint(fields=["school", "statement_id"], name="xapi_statement_id_per_school"),
+            models.CheckConstraint(condition=~Q(voided=True, voids__isnull=False), name="xapi_voiding_not_voided"),
         ]
 
     def __str__(self) -> str:

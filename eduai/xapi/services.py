@@ -2,11 +2,16 @@
 mappable ones into activity events through the LMS core (``activity_events_record``,
 ``activity_event_void``). A batch is all-or-nothing, as xAPI requires: one invalid statement and
 nothing of the request is stored.
+
+Every read and write here is within the client's school (its own LRS, models.py): a duplicate or
+a conflict (409) is with a statement of that school, a voiding statement voids that school's
+statement, and a statement voids or links only its own event.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -16,7 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from eduai.courses.api import activity_event_void, activity_events_record
+from eduai.courses.api import EventInput, activity_event_void, activity_events_record
 from eduai.courses.models import ActivityEvent
 
 from .data import ClientScope
@@ -149,7 +154,9 @@ def _store_batch(scope: ClientScope, fresh: list[dict[str, Any]]) -> None:
     with transaction.atomic():
         existing = {
             str(s.statement_id): s
-            for s in Statement.objects.select_for_update().filter(statement_id__in=[st["id"] for st in fresh])
+            for s in Statement.objects.select_for_update().filter(
+                school_id=scope.school_id, statement_id__in=[st["id"] for st in fresh]
+            )
         }
         for st in fresh:
             if st["id"] in existing and _comparable(existing[st["id"]].data) != _comparable(st):
@@ -161,7 +168,7 @@ def _store_batch(scope: ClientScope, fresh: list[dict[str, Any]]) -> None:
 def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
     now = timezone.now()
     rows: list[Statement] = []
-    events = []
+    events: list[EventInput] = []
     for st in new:
         st["stored"] = now.isoformat(timespec="milliseconds")
         st["authority"] = _authority(scope)
@@ -197,13 +204,21 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
                 unmapped_reason=reason,
             )
         )
-    if events:
-        activity_events_record(events=events)
-    by_id = dict(
-        ActivityEvent.objects.filter(statement_id__in=[e.statement_id for e in events]).values_list(
-            "statement_id", "pk"
-        )
-    )
+    # A statement links the event of its id in its own course: the one recorded now, or one that
+    # course recorded earlier under that id (the REST API takes statement ids too).
+    owned = _own_event_ids(events)
+    if owned:
+        activity_events_record(events=[e for _, e in owned])
+    event_of = {e.statement_id: (st_id, e.course_id) for st_id, e in owned}
+    found = ActivityEvent.objects.filter(statement_id__in=list(event_of)).values_list("statement_id", "course_id", "pk")
+    by_id: dict[uuid.UUID, int] = {}
+    for event_sid, event_course, pk in found:
+        st_id, course_id = event_of[event_sid]
+        if event_course != course_id:
+            # Another course recorded this id between _own_event_ids and the insert; the retry in
+            # statements_store reads it, and this statement's event gets an id of its own.
+            raise IntegrityError(f"event id {event_sid} was taken by another course")
+        by_id[st_id] = pk
     for row in rows:
         row.event_id = by_id.get(row.statement_id)
     Statement.objects.bulk_create(rows)
@@ -213,22 +228,53 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
     # A statement whose voiding statement came first (out-of-order delivery) is born voided, if
     # that voiding statement's client could have voided it (as _void checks): its school, and its
     # course for a course-scoped client (a voiding row's course is its client's course).
-    scope_of = {r.statement_id: (r.school_id, r.course_id) for r in rows}
-    early = Statement.objects.filter(voids__in=list(scope_of)).values_list("voids", "school_id", "course_id")
-    for target_id, school_id, course_id in early:
-        if target_id is None:
+    new_rows = {r.statement_id: r for r in rows if r.voids is None}
+    early = Statement.objects.filter(school_id=scope.school_id, voids__in=list(new_rows)).values_list(
+        "voids", "course_id"
+    )
+    for target_id, course_id in early:
+        target = new_rows.get(target_id)
+        if target is None or (course_id is not None and course_id != target.course_id):
             continue
-        target_school, target_course = scope_of[target_id]
-        if school_id != target_school or (course_id is not None and course_id != target_course):
+        Statement.objects.filter(pk=target.pk).update(voided=True)
+        _void_event(target)
+
+
+def _own_event_ids(events: list[EventInput]) -> list[tuple[uuid.UUID, EventInput]]:
+    """Each event with the id of its statement. An event whose id another course's event already
+    has (another school's statement, or another course's) gets a fresh id, so that it is recorded
+    rather than skipped as a duplicate of that event."""
+    ids = [e.statement_id for e in events if e.statement_id is not None]
+    taken = dict(ActivityEvent.objects.filter(statement_id__in=ids).values_list("statement_id", "course_id"))
+    owned: list[tuple[uuid.UUID, EventInput]] = []
+    for e in events:
+        sid = e.statement_id
+        if sid is None:  # statement_to_event always sets it
             continue
-        Statement.objects.filter(statement_id=target_id, voids__isnull=True).update(voided=True)
-        activity_event_void(statement_id=target_id)
+        if sid in taken and taken[sid] != e.course_id:
+            e = dataclasses.replace(e, statement_id=uuid.uuid4())
+        owned.append((sid, e))
+    return owned
+
+
+def _void_event(target: Statement) -> None:
+    """Void the event of a voided statement: its linked event, or else the event its course
+    recorded under its id (through the REST API, or before the course was archived)."""
+    if target.event_id is not None:
+        events = ActivityEvent.objects.filter(pk=target.event_id)
+    elif target.course_id is not None:
+        events = ActivityEvent.objects.filter(statement_id=target.statement_id, course_id=target.course_id)
+    else:
+        return
+    event_sid = events.values_list("statement_id", flat=True).first()
+    if event_sid is not None:
+        activity_event_void(statement_id=event_sid)
 
 
 def _void(scope: ClientScope, voiding: Statement) -> None:
     if voiding.voids is None:
         return
-    target = Statement.objects.select_for_update().filter(statement_id=voiding.voids).first()
+    target = Statement.objects.select_for_update().filter(school_id=scope.school_id, statement_id=voiding.voids).first()
     if target is None:
         return  # xAPI: an LRS should not reject a voiding statement whose target it has not seen
     if target.school_id != scope.school_id or (scope.course_id is not None and target.course_id != scope.course_id):
@@ -237,4 +283,4 @@ def _void(scope: ClientScope, voiding: Statement) -> None:
         raise XapiError(f"Statement {voiding.statement_id}: a voiding statement cannot be voided.")
     if not target.voided:
         Statement.objects.filter(pk=target.pk).update(voided=True)
-        activity_event_void(statement_id=target.statement_id)
+        _void_event(target)
