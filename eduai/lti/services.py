@@ -2,9 +2,9 @@
 
 - ``launch_apply``: after pylti1p3 validated a launch, create or update the user, the course (from
   the context claim), the enrolment (role from the LTI roles), the resource link and line item.
-  In an archived course (docs/courses.md) the roster changes only by the school's admins
-  (``access.archived_read_only``): a member gets in with the role they have in EduAI, nobody
-  else gets in, and the course keeps its title.
+  In an archived course (docs/courses.md) a launch changes no enrolment: a member gets in with
+  the role they have in EduAI, a school admin reads it as they read any course of their school
+  (without an enrolment), nobody else gets in, and the course keeps its title.
 - ``deep_link_assignment_create``: the deep-linking page's "new assignment" form.
 - ``outbox_enqueue`` / ``outbox_send``: AGS score pass-back through the ``GradeOutbox`` table.
 - ``roster_sync``: Names and Role Provisioning into enrolments; an archived course is skipped.
@@ -236,12 +236,20 @@ def _assignment_for_link(*, claims: dict[str, Any], course: Course, link: Resour
     return assignment
 
 
-def _archived_member_role(*, user_id: int, course: Course) -> str:
-    """The EduAI role of a member of an archived course (whatever the LMS now says); refused for
-    anyone else, in one transaction with the launch's other writes (so nothing is kept)."""
+def _archived_launch_role(*, user: Any, course: Course, lms_role: str) -> str:
+    """Who a launch into an archived course lets in, and as what; it enrols nobody and changes no
+    role (the roster is frozen: its school's admins change it in EduAI, not through a launch).
+
+    A member gets their EduAI role, whatever the LMS now says. A school admin who is not one reads
+    the course as admins read every course of their school, without an enrolment
+    (``access.course_role``); the LMS role only says which page they land on. Anyone else is
+    refused, in one transaction with the launch's other writes (so nothing is kept).
+    """
     role = (
-        Enrollment.objects.filter(course=course, user_id=user_id, is_active=True).values_list("role", flat=True).first()
+        Enrollment.objects.filter(course=course, user_id=user.pk, is_active=True).values_list("role", flat=True).first()
     )
+    if role is None and access.is_school_admin(user, course.school_id):
+        return lms_role
     if role is None:
         raise LtiRefused(
             _(
@@ -278,8 +286,8 @@ def launch_apply(*, platform_id: int, claims: dict[str, Any]) -> LaunchResult:
         )
     context = _context_upsert(platform=platform, claims=claims)
     user = _user_upsert(platform=platform, sub=sub, claims=claims)
-    if access.archived_read_only(user, context.course):
-        role = _archived_member_role(user_id=user.pk, course=context.course)
+    if not context.course.is_active:
+        role = _archived_launch_role(user=user, course=context.course, lms_role=role)
     else:
         enrollment_upsert(course_id=context.course_id, user_id=user.pk, role=role)
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from eduai.courses.models import Assignment, Course, Enrollment, Role
+from eduai.courses.models import Assignment, Course, Enrollment, Role, SchoolMembership
 from eduai.lti.models import LtiContext, LtiUser
 from eduai.lti.services import roster_sync
 from eduai.lti.tasks import sync_all_rosters, sync_roster
@@ -122,3 +122,57 @@ def test_sync_the_roster_now_in_the_admin_skips_an_archived_course_and_says_so(r
     assert response.status_code == 302 and queued == []
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert shown == ["Roster sync queued. 1 archived course(s) skipped: their roster is frozen."]
+
+
+def _school_admin(sim, world, sub: str):
+    """An LMS user who is one of the school's EduAI admins (they came in through another LMS course)."""
+    assert sim.launch(Client(), sub=sub, roles=[LEARNER], context_id="ctx-2").status_code == 302
+    user = LtiUser.objects.get(sub=sub).user
+    SchoolMembership.objects.filter(user=user, school=world.school).update(is_admin=True)
+    return user
+
+
+@pytest.mark.parametrize(
+    ("roles", "lands_on"), [([INSTRUCTOR], "/review/courses/{pk}/"), ([LEARNER], "/courses/{pk}/")]
+)
+def test_a_school_admin_reads_an_archived_course_through_a_launch_without_being_enrolled(
+    registered, world, roles, lands_on
+):
+    """Admins read every course of their school without an enrolment (access.course_role); a
+    launch into an archived course enrols nobody, admins included."""
+    sim = registered
+    course = _course_with_members(sim)
+    admin = _school_admin(sim, world, "admin-1")
+    before = _roster(course)
+    client = Client()
+    response = sim.launch(client, sub="admin-1", roles=roles)
+    assert response.status_code == 302 and response["Location"] == lands_on.format(pk=course.pk)
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and "This course is archived." in page.content.decode()
+    assert _roster(course) == before
+    assert not Enrollment.objects.filter(course=course, user=admin).exists()
+
+
+def test_a_school_admin_who_is_a_member_keeps_their_enrolment_as_it_was(registered, world):
+    sim = registered
+    assert sim.launch(Client(), sub="admin-1", roles=[LEARNER]).status_code == 302
+    assert sim.launch(Client(), sub="admin-2", roles=[LEARNER]).status_code == 302
+    course = _course_with_members(sim)
+    for sub in ("admin-1", "admin-2"):
+        SchoolMembership.objects.filter(user__lti_identities__sub=sub, school=world.school).update(is_admin=True)
+    Enrollment.objects.filter(course=course, user__lti_identities__sub="admin-2").update(is_active=False)
+    before = _roster(course)
+    assert before["admin-1"] == (Role.STUDENT, True) and before["admin-2"] == (Role.STUDENT, False)
+    # an LMS instructor now: the EduAI role stays, and a left member is not brought back
+    assert sim.launch(Client(), sub="admin-1", roles=[INSTRUCTOR]).status_code == 302
+    assert sim.launch(Client(), sub="admin-2", roles=[INSTRUCTOR]).status_code == 302
+    assert _roster(course) == before
+
+
+def test_a_school_admin_launch_into_a_current_course_enrols_as_usual(registered, world):
+    sim = registered
+    _course_with_members(sim)
+    admin = _school_admin(sim, world, "admin-1")
+    assert sim.launch(Client(), sub="admin-1", roles=[INSTRUCTOR], context_id="ctx-3").status_code == 302
+    current = LtiContext.objects.get(context_id="ctx-3").course
+    assert Enrollment.objects.get(course=current, user=admin).role == Role.TEACHER
