@@ -233,7 +233,7 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
         "voids", "course_id"
     )
     for target_id, course_id in early:
-        target = new_rows.get(target_id)
+        target = new_rows.get(target_id) if target_id is not None else None
         if target is None or (course_id is not None and course_id != target.course_id):
             continue
         Statement.objects.filter(pk=target.pk).update(voided=True)
