@@ -131,6 +131,8 @@ def course_scores(ctx: CourseContext) -> Panel:
     rows = -(-len(ids) // cols)
     fig = Fig.subplots(rows, cols, [str(a.at[i, "title"]) for i in ids])
     labels = {src: str(text) for src, text in SOURCE_LABELS.items()}
+    # Outside the f-string: makemessages (xgettext) does not read calls inside one.
+    score = _("Score")
     colours = {"proposal": ORANGE, "final": BLUE}
     for k, aid in enumerate(ids):
         r, c = divmod(k, cols)
@@ -148,7 +150,7 @@ def course_scores(ctx: CourseContext) -> Panel:
                 row=r + 1,
                 col=c + 1,
                 customdata=[aid] * len(counts),
-                hovertemplate=f"{labels[src]}<br>{_('Score')} %{{x}}: %{{y}}<extra></extra>",
+                hovertemplate=f"{labels[src]}<br>{score} %{{x}}: %{{y}}<extra></extra>",
             )
         fig.update_xaxes(dtick=1, row=r + 1, col=c + 1)
     fig.update_layout(barmode="group", bargap=0.25)

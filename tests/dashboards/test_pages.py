@@ -462,6 +462,9 @@ def test_pages_speak_chinese_when_the_user_chose_it(course_data):
     assert "名学生" in panels["mastery"].summary
     # axis titles inside the figure JSON are translated too
     assert panels["risk"].figure["layout"]["xaxis"]["title"]["text"] == "估计风险（%）"  # a deferred panel
+    # and so is the hover text of the score distributions ("Score" was kept out of the catalogue)
+    hovers = {trace["hovertemplate"] for trace in panels["scores"].figure["data"]}
+    assert hovers and all("<br>分数 %{x}" in h for h in hovers), hovers
 
 
 def test_quadratic_weighted_kappa_matches_scikit_learn():

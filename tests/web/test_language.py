@@ -6,6 +6,7 @@ import ast
 import gettext
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -162,21 +163,31 @@ def _project_files(pattern: str) -> list[Path]:
     return [p for p in root.rglob(pattern) if not _SKIP_DIRS & set(p.relative_to(root).parts)]
 
 
+def _msgid(node: ast.AST) -> str | None:
+    """The literal msgid of a gettext call, or None for anything else."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    position = _EXTRACTED_NAMES.get(name)
+    if position is None or len(node.args) <= position:
+        return None
+    arg = node.args[position]
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
 def _python_msgids(path: Path) -> list[str]:
     """The literal msgids of the gettext calls in one Python file."""
-    msgids = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        position = _EXTRACTED_NAMES.get(name)
-        if position is None or len(node.args) <= position:
-            continue
-        arg = node.args[position]
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            msgids.append(arg.value)
-    return msgids
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [m for m in map(_msgid, ast.walk(tree)) if m is not None]
+
+
+def _fstring_msgids(path: Path) -> list[str]:
+    """The msgids of the gettext calls inside an f-string, which xgettext does not extract."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    # Keyed by node: a call in a nested f-string is walked from both f-strings.
+    inside = {id(n): n for f in ast.walk(tree) if isinstance(f, ast.JoinedStr) for n in ast.walk(f)}
+    return [m for m in map(_msgid, inside.values()) if m is not None]
 
 
 def test_every_translatable_string_in_the_sources_is_in_a_catalogue():
@@ -198,6 +209,39 @@ def test_every_translatable_string_in_the_sources_is_in_a_catalogue():
                 missing.append(f"{path.name}: {text}")
     # Then: nothing a user can see is left out (run makemessages, translate, compilemessages)
     assert not missing, "not in any zh_Hans catalogue:\n" + "\n".join(missing)
+
+
+def test_no_message_is_translated_only_inside_an_f_string():
+    # Given: the gettext calls inside f-strings, which makemessages (xgettext) does not read
+    inside: dict[str, list[str]] = {}
+    for path in _project_files("*.py"):
+        for text in _fstring_msgids(path):
+            inside.setdefault(text, []).append(path.name)
+    # When: the messages makemessages does extract (Python calls elsewhere, {% translate %})
+    extracted: set[str] = set()
+    for path in _project_files("*.py"):
+        outside = Counter(_python_msgids(path))
+        outside.subtract(_fstring_msgids(path))
+        extracted |= {text for text, n in outside.items() if n > 0}
+    for path in _project_files("*.html"):
+        extracted |= {m.group(1) or m.group(2) for m in _TEMPLATE_STRING.finditer(path.read_text(encoding="utf-8"))}
+    # Then: each is also extracted from somewhere else, or makemessages files its translation as
+    # obsolete and the page shows English ('Score' in the scores panel's hover text was one)
+    only_inside = {text: names for text, names in inside.items() if text not in extracted}
+    assert not only_inside, f"move these gettext calls out of their f-strings: {only_inside}"
+
+
+def test_no_catalogue_holds_obsolete_entries():
+    # Given: every catalogue makemessages writes
+    obsolete: dict[str, int] = {}
+    for po in _project_files("django.po"):
+        lines = po.read_text(encoding="utf-8").splitlines()
+        # Then: none keeps a message the sources no longer have (``#~``, never shown): a message
+        # still in use but not extracted is fixed at its call, one no longer used is deleted
+        count = sum(line.startswith("#~") for line in lines)
+        if count:
+            obsolete[str(po.relative_to(settings.BASE_DIR))] = count
+    assert not obsolete, f"obsolete (#~) lines, by catalogue: {obsolete}"
 
 
 def test_translation_functions_keep_names_makemessages_extracts():
