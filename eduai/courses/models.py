@@ -283,11 +283,13 @@ class ObjectType(models.TextChoices):
 class ActivityEvent(models.Model):
     """One learning event, shaped like an xAPI statement (actor, verb, object, result, timestamp).
 
-    ``statement_id`` is the xAPI statement id: unique, so a re-sent statement is stored once.
+    ``statement_id`` is the xAPI statement id: unique within the event's course, so a re-sent
+    statement is stored once, and another course's id (another school's) neither blocks nor
+    names this course's. Look an event up by (course, statement id), not by the id alone.
     ``timestamp`` is when it happened (may be earlier than ``stored_at`` for late arrivals).
     """
 
-    statement_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    statement_id = models.UUIDField(default=uuid.uuid4, editable=False)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events")
     verb = models.CharField(max_length=300, help_text="xAPI verb IRI, e.g. http://adlnet.gov/expapi/verbs/answered")
@@ -315,6 +317,8 @@ class ActivityEvent(models.Model):
     class Meta:
         ordering = ["timestamp", "id"]
         constraints = [
+            # statement_id first: its index also serves lookups by the id alone (xAPI's links).
+            models.UniqueConstraint(fields=["statement_id", "course"], name="uniq_event_statement_per_course"),
             models.CheckConstraint(
                 condition=Q(result_score_scaled__isnull=True)
                 | (Q(result_score_scaled__gte=-1) & Q(result_score_scaled__lte=1)),

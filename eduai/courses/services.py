@@ -7,6 +7,7 @@ might still roll back, and see each write exactly once.
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -38,6 +39,8 @@ from .models import (
 )
 from .signals import activity_recorded, submission_received
 from .text import clean_text, detect_language
+
+logger = logging.getLogger(__name__)
 
 
 def school_create(*, name: str, slug: str) -> School:
@@ -149,34 +152,40 @@ def _send_activity_recorded(ids: list[int], course_ids: list[int], actor_ids: li
 
 
 def activity_events_record(*, events: Sequence[EventInput]) -> RecordResult:
-    """Store events, skipping any whose statement id is already stored (or repeated in the batch).
+    """Store events, skipping any whose statement id its course already has (or that is repeated
+    for that course in the batch). Statement ids are per course: another course's event under the
+    same id (another school's, say) neither blocks the event nor is reported as its duplicate.
 
     Late events are stored with their own ``timestamp``; readers order by it. One
     ``activity_recorded`` signal is sent after commit with the ids of the new events.
     """
     with_ids = [(e.statement_id or uuid.uuid4(), e) for e in events]
-    wanted = {sid for sid, _ in with_ids}
     for _ in range(3):
         try:
-            return _record_once(with_ids, wanted)
+            return _record_once(with_ids)
         except IntegrityError:
-            # A concurrent writer stored one of these statement ids between our read and our
-            # insert; the retry reads it as a duplicate.
+            # A concurrent writer stored one of these statement ids in the same course between
+            # our read and our insert; the retry reads it as a duplicate.
             continue
     raise ValidationError({"statements": "Could not store the events because of concurrent writes; retry."})
 
 
-def _record_once(with_ids: list[tuple[uuid.UUID, EventInput]], wanted: set[uuid.UUID]) -> RecordResult:
+def _record_once(with_ids: list[tuple[uuid.UUID, EventInput]]) -> RecordResult:
     with transaction.atomic():
-        existing = set(ActivityEvent.objects.filter(statement_id__in=wanted).values_list("statement_id", flat=True))
-        seen: set[uuid.UUID] = set()
+        existing = set(
+            ActivityEvent.objects.filter(
+                statement_id__in={sid for sid, _ in with_ids}, course_id__in={e.course_id for _, e in with_ids}
+            ).values_list("course_id", "statement_id")
+        )
+        seen: set[tuple[int, uuid.UUID]] = set()
         rows: list[ActivityEvent] = []
         duplicates: list[uuid.UUID] = []
         for sid, e in with_ids:
-            if sid in existing or sid in seen:
+            key = (e.course_id, sid)
+            if key in existing or key in seen:
                 duplicates.append(sid)
                 continue
-            seen.add(sid)
+            seen.add(key)
             rows.append(
                 ActivityEvent(
                     statement_id=sid,
@@ -208,12 +217,26 @@ def _record_once(with_ids: list[tuple[uuid.UUID, EventInput]], wanted: set[uuid.
 
 
 @transaction.atomic
-def activity_event_void(*, statement_id: uuid.UUID) -> bool:
-    """Mark an event voided (xAPI voiding); readers of evidence skip voided events."""
-    updated = ActivityEvent.objects.filter(statement_id=statement_id, voided=False).update(voided=True)
+def activity_event_void(*, statement_id: uuid.UUID, course_id: int | None = None) -> bool:
+    """Mark an event voided (xAPI voiding); readers of evidence skip voided events. True if this
+    call voided it.
+
+    Statement ids are unique per course, so the event is the one of ``course_id``. Without a
+    course, only an id that a single event has is voided: an id several courses use (different
+    schools may) voids nothing rather than another course's event.
+    """
+    events = ActivityEvent.objects.filter(statement_id=statement_id)
+    if course_id is not None:
+        events = events.filter(course_id=course_id)
+    found = list(events.values_list("pk", "course_id", "actor_id")[:2])
+    if len(found) != 1:
+        if found:
+            logger.warning("activity_event_void: statement id %s is used by several courses; say which", statement_id)
+        return False
+    pk, cid, aid = found[0]
+    updated = ActivityEvent.objects.filter(pk=pk, voided=False).update(voided=True)
     if updated:
-        event = ActivityEvent.objects.get(statement_id=statement_id)
-        ids, cids, aids = [event.pk], [event.course_id], [event.actor_id]
+        ids, cids, aids = [pk], [cid], [aid]
         transaction.on_commit(lambda: _send_activity_recorded(ids, cids, aids))
     return bool(updated)
 

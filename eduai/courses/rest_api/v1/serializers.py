@@ -427,7 +427,9 @@ class ActivityEventInputSerializer(serializers.Serializer):
     """One event to record. Ids are checked for the whole batch at once (see the view)."""
 
     statement_id = serializers.UUIDField(
-        required=False, help_text="xAPI statement id; a statement already stored is reported, not stored twice."
+        required=False,
+        help_text="xAPI statement id, unique within its course: one the course already has is reported, not stored "
+        "twice (other courses' ids, other schools' included, are not looked at).",
     )
     course = _id_field()
     actor = _id_field(required=False, help_text="Whose activity this is; defaults to you.")
@@ -482,7 +484,7 @@ class EventBatchResultSerializer(serializers.Serializer):
     created_ids = serializers.ListField(child=serializers.IntegerField())
     duplicate_statement_ids = serializers.ListField(
         child=serializers.UUIDField(),
-        help_text="Statements already stored (or repeated in the batch); not stored again.",
+        help_text="Statements their course already has (or repeated for it in the batch); not stored again.",
     )
 
 

@@ -452,8 +452,9 @@ class ActivityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
             "activity in their own courses; teachers, TAs and school admins may record it for the "
             "students of their courses; nobody records activity in an archived course. "
             "The batch is stored whole or not at all: any bad event "
-            "makes it a 400 (or 403) listing the problems by position. Statements already stored "
-            "are reported in duplicate_statement_ids and not stored twice."
+            "makes it a 400 (or 403) listing the problems by position. A statement id is unique within "
+            "its course: one the course already has is reported in duplicate_statement_ids and not "
+            "stored twice; another course's (another school's) use of the same id does not count."
         ),
         request=s.ActivityEventInputSerializer(many=True),
         responses={
