@@ -214,11 +214,9 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
     by_id: dict[uuid.UUID, int] = {}
     for event_sid, event_course, pk in found:
         st_id, course_id = event_of[event_sid]
-        if event_course != course_id:
-            # Another course recorded this id between _own_event_ids and the insert; the retry in
-            # statements_store reads it, and this statement's event gets an id of its own.
-            raise IntegrityError(f"event id {event_sid} was taken by another course")
-        by_id[st_id] = pk
+        # Event ids are per course (courses/0002): another course's event under the id is not ours.
+        if event_course == course_id:
+            by_id[st_id] = pk
     for row in rows:
         row.event_id = by_id.get(row.statement_id)
     Statement.objects.bulk_create(rows)
@@ -245,13 +243,14 @@ def _own_event_ids(events: list[EventInput]) -> list[tuple[uuid.UUID, EventInput
     has (another school's statement, or another course's) gets a fresh id, so that it is recorded
     rather than skipped as a duplicate of that event."""
     ids = [e.statement_id for e in events if e.statement_id is not None]
-    taken = dict(ActivityEvent.objects.filter(statement_id__in=ids).values_list("statement_id", "course_id"))
+    held = set(ActivityEvent.objects.filter(statement_id__in=ids).values_list("statement_id", "course_id"))
+    taken = {sid for sid, _ in held}
     owned: list[tuple[uuid.UUID, EventInput]] = []
     for e in events:
         sid = e.statement_id
         if sid is None:  # statement_to_event always sets it
             continue
-        if sid in taken and taken[sid] != e.course_id:
+        if sid in taken and (sid, e.course_id) not in held:
             e = dataclasses.replace(e, statement_id=uuid.uuid4())
         owned.append((sid, e))
     return owned
@@ -266,9 +265,9 @@ def _void_event(target: Statement) -> None:
         events = ActivityEvent.objects.filter(statement_id=target.statement_id, course_id=target.course_id)
     else:
         return
-    event_sid = events.values_list("statement_id", flat=True).first()
-    if event_sid is not None:
-        activity_event_void(statement_id=event_sid)
+    event = events.values_list("statement_id", "course_id").first()
+    if event is not None:
+        activity_event_void(statement_id=event[0], course_id=event[1])
 
 
 def _void(scope: ClientScope, voiding: Statement) -> None:

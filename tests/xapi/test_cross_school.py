@@ -159,9 +159,11 @@ def test_a_course_scoped_client_voids_only_events_of_its_own_statements(world, n
     assert ActivityEvent.objects.get(course=world.foreign_course).voided is True
 
 
-def test_an_event_id_taken_by_another_school_during_the_store_is_retried_not_linked(world, north, south, monkeypatch):
+def test_an_event_id_taken_by_another_school_during_the_store_is_not_linked(world, north, south, monkeypatch):
     """The race: the south reads the event ids as free, then the north records one of them before
-    the south's insert. The south's statement must not link (nor later void) the north's event."""
+    the south's insert. The south's statement must not link (nor later void) the north's event:
+    event ids are per course (courses/0002), so the south's event is stored under the id in its own
+    course and linked, with no retry."""
     from eduai.xapi import services
 
     sid = str(uuid.uuid4())
@@ -176,7 +178,39 @@ def test_an_event_id_taken_by_another_school_during_the_store_is_retried_not_lin
 
     monkeypatch.setattr(services, "_own_event_ids", stale_then_real)
     assert south.post(south_statement(world, id=sid)).status_code == 200
-    assert len(calls) == 2
+    assert len(calls) == 1
     south_row = Statement.objects.get(statement_id=sid, school=world.other_school)
     assert south_row.event.course == world.foreign_course
     assert ActivityEvent.objects.count() == 2
+
+
+def _rest_event(api_as, user, course, sid: str):
+    body = [{"course": course.pk, "verb": FAILED, "timestamp": "2026-03-01T12:00:00Z", "statement_id": sid}]
+    resp = api_as(user).post("/api/v1/events/", body, format="json")
+    assert resp.status_code == 201, resp.content
+
+
+def test_voiding_voids_this_schools_event_when_another_school_records_the_id_over_rest(world, north, south, api_as):
+    # Given the north's statement, and the south's REST event under the same id in its own course
+    # (statement ids of events are per course, courses/0002)
+    sid = str(uuid.uuid4())
+    assert north.post(statement(world, id=sid)).status_code == 200
+    _rest_event(api_as, UserFactory._meta.model.objects.get(username="south-stu"), world.foreign_course, sid)
+    # When the north voids its statement
+    assert north.post(voiding(world, sid)).status_code == 200
+    # Then its event is voided, and the south's is not
+    voided = dict(ActivityEvent.objects.filter(statement_id=sid).values_list("course_id", "voided"))
+    assert voided == {world.course.pk: True, world.foreign_course.pk: False}
+
+
+def test_a_statement_links_its_courses_rest_event_when_another_school_has_the_id_too(world, north, south, api_as):
+    # Given the north's REST event and the south's under one id, each in its own course
+    sid = str(uuid.uuid4())
+    _rest_event(api_as, world.student, world.course, sid)
+    _rest_event(api_as, UserFactory._meta.model.objects.get(username="south-stu"), world.foreign_course, sid)
+    # When the north's LRS client sends the statement of that id
+    assert north.post(statement(world, id=sid)).status_code == 200
+    # Then it links the north's event rather than recording the activity twice
+    north_event = ActivityEvent.objects.get(statement_id=sid, course=world.course)
+    assert Statement.objects.get(statement_id=sid, school=world.school).event == north_event
+    assert ActivityEvent.objects.filter(course=world.course).count() == 1
