@@ -267,8 +267,9 @@ def policy(request: HttpRequest, course_id: int, assignment_id: int) -> HttpResp
         return HttpResponse(_("Only the course's teachers and school admins can change the release policy."),
                             status=403)  # fmt: skip
     if access.archived_read_only(request.user, course):
+        archived = _("This course is archived.")
         why = _("It stays open to read; only the school's admins can change it.")
-        return HttpResponse(f"{_('This course is archived.')} {why}", status=403)
+        return HttpResponse(f"{archived} {why}", status=403)
     from .forms import PolicyForm
 
     form = PolicyForm(request.POST, assignment=a)
