@@ -60,12 +60,14 @@ import numpy as np
 from .base import History, KnowledgeTracer, Response, check_credit
 
 PAD = 0  # index 0 of items and skills: padding / unknown
+GBM_MAX_BANDS = 32
 # artefact format written by ``DeepKT.save`` (``deep.json``'s "format"): 1 = before the stacked
 # logistic model (no "format" key), 2 = with it and its counts on the same item (a state that grew
 # with every distinct item answered), 3 = the stack without them, 4 = with the boosted trees
-# (``DeepHyper.gbm``) as a third input of the blend. ``load`` reads 1, 3 and 4 and refuses 2 (its
-# weights need counters a state no longer keeps) and newer ones.
-FORMAT = 4
+# (``DeepHyper.gbm``) as a third input of the blend, 5 = the trees with more inputs (the ability
+# bands and the skill set, ``DeepHyper.gbm_bands`` / ``gbm_sets``). ``load`` reads 1, 3, 4 and 5 and
+# refuses 2 (its weights need counters a state no longer keeps) and newer ones.
+FORMAT = 5
 _REFUSED_FORMATS = {2: "its stacked logistic model needs per-item counters that states no longer keep"}
 
 
@@ -131,11 +133,26 @@ class DeepHyper:
     gbm: bool = True
     gbm_iterations: int = 500
     gbm_learning_rate: float = 0.05
-    gbm_leaves: int = 31
+    gbm_leaves: int = 63
     # the walk costs one step per level (``_Trees``); depth 8 scored as unbounded (16) did
     gbm_max_depth: int = 8
-    gbm_min_leaf: int = 200
+    gbm_min_leaf: int = 500
     gbm_folds: int = 5
+    # format 5 (docs/assessment.md, round 6): more inputs of the trees, after the format-4 ones.
+    # ``gbm_bands``: the students' ability (the shrunk mean surprise overall) is cut into this many
+    # bands at the training rows' quantiles; the trees read the band, the item's success rate
+    # among the training answers given in that band (shrunk towards the item's own rate) and
+    # their log count, and the same for the response's skills (0: none of these inputs).
+    # ``gbm_sets``: the response's whole set of skills as a categorical input (the 249 most
+    # frequent sets of the training answers; the first skill's category only tells one of them).
+    # Both tables count the training students of the other folds for a training row, as the
+    # item easiness does. Off for artefacts of format <= 4.
+    gbm_bands: int = 5
+    gbm_sets: bool = True
+    # once the blend's weights are fitted on the validation students, fit the logistic model
+    # and the trees (as many trees as were kept) again on the training and validation students
+    # together; the blend's weights stay. Training only: the artefact is the same shape.
+    stack_refit: bool = True
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 3
@@ -145,6 +162,10 @@ class DeepHyper:
     max_train_seconds: float = 45 * 60.0  # wall-clock safety net on a shared, busy machine
     valid_fraction: float = 0.1
     threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.gbm_bands != 0 and not 2 <= self.gbm_bands <= GBM_MAX_BANDS:
+            raise ValueError(f"gbm_bands must be 0 (off) or 2 to {GBM_MAX_BANDS}, not {self.gbm_bands!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -546,6 +567,136 @@ def _item_ease(
     return e, lc
 
 
+# format 5: more inputs of the trees after the format-4 ones (a format-4 forest reads only its
+# first N_GBM columns): with ``gbm_bands`` the band and four band inputs, with ``gbm_sets`` the
+# skill set's category (last, the trees' second categorical input)
+GBM_ABILITY = N_DENSE + 4  # gbm_features' shrunk mean surprise overall: the column the bands cut
+GBM_BAND_INPUTS = 5
+
+
+def gbm_width(hp: DeepHyper) -> int:
+    """How many inputs the trees of a model with these hyperparameters read."""
+    return N_GBM + (GBM_BAND_INPUTS if hp.gbm_bands else 0) + (1 if hp.gbm_sets else 0)
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    return np.log(np.asarray(p) / (1.0 - np.asarray(p)))
+
+
+@dataclass
+class _GbmTables:
+    """What the trees' format-5 inputs read besides the student's counters: the cut points of the
+    ability bands, the training answers and credit per (item, band) and per (skill, band), and
+    the skill sets that have a category."""
+
+    cuts: np.ndarray  # [bands - 1]
+    item_band: np.ndarray  # [n_items + 1, bands, 2]: answers, credit
+    skill_band: np.ndarray  # [n_skills + 2, bands, 2]
+    sets: dict[tuple[int, ...], int]  # sorted skill indices -> category 1..; any other set 0
+
+    KEYS = ("band_cuts", "item_band", "skill_band", "set_rows")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        width = max((len(k) for k in self.sets), default=1)
+        rows = np.full((len(self.sets), width), -1, dtype=np.int64)
+        for key, cat in self.sets.items():
+            rows[cat - 1, : len(key)] = key
+        return {"band_cuts": self.cuts, "item_band": self.item_band, "skill_band": self.skill_band, "set_rows": rows}
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> _GbmTables:
+        sets = {tuple(int(j) for j in row if j >= 0): i + 1 for i, row in enumerate(a["set_rows"].astype(np.int64))}
+        return cls(
+            a["band_cuts"].astype(np.float64),
+            a["item_band"].astype(np.float64),
+            a["skill_band"].astype(np.float64),
+            sets,
+        )
+
+    @classmethod
+    def empty(cls, vocab: Vocab, hp: DeepHyper) -> _GbmTables:
+        bands = max(hp.gbm_bands, 1)
+        return cls(
+            np.zeros(bands - 1),
+            np.zeros((len(vocab.items) + 1, bands, 2)),
+            np.zeros((len(vocab.skills) + 2, bands, 2)),
+            {},
+        )
+
+
+def _set_key(srow: np.ndarray) -> tuple[int, ...]:
+    """A response's skill set as sorted skill indices (a ``Vocab.skill_row`` without padding)."""
+    return tuple(sorted(int(j) for j in srow if j != PAD))
+
+
+def _set_categories(S: np.ndarray) -> dict[tuple[int, ...], int]:
+    """Categories 1..GBM_CATEGORIES - 1 of the most frequent skill sets among rows ``S``."""
+    counts: dict[tuple[int, ...], int] = {}
+    for row in S:
+        key = _set_key(row)
+        counts[key] = counts.get(key, 0) + 1
+    order = sorted(counts, key=lambda k: (-counts[k], k))[: GBM_CATEGORIES - 1]
+    return {k: i + 1 for i, k in enumerate(order)}
+
+
+def _band_counts(
+    q: np.ndarray, S: np.ndarray, band: np.ndarray, credit: np.ndarray, n_items: int, n_skills: int, bands: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Answers and credit per (item, band) and per (skill, band) of rows (q, S, band, credit)."""
+    ib = np.zeros((n_items, bands, 2))
+    np.add.at(ib[:, :, 0], (q, band), 1.0)
+    np.add.at(ib[:, :, 1], (q, band), credit)
+    sb = np.zeros((n_skills, bands, 2))
+    for j in range(S.shape[1]):
+        m = S[:, j] != PAD
+        np.add.at(sb[:, :, 0], (S[m, j], band[m]), 1.0)
+        np.add.at(sb[:, :, 1], (S[m, j], band[m]), credit[m])
+    return ib, sb
+
+
+def _gbm_more(
+    X: np.ndarray,
+    q: np.ndarray,
+    S: np.ndarray,
+    tables: _GbmTables,
+    hp: DeepHyper,
+    item_n: np.ndarray,
+    item_k: np.ndarray,
+    base_rate: float,
+    leave_out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Rows ``X`` (``gbm_features``, N_GBM columns) with the format-5 inputs appended, for items
+    ``q`` and skill rows ``S`` (``Vocab.skill_row``). ``item_n`` / ``item_k``: the answer counts
+    the rows' item easiness came from; ``leave_out``: the (item, band) and (skill, band) counts of
+    the rows' own fold of training students, taken out of the tables. Unknown items and skills
+    read zeros, as their easiness does."""
+    cols: list[np.ndarray] = []
+    if hp.gbm_bands:
+        ib, sb = tables.item_band, tables.skill_band
+        if leave_out is not None:
+            ib, sb = ib - leave_out[0], sb - leave_out[1]
+        band = np.searchsorted(tables.cuts, X[:, GBM_ABILITY])
+        prior = hp.ease_prior
+        # the item's success rate in the row's band, shrunk towards its rate over all bands
+        p_item = (item_k[q] + prior * base_rate) / (item_n[q] + prior)
+        n_ib = ib[q, band, 0]
+        p_ib = (ib[q, band, 1] + prior * p_item) / (n_ib + prior)
+        known = q != PAD
+        e_item = np.where(known, _logit(p_ib) - _logit(p_item), 0.0)
+        l_item = np.where(known, np.log1p(n_ib), 0.0)
+        # the same for each skill (shrunk towards the base rate), averaged over the skills
+        mask = S != PAD
+        n_sb = sb[S, band[:, None], 0]
+        p_sb = (sb[S, band[:, None], 1] + prior * base_rate) / (n_sb + prior)
+        m = np.maximum(mask.sum(1), 1)
+        e_skill = ((_logit(p_sb) - _logit(base_rate)) * mask).sum(1) / m
+        l_skill = (np.log1p(n_sb) * mask).sum(1) / m
+        cols += [band.astype(np.float64), e_item, l_item, e_skill, l_skill]
+    if hp.gbm_sets:
+        cols.append(np.array([tables.sets.get(_set_key(row), 0) for row in S], dtype=np.float64))
+    return np.column_stack([X, *cols]) if cols else X
+
+
 class _Trees:
     """The boosted trees in flat arrays (``export``) and their numpy evaluation: serving needs
     neither scikit-learn nor a pickle. Every tree is walked for every row at once, one level per
@@ -662,12 +813,14 @@ class _Trees:
         return self.value[node].sum(1) + self.base
 
 
-def _empty_trees(vocab: Vocab) -> dict[str, np.ndarray]:
+def _empty_trees(vocab: Vocab, hp: DeepHyper) -> dict[str, np.ndarray]:
     """A forest of no trees (its logit is 0): what is stored when the trees cannot be fitted."""
     z = np.zeros(0)
     out = {k: z for k in ("feature", "threshold", "left", "right", "value", "cat", "roots")}
     out.update({"cat_left": np.zeros((0, 256), dtype=np.uint8), "base": np.zeros(1)})
     out["skill_cat"] = np.zeros(len(vocab.skills) + 2, dtype=np.int64)
+    if hp.gbm_bands or hp.gbm_sets:
+        out.update(_GbmTables.empty(vocab, hp).arrays())
     return out
 
 
@@ -906,6 +1059,43 @@ class DeepState:
     prev_item: str | None = None
 
 
+@dataclass
+class _GbmFit:
+    """The trees as fitted by ``DeepKT._fit_gbm`` and what ``DeepKT._refit`` needs."""
+
+    arrays: dict[str, np.ndarray]  # ``_Trees`` arrays, the skill categories, the format-5 tables
+    z_valid: np.ndarray  # their logits on the validation students
+    X: np.ndarray  # the training rows' inputs
+    credit: np.ndarray
+    X_valid: np.ndarray
+    credit_valid: np.ndarray
+    n_trees: int
+
+
+def _skill_rows(histories: Sequence[History], vocab: Vocab, width: int) -> np.ndarray:
+    """``Vocab.skill_row`` of every response, [responses, width]."""
+    rows = [vocab.skill_row(r.skills, width) for h in histories for r in h]
+    return np.stack(rows) if rows else np.zeros((0, width), dtype=np.int64)
+
+
+def _threads(n: int) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n)
+
+
+def _export_checked(est: Any, n_trees: int, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The first ``n_trees`` trees of ``est`` as ``_Trees`` arrays. The export reads
+    scikit-learn's private tree records: a version that changed them must fail here, at
+    training, not serve wrong probabilities."""
+    arrays = _Trees.export(est, n_trees)
+    some = X[:: max(1, len(X) // 500)]
+    expected = list(est.staged_decision_function(some))[n_trees - 1]
+    if not np.allclose(_Trees(arrays).decision(some), expected, atol=1e-6):
+        raise RuntimeError("the boosted trees exported from this scikit-learn version do not predict what it does")
+    return arrays
+
+
 class DeepKT(KnowledgeTracer):
     method: ClassVar[str] = "deep"
 
@@ -952,7 +1142,7 @@ class DeepKT(KnowledgeTracer):
             oof = self._out_of_fold_logits(train, rng) if fitted is not None else [np.zeros(len(h)) for h in train]
             enc_train = [_with_column(e, z) for e, z in zip(enc_train, oof, strict=True)]
             enc_valid = [_with_column(e, z) for e, z in zip(enc_valid, self._stack_logits(valid, fitted), strict=True)]
-        gbm: tuple[dict[str, np.ndarray], np.ndarray] | None = None
+        gbm: _GbmFit | None = None
         if hp.gbm and fitted is not None:
             gbm, gbm_info = self._fit_gbm(train, valid, rng, seed)
         stack_cpu = time.process_time() - c0  # its rows, the sparse logistic fit(s), the trees
@@ -966,9 +1156,17 @@ class DeepKT(KnowledgeTracer):
             base_rate=self.vocab.base_rate,
         )
         if hp.stack:
-            info.update(self._fit_stack(weights, fitted, valid, enc_valid, gbm))
+            info.update(
+                self._fit_stack(weights, fitted, valid, enc_valid, None if gbm is None else (gbm.arrays, gbm.z_valid))
+            )
             if gbm is not None:
                 info.update(gbm_info)
+            if hp.stack_refit and "blend_valid_auc" in info:  # the blend was fitted on the validation students
+                refit = self._refit(weights, train, valid, gbm, seed)
+                info.update(refit)
+                info["stack_cpu_seconds"] = info.get("stack_cpu_seconds", 0.0) + refit.get(
+                    "stack_refit_cpu_seconds", 0.0
+                )
             # the whole stack: the logistic fit above (and the out-of-fold fits of
             # stack_in_head) plus the blend
             info["stack_cpu_seconds"] = stack_cpu + info.get("stack_cpu_seconds", 0.0)
@@ -1018,12 +1216,11 @@ class DeepKT(KnowledgeTracer):
 
     def _fit_gbm(
         self, train: Sequence[History], valid: Sequence[History], rng: np.random.Generator, seed: int
-    ) -> tuple[tuple[dict[str, np.ndarray], np.ndarray] | None, dict[str, Any]]:
-        """The boosted trees fitted on the training students: (their ``_Trees`` arrays with the
-        skill categories, their logits on the validation students), or None when every
-        training answer is right (or every one wrong)."""
-        from sklearn.ensemble import HistGradientBoostingClassifier
-        from threadpoolctl import threadpool_limits
+    ) -> tuple[_GbmFit | None, dict[str, Any]]:
+        """The boosted trees fitted on the training students (their ``_Trees`` arrays with the
+        skill categories and the format-5 tables, their logits on the validation students, and
+        what a refit needs), or None when every training answer is right (or every one wrong)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401  (fails early if missing)
 
         hp, v = self.hyper, self.vocab
         t0 = time.process_time()
@@ -1042,47 +1239,139 @@ class DeepKT(KnowledgeTracer):
         ]
         X, credit = _gbm_matrix(train, v, skill_cat, eases, ability_prior=hp.ability_prior, ability=hp.ability_features)
         try:
-            X, y, weight = _credit_rows(X, credit)
-        except ValueError:
+            _credit_rows(np.zeros((len(credit), 0)), credit)
+        except ValueError:  # every answer right (or every one wrong): nothing to learn
             return None, {}
-        est = HistGradientBoostingClassifier(
-            learning_rate=hp.gbm_learning_rate,
-            max_iter=hp.gbm_iterations,
-            max_leaf_nodes=hp.gbm_leaves,
-            max_depth=hp.gbm_max_depth,
-            min_samples_leaf=hp.gbm_min_leaf,
-            l2_regularization=1.0,
-            categorical_features=[GBM_SKILL],
-            early_stopping=False,
-            random_state=seed,
-        )
-        with threadpool_limits(limits=hp.threads):  # OpenMP threads of the trees, as torch's
-            est.fit(X, y, sample_weight=weight)
+        q_all = np.concatenate(qs)
+        S = _skill_rows(train, v, hp.max_skills)
+        row_fold = np.repeat(fold, [len(h) for h in train])
+        tables, per_fold = self._fit_gbm_tables(X, q_all, S, credit, row_fold, k)
+        if tables is not None:
+            parts = []
+            for f in range(k):
+                rows = row_fold == f
+                parts.append(
+                    _gbm_more(
+                        X[rows],
+                        q_all[rows],
+                        S[rows],
+                        tables,
+                        hp,
+                        v.item_n - fold_n[f],
+                        v.item_k - fold_k[f],
+                        v.base_rate,
+                        per_fold[f] if per_fold else None,
+                    )
+                )
+            order = np.argsort(np.concatenate([np.flatnonzero(row_fold == f) for f in range(k)]), kind="stable")
+            X = np.concatenate(parts)[order]
+        Xv, credit_v = np.zeros((0, X.shape[1])), np.zeros(0)
+        if valid:
+            # every item's easiness from all training answers, once, read per student
+            ease, logc = _item_ease(v, np.arange(len(v.item_n)), v.item_n, v.item_k, hp.ease_prior)
+            items = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in valid]
+            full = [(ease[q], logc[q]) for q in items]
+            Xv, credit_v = _gbm_matrix(
+                valid, v, skill_cat, full, ability_prior=hp.ability_prior, ability=hp.ability_features
+            )
+            if tables is not None:
+                Xv = _gbm_more(
+                    Xv,
+                    np.concatenate(items),
+                    _skill_rows(valid, v, hp.max_skills),
+                    tables,
+                    hp,
+                    v.item_n,
+                    v.item_k,
+                    v.base_rate,
+                )
+        rows, y, weight = _credit_rows(X, credit)
+        est = self._gbm_estimator(hp.gbm_iterations, seed)
+        with _threads(hp.threads):  # OpenMP threads of the trees, as torch's
+            est.fit(rows, y, sample_weight=weight)
             n_trees, best, z_valid = est.n_iter_, float("nan"), np.zeros(0)
             if valid:
-                # every item's easiness from all training answers, once, read per student
-                ease, logc = _item_ease(v, np.arange(len(v.item_n)), v.item_n, v.item_k, hp.ease_prior)
-                items = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in valid]
-                full = [(ease[q], logc[q]) for q in items]
-                Xv, yv = _gbm_matrix(
-                    valid, v, skill_cat, full, ability_prior=hp.ability_prior, ability=hp.ability_features
-                )
-                z_valid = est.decision_function(Xv)
+                yv = credit_v
                 for i, z in enumerate(est.staged_decision_function(Xv), start=1):
                     if i % GBM_EVAL_EVERY == 0 or i == est.n_iter_:
                         a = _auc(yv, z)
                         if not a <= best:  # the first AUC, then a better one (nan: one class, all trees)
                             best, n_trees, z_valid = a, i, z
-        arrays = _Trees.export(est, n_trees)
-        # the export reads scikit-learn's private tree records: a version that changed them
-        # must fail here, at training, not serve wrong probabilities
-        some = X[:: max(1, len(X) // 500)]
-        expected = list(est.staged_decision_function(some))[n_trees - 1]
-        if not np.allclose(_Trees(arrays).decision(some), expected, atol=1e-6):
-            raise RuntimeError("the boosted trees exported from this scikit-learn version do not predict what it does")
+        arrays = _export_checked(est, n_trees, X)
         arrays["skill_cat"] = skill_cat
+        if tables is not None:
+            arrays.update(tables.arrays())
         info = {"gbm_trees": int(n_trees), "gbm_valid_auc": best, "gbm_cpu_seconds": time.process_time() - t0}
-        return (arrays, z_valid), info
+        return _GbmFit(arrays, z_valid, X, credit, Xv, credit_v, int(n_trees)), info
+
+    def _fit_gbm_tables(
+        self, X: np.ndarray, q: np.ndarray, S: np.ndarray, credit: np.ndarray, row_fold: np.ndarray, k: int
+    ) -> tuple[_GbmTables | None, list[tuple[np.ndarray, np.ndarray]]]:
+        """The format-5 tables from the training rows (None when neither input is on), and each
+        fold's own (item, band) and (skill, band) counts, which its rows leave out."""
+        hp, v = self.hyper, self.vocab
+        if not (hp.gbm_bands or hp.gbm_sets):
+            return None, []
+        tables = _GbmTables.empty(v, hp)
+        per_fold: list[tuple[np.ndarray, np.ndarray]] = []
+        if hp.gbm_bands:
+            tables.cuts = np.quantile(X[:, GBM_ABILITY], np.arange(1, hp.gbm_bands) / hp.gbm_bands)
+            band = np.searchsorted(tables.cuts, X[:, GBM_ABILITY])
+            n_i, n_s = len(v.items) + 1, len(v.skills) + 2
+            for f in range(k):
+                r = row_fold == f
+                per_fold.append(_band_counts(q[r], S[r], band[r], credit[r], n_i, n_s, hp.gbm_bands))
+            tables.item_band = np.sum([ib for ib, _ in per_fold], axis=0)
+            tables.skill_band = np.sum([sb for _, sb in per_fold], axis=0)
+        if hp.gbm_sets:
+            tables.sets = _set_categories(S)
+        return tables, per_fold
+
+    def _gbm_estimator(self, iterations: int, seed: int) -> Any:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        hp = self.hyper
+        return HistGradientBoostingClassifier(
+            learning_rate=hp.gbm_learning_rate,
+            max_iter=iterations,
+            max_leaf_nodes=hp.gbm_leaves,
+            max_depth=hp.gbm_max_depth,
+            min_samples_leaf=hp.gbm_min_leaf,
+            l2_regularization=1.0,
+            # the first skill's category, and with gbm_sets the skill set's (the last input)
+            categorical_features=[GBM_SKILL] + ([gbm_width(hp) - 1] if hp.gbm_sets else []),
+            early_stopping=False,
+            random_state=seed,
+        )
+
+    def _refit(
+        self,
+        weights: dict[str, np.ndarray],
+        train: Sequence[History],
+        valid: Sequence[History],
+        gbm: _GbmFit | None,
+        seed: int,
+    ) -> dict[str, Any]:
+        """``stack_refit``: the logistic model and the trees (as many as were kept) fitted again on
+        the training and validation students together, once the blend's weights are fitted on
+        the validation students; the blend's weights stay. The validation rows keep the inputs
+        they had (item easiness and band tables from the training students only, which never
+        counted them)."""
+        hp = self.hyper
+        t0 = time.process_time()
+        fitted = self._fit_logistic_stack([*train, *valid])
+        if fitted is None:
+            return {}
+        weights["stack.w"], weights["stack.b"] = fitted[0], np.array([fitted[1]])
+        if gbm is not None and len(gbm.X_valid):
+            X = np.concatenate([gbm.X, gbm.X_valid])
+            rows, y, weight = _credit_rows(X, np.concatenate([gbm.credit, gbm.credit_valid]))
+            est = self._gbm_estimator(gbm.n_trees, seed)
+            with _threads(hp.threads):
+                est.fit(rows, y, sample_weight=weight)
+            keep = {k: a for k, a in gbm.arrays.items() if k not in _Trees.KEYS}
+            weights.update({f"stack.gbm.{k}": a for k, a in {**_export_checked(est, gbm.n_trees, X), **keep}.items()})
+        return {"stack_refit_cpu_seconds": time.process_time() - t0}
 
     def _fit_stack(
         self,
@@ -1104,7 +1393,7 @@ class DeepKT(KnowledgeTracer):
         out: dict[str, Any] = {}
         parts = 3 if hp.gbm else 2  # the blended logits
         if hp.gbm:
-            arrays = gbm[0] if gbm is not None else _empty_trees(self.vocab)
+            arrays = gbm[0] if gbm is not None else _empty_trees(self.vocab, hp)
             weights.update({f"stack.gbm.{k}": a for k, a in arrays.items()})
         if fitted is None:  # every training answer right (or every one wrong): nothing to stack
             w, b = np.zeros(stack_width(self.vocab)), 0.0
@@ -1194,10 +1483,13 @@ class DeepKT(KnowledgeTracer):
         self._out = [(w[f"out.{i}.weight"].T.copy(), w[f"out.{i}.bias"]) for i in (0, 3, 6)]
         self._stack: tuple[np.ndarray, float, np.ndarray] | None = None
         self._trees: _Trees | None = None
+        self._gbm_tables: _GbmTables | None = None
         if hp.stack:
             needed = ["stack.w", "stack.b", "stack.blend"]
             if hp.gbm:
                 needed += [f"stack.gbm.{k}" for k in (*_Trees.KEYS, "skill_cat")]
+                if hp.gbm_bands or hp.gbm_sets:
+                    needed += [f"stack.gbm.{k}" for k in _GbmTables.KEYS]
             missing = [k for k in needed if k not in w]
             if missing:
                 raise ValueError(f"deep KT weights lack {', '.join(missing)} although hyper.stack is on")
@@ -1212,6 +1504,8 @@ class DeepKT(KnowledgeTracer):
             if hp.gbm:
                 self._trees = _Trees({k: w[f"stack.gbm.{k}"] for k in _Trees.KEYS})
                 self._skill_cat = w["stack.gbm.skill_cat"].astype(np.int64)
+                if hp.gbm_bands or hp.gbm_sets:
+                    self._gbm_tables = _GbmTables.from_arrays({k: w[f"stack.gbm.{k}"] for k in _GbmTables.KEYS})
         self._compiled = True
 
     def _x(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -1309,20 +1603,21 @@ class DeepKT(KnowledgeTracer):
             counts = np.concatenate([counts, lr[:, None]], axis=1)
         logit = blend[0] * self._head(self._retrieve(state, xq, s), x, q, counts) + blend[1] * lr + blend[-1]
         if self._trees is not None:
-            logit = logit + blend[2] * self._trees.decision(self._gbm_rows(state, q, items, keys, dense_rows))
+            logit = logit + blend[2] * self._trees.decision(self._gbm_rows(state, q, s, items, keys, dense_rows))
         return 1.0 / (1.0 + np.exp(-logit))
 
     def _gbm_rows(
         self,
         state: DeepState,
         q: np.ndarray,
+        s: np.ndarray,
         items: Sequence[str | None],
         keys: Sequence[Sequence[str]],
         dense_rows: Sequence[list[float] | None] | None = None,
     ) -> np.ndarray:
         """The boosted trees' inputs of each query (item easiness from every training answer;
-        ``dense_rows``: each query's ``_stack_dense`` if the caller has them, as the logistic
-        model read them)."""
+        ``s``: the queries' skill rows; ``dense_rows``: each query's ``_stack_dense`` if the
+        caller has them, as the logistic model read them)."""
         hp = self.hyper
         rows = []
         dense_of = dense_rows if dense_rows is not None else [None] * len(q)
@@ -1342,7 +1637,11 @@ class DeepKT(KnowledgeTracer):
                     dense=dense,
                 )
             )
-        return np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM)
+        X = np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM)
+        if self._gbm_tables is None:
+            return X
+        v = self.vocab
+        return _gbm_more(X, q, s, self._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
@@ -1565,6 +1864,9 @@ class DeepKT(KnowledgeTracer):
             "stack": fmt >= 3,
             "stack_in_head": False,
             "gbm": fmt >= 4,
+            "gbm_bands": 5 if fmt >= 5 else 0,
+            "gbm_sets": fmt >= 5,
+            "stack_refit": fmt >= 5,
         }
         known = set(DeepHyper.__dataclass_fields__)
         unknown = set(meta["hyper"]) - known

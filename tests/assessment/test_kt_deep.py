@@ -10,18 +10,35 @@ import torch
 from assessment.kt.base import Response, replay
 from assessment.kt.deep import (
     FORMAT,
+    GBM_ABILITY,
+    GBM_MAX_BANDS,
     GBM_SKILL,
+    N_GBM,
     DeepHyper,
     DeepKT,
     DeepState,
+    _band_counts,
     _gbm_matrix,
+    _gbm_more,
+    _GbmTables,
     _item_ease,
     _stack_matrix,
     _Trees,
 )
 from eduai.inference import kt as deep_torch
 
-TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "d_out": 16, "max_epochs": 2, "batch_size": 16, "threads": 1}
+TINY = {
+    "d_model": 16,
+    "n_heads": 2,
+    "d_ff": 32,
+    "d_out": 16,
+    "max_epochs": 2,
+    "batch_size": 16,
+    "threads": 1,
+    # leaves small enough for the tiny histories, so that the trees split (on the format-5 inputs too)
+    "gbm_min_leaf": 20,
+    "gbm_leaves": 15,
+}
 
 
 def histories(n: int, seed: int, length=(5, 30)) -> list[list[Response]]:
@@ -57,6 +74,9 @@ def _gbm_logits(model: DeepKT, h: list[Response]) -> np.ndarray:
     X, _ = _gbm_matrix(
         [h], v, model.weights["stack.gbm.skill_cat"], eases, ability_prior=hp.ability_prior, ability=hp.ability_features
     )
+    if model._gbm_tables is not None:
+        S = np.stack([v.skill_row(r.skills, hp.max_skills) for r in h])
+        X = _gbm_more(X, q, S, model._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
     assert model._trees is not None
     return model._trees.decision(X)
 
@@ -385,8 +405,10 @@ def test_the_trees_read_only_the_counters_of_the_state(model):
     restored = model.state_load(model.state_dump(state, compact=True), [])
     q = np.array([model.vocab.item("0-1"), model.vocab.item("new")])
     items, keys = ["0-1", "new"], [("0",), ("2", "9")]
-    np.testing.assert_array_equal(model._gbm_rows(restored, q, items, keys), model._gbm_rows(state, q, items, keys))
-    assert model._gbm_rows(state, q, items, keys)[:, GBM_SKILL].tolist()[1] > 0  # skill "2" has a category
+    s = np.stack([model.vocab.skill_row(k, model.hyper.max_skills) for k in keys])
+    rows = model._gbm_rows(state, q, s, items, keys)
+    np.testing.assert_array_equal(model._gbm_rows(restored, q, s, items, keys), rows)
+    assert rows[:, GBM_SKILL].tolist()[1] > 0  # skill "2" has a category
 
 
 def test_a_format_3_artefact_loads_without_the_trees(tmp_path):
@@ -427,3 +449,91 @@ def test_a_model_saved_with_the_trees_predicts_the_same_after_loading(model, tmp
     for r in histories(1, seed=5, length=(20, 21))[0]:
         model.update(state, r)
     assert again.predict(state, "0-1", ("0",)) == pytest.approx(model.predict(state, "0-1", ("0",)), abs=1e-12)
+
+
+# ---- format 5: the ability bands and the skill set as inputs of the trees, the refit ----------
+
+
+def test_the_tiny_models_trees_split_on_the_format_5_inputs(model):
+    # so that the online-versus-torch test above checks them as well
+    feature = model.weights["stack.gbm.feature"]
+    split = np.isfinite(model.weights["stack.gbm.threshold"]) | (model.weights["stack.gbm.cat"] >= 0)
+    assert model.hyper.gbm_bands and model.hyper.gbm_sets
+    assert (feature[split] >= N_GBM).any()
+
+
+def test_a_training_rows_band_inputs_read_only_the_other_folds_counts():
+    # given rows of two folds of students, with their items, skills, answers and ability bands
+    hp = DeepHyper(**TINY, gbm_bands=4, gbm_sets=False)
+    rng = np.random.default_rng(0)
+    n = 600
+    q = rng.integers(1, 6, n)
+    S = np.zeros((n, hp.max_skills), dtype=np.int64)
+    S[:, 0] = rng.integers(1, 4, n)
+    S[::3, 1] = 4
+    credit = rng.integers(0, 2, n).astype(float)
+    fold = rng.integers(0, 2, n)
+    X = np.zeros((n, N_GBM))
+    X[:, GBM_ABILITY] = rng.normal(size=n)
+    cuts = np.quantile(X[:, GBM_ABILITY], [0.25, 0.5, 0.75])
+    band = np.searchsorted(cuts, X[:, GBM_ABILITY])
+    per = [_band_counts(q[fold == f], S[fold == f], band[fold == f], credit[fold == f], 6, 6, 4) for f in (0, 1)]
+    every = _GbmTables(cuts, per[0][0] + per[1][0], per[0][1] + per[1][1], {})
+    item_n, item_k = np.bincount(q, minlength=6).astype(float), np.bincount(q, credit, minlength=6)
+    rows = fold == 0
+    # when fold 0's rows read the tables of every fold with their own fold left out
+    left_out = _gbm_more(X[rows], q[rows], S[rows], every, hp, item_n, item_k, 0.6, per[0])
+    # then they read what fold 1's counts alone give, and their own answers move nothing
+    alone = _gbm_more(X[rows], q[rows], S[rows], _GbmTables(cuts, per[1][0], per[1][1], {}), hp, item_n, item_k, 0.6)
+    np.testing.assert_allclose(left_out, alone, atol=1e-12)
+    assert left_out.shape[1] == N_GBM + 5 and np.ptp(left_out[:, N_GBM + 1]) > 0
+    # (and without the leave-out they would not)
+    assert not np.allclose(_gbm_more(X[rows], q[rows], S[rows], every, hp, item_n, item_k, 0.6), alone)
+
+
+def test_the_skill_set_category_knows_frequent_sets_and_gives_0_to_others(model):
+    v, hp = model.vocab, model.hyper
+    state = model.new_state()
+    keys = [("0", "1"), ("0", "2"), ("9",)]  # frequent pair, never-seen pair, unknown skill
+    s = np.stack([v.skill_row(k, hp.max_skills) for k in keys])
+    rows = model._gbm_rows(state, np.zeros(3, dtype=np.int64), s, [None] * 3, keys)
+    assert rows[0, -1] > 0 and rows[1, -1] == 0 and rows[2, -1] == 0
+
+
+def test_the_refit_keeps_the_blend_and_refits_the_logistic_model_and_trees():
+    hs = histories(60, seed=6)
+    plain = DeepKT(DeepHyper(**TINY, stack_refit=False))
+    plain.fit(hs, seed=0)
+    refit = DeepKT(DeepHyper(**TINY))
+    info = refit.fit(hs, seed=0)
+    assert "stack_refit_cpu_seconds" in info
+    np.testing.assert_array_equal(refit.weights["stack.blend"], plain.weights["stack.blend"])
+    assert not np.array_equal(refit.weights["stack.w"], plain.weights["stack.w"])
+    assert not np.array_equal(refit.weights["stack.gbm.value"], plain.weights["stack.gbm.value"])
+    # as many trees as were kept
+    assert len(refit.weights["stack.gbm.roots"]) == len(plain.weights["stack.gbm.roots"])
+
+
+def test_a_format_4_artefact_loads_without_the_format_5_inputs(tmp_path):
+    import json
+
+    m = DeepKT(DeepHyper(**TINY, gbm_bands=0, gbm_sets=False, stack_refit=False))
+    m.fit(histories(40, seed=0), seed=0)
+    m.save(tmp_path / "f4")
+    meta = json.loads((tmp_path / "f4" / "deep.json").read_text())
+    meta["format"] = 4
+    for key in ("gbm_bands", "gbm_sets", "stack_refit"):
+        meta["hyper"].pop(key)
+    (tmp_path / "f4" / "deep.json").write_text(json.dumps(meta))
+    old = DeepKT.load(tmp_path / "f4")
+    assert old.hyper.gbm and not old.hyper.gbm_bands and not old.hyper.gbm_sets
+    state = old.new_state()
+    for r in histories(1, seed=9, length=(20, 21))[0]:
+        old.update(state, r)
+    assert old.predict(state, "0-1", ("0",)) == pytest.approx(m.predict(state, "0-1", ("0",)), abs=1e-12)
+
+
+@pytest.mark.parametrize("bands", [1, -1, GBM_MAX_BANDS + 1])
+def test_a_band_count_that_cannot_cut_is_refused(bands):
+    with pytest.raises(ValueError, match="gbm_bands"):
+        DeepHyper(gbm_bands=bands)
