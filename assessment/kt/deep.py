@@ -41,8 +41,11 @@ per skill or a single value, so a student's state is bounded by the number of sk
 Boosted trees (``DeepHyper.gbm``, with the stack): gradient-boosted trees over dense features
 of the same counters, the item's shrunk easiness and the skill's category (``gbm_features``),
 fitted on the training students, are a third input of the blend. On the dev split the trees
-alone scored 0.7940, the blend of the three 0.7956 (docs/assessment.md, round 4). Served by a
-numpy walk of the exported trees (``_Trees``): no scikit-learn at serving time.
+alone scored 0.7940, the blend of the three 0.7956 (docs/assessment.md, round 4). Format 5 adds
+the student's ability band with the item's and skills' success rates in it, and the whole skill
+set as a categorical input, and refits the logistic model and the trees on the validation
+students too once the blend is fitted (round 6: blend 0.7957 -> 0.7989 on the dev split). Served
+by a numpy walk of the exported trees (``_Trees``): no scikit-learn at serving time.
 """
 
 from __future__ import annotations
@@ -149,6 +152,12 @@ class DeepHyper:
     # item easiness does. Off for artefacts of format <= 4.
     gbm_bands: int = 5
     gbm_sets: bool = True
+    # ``gbm_counters``: eight more inputs from counters the state keeps (format 5): the recent
+    # surprise (answer minus the item's expected success) on the skills (decayed by 0.7, mean
+    # over the skills) and overall (0.8), the last answer's surprise; and the student's answers
+    # on this exact set of skills: log1p(count), the shrunk success rate, the answers decayed by
+    # 0.8, the run of right (+) or wrong (-) answers, log1p(responses since the last one).
+    gbm_counters: bool = True
     # once the blend's weights are fitted on the validation students, fit the logistic model
     # and the trees (as many trees as were kept) again on the training and validation students
     # together; the blend's weights stay. Training only: the artefact is the same shape.
@@ -301,6 +310,43 @@ def _fold_counts(
     c.ema_all = [e * d + signed for e, d in zip(c.ema_all, OVERALL_DECAYS, strict=True)]
     if surprise is not None:
         c.res_all += surprise
+        for k in keys:
+            c.sur[k] = c.sur.get(k, 0.0) * SUR_DECAY + (1.0 - SUR_DECAY) * surprise
+        c.sur_all = c.sur_all * SUR_DECAY_ALL + (1.0 - SUR_DECAY_ALL) * surprise
+        c.sur_last = surprise
+    ks = set_key(keys)
+    got = c.sets.get(ks)
+    if got is None:
+        got = c.sets[ks] = [0.0] * 6
+    got[0] += 1.0
+    got[1] += credit
+    got[2] = got[2] * SET_DECAY + signed
+    got[3] = got[3] * SET_DECAY + 1.0
+    got[4] = got[4] + signed if got[4] * signed > 0 else signed
+    got[5] = float(position)
+
+
+SUR_DECAY, SUR_DECAY_ALL, SET_DECAY = 0.7, 0.8, 0.8  # the trees' counters (DeepHyper.gbm_counters)
+N_COUNTER_INPUTS = 8
+
+
+def set_key(keys: Sequence[str]) -> str:
+    """The key of a response's set of skills (order and repeats do not matter), unambiguous
+    whatever the skill keys contain."""
+    return json.dumps(sorted(set(keys)))
+
+
+def counter_features(c: DeepState, keys: Sequence[str], base_rate: float) -> list[float]:
+    """The trees' ``N_COUNTER_INPUTS`` inputs from the ``gbm_counters`` counters before a
+    response on the distinct skills ``keys``."""
+    sur = [c.sur[k] for k in keys if k in c.sur]
+    got = c.sets.get(set_key(keys))
+    if got is None:
+        on_set = [0.0, base_rate, 0.0, 0.0, -1.0]
+    else:
+        n, credit, ema, weight, run, last = got
+        on_set = [math.log1p(n), (credit + 2 * base_rate) / (n + 2), ema / weight, run, math.log1p(c.t - last)]
+    return [sum(sur) / len(sur) if sur else 0.0, c.sur_all, c.sur_last, *on_set]
 
 
 def _stack_dense(c: DeepState, item: str | None, keys: Sequence[str]) -> list[float]:
@@ -524,12 +570,13 @@ def _gbm_matrix(
     *,
     ability_prior: float,
     ability: bool,
+    counters: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``gbm_features`` rows of every response (each from the earlier ones) and the credits.
-    ``eases``: per student, the easiness and log count of each response's item, as the trees
-    see them (out-of-fold for the training students); the surprise folded into the ability
-    counters uses the same easiness (``ability`` off: no ability counters, zeros, as a model
-    without ``ability_features`` keeps none)."""
+    """``gbm_features`` rows of every response (each from the earlier ones) and the credits,
+    with ``counters`` the ``counter_features`` after them. ``eases``: per student, the easiness
+    and log count of each response's item, as the trees see them (out-of-fold for the training
+    students); the surprise folded into the ability counters uses the same easiness (``ability``
+    off: no ability counters, zeros, as a model without ``ability_features`` keeps none)."""
     base = math.log(vocab.base_rate / (1 - vocab.base_rate))
     rows: list[list[float]] = []
     y: list[float] = []
@@ -550,11 +597,14 @@ def _gbm_matrix(
                     base_rate=vocab.base_rate,
                 )
             )
+            if counters:
+                rows[-1] += counter_features(cnt, keys, vocab.base_rate)
             y.append(r.correct)
             surprise = r.correct - 1.0 / (1.0 + math.exp(-(float(e[t]) + base))) if ability else None
             _fold_counts(cnt, r.item, r.skills, r.correct, surprise, t)
             cnt.t += 1
-    return np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM), np.asarray(y, dtype=float)
+    width = N_GBM + (N_COUNTER_INPUTS if counters else 0)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, width), np.asarray(y, dtype=float)
 
 
 def _item_ease(
@@ -576,7 +626,8 @@ GBM_BAND_INPUTS = 5
 
 def gbm_width(hp: DeepHyper) -> int:
     """How many inputs the trees of a model with these hyperparameters read."""
-    return N_GBM + (GBM_BAND_INPUTS if hp.gbm_bands else 0) + (1 if hp.gbm_sets else 0)
+    counters = N_COUNTER_INPUTS if hp.gbm_counters else 0
+    return N_GBM + counters + (GBM_BAND_INPUTS if hp.gbm_bands else 0) + (1 if hp.gbm_sets else 0)
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
@@ -654,44 +705,60 @@ def _band_counts(
     return ib, sb
 
 
-def _gbm_more(
-    X: np.ndarray,
-    q: np.ndarray,
-    S: np.ndarray,
+def _band_rates(
     tables: _GbmTables,
     hp: DeepHyper,
     item_n: np.ndarray,
     item_k: np.ndarray,
     base_rate: float,
     leave_out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The band inputs per (item, band) and per (skill, band), [rows, bands] each: the item's
+    success rate among the answers given in the band, shrunk with ``ease_prior`` answers towards
+    its rate over all bands (``item_n`` / ``item_k``: the counts the rows' item easiness came
+    from), as a log-odds difference, and log1p(answers in the band); the skill's rate in the band
+    shrunk towards the base rate, as a log-odds difference from it, and log1p(answers).
+    ``leave_out``: the (item, band) and (skill, band) counts of a fold of training students, taken
+    out of the tables for that fold's rows. The unknown item and the padding skill read zeros."""
+    ib, sb = tables.item_band, tables.skill_band
+    if leave_out is not None:
+        ib, sb = ib - leave_out[0], sb - leave_out[1]
+    prior = hp.ease_prior
+    p_item = ((item_k + prior * base_rate) / (item_n + prior))[:, None]
+    item_ease = _logit((ib[..., 1] + prior * p_item) / (ib[..., 0] + prior)) - _logit(p_item)
+    item_logc = np.log1p(ib[..., 0])
+    skill_ease = _logit((sb[..., 1] + prior * base_rate) / (sb[..., 0] + prior)) - _logit(base_rate)
+    skill_logc = np.log1p(sb[..., 0])
+    for a in (item_ease, item_logc, skill_ease, skill_logc):
+        a[PAD] = 0.0
+    return item_ease, item_logc, skill_ease, skill_logc
+
+
+def _gbm_more(
+    X: np.ndarray,
+    q: np.ndarray,
+    S: np.ndarray,
+    hp: DeepHyper,
+    tables: _GbmTables,
+    rates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
 ) -> np.ndarray:
     """Rows ``X`` (``gbm_features``, N_GBM columns) with the format-5 inputs appended, for items
-    ``q`` and skill rows ``S`` (``Vocab.skill_row``). ``item_n`` / ``item_k``: the answer counts
-    the rows' item easiness came from; ``leave_out``: the (item, band) and (skill, band) counts of
-    the rows' own fold of training students, taken out of the tables. Unknown items and skills
-    read zeros, as their easiness does."""
+    ``q`` and skill rows ``S`` (``Vocab.skill_row``): with ``gbm_bands`` the band of the row's
+    ability and the band inputs (``rates``, from ``_band_rates``; the skills' averaged over the
+    row's skills), with ``gbm_sets`` the skill set's category."""
     cols: list[np.ndarray] = []
-    if hp.gbm_bands:
-        ib, sb = tables.item_band, tables.skill_band
-        if leave_out is not None:
-            ib, sb = ib - leave_out[0], sb - leave_out[1]
+    if hp.gbm_bands and rates is not None:
+        item_ease, item_logc, skill_ease, skill_logc = rates
         band = np.searchsorted(tables.cuts, X[:, GBM_ABILITY])
-        prior = hp.ease_prior
-        # the item's success rate in the row's band, shrunk towards its rate over all bands
-        p_item = (item_k[q] + prior * base_rate) / (item_n[q] + prior)
-        n_ib = ib[q, band, 0]
-        p_ib = (ib[q, band, 1] + prior * p_item) / (n_ib + prior)
-        known = q != PAD
-        e_item = np.where(known, _logit(p_ib) - _logit(p_item), 0.0)
-        l_item = np.where(known, np.log1p(n_ib), 0.0)
-        # the same for each skill (shrunk towards the base rate), averaged over the skills
-        mask = S != PAD
-        n_sb = sb[S, band[:, None], 0]
-        p_sb = (sb[S, band[:, None], 1] + prior * base_rate) / (n_sb + prior)
-        m = np.maximum(mask.sum(1), 1)
-        e_skill = ((_logit(p_sb) - _logit(base_rate)) * mask).sum(1) / m
-        l_skill = (np.log1p(n_sb) * mask).sum(1) / m
-        cols += [band.astype(np.float64), e_item, l_item, e_skill, l_skill]
+        per_skill = band[:, None]
+        m = np.maximum((S != PAD).sum(1), 1)
+        cols += [
+            band.astype(np.float64),
+            item_ease[q, band],
+            item_logc[q, band],
+            skill_ease[S, per_skill].sum(1) / m,
+            skill_logc[S, per_skill].sum(1) / m,
+        ]
     if hp.gbm_sets:
         cols.append(np.array([tables.sets.get(_set_key(row), 0) for row in S], dtype=np.float64))
     return np.column_stack([X, *cols]) if cols else X
@@ -1057,6 +1124,13 @@ class DeepState:
     streak: dict[str, float] = field(default_factory=dict)  # skill -> run of right (+) / wrong (-)
     prev_skills: list[str] = field(default_factory=list)  # the previous response's skills
     prev_item: str | None = None
+    # the trees' counters (DeepHyper.gbm_counters): recent surprise per skill, overall, the last
+    # answer's; per exact skill set (``set_key``): [answers, credit, decayed answers, decayed
+    # count, run, position of the last answer]
+    sur: dict[str, float] = field(default_factory=dict)
+    sur_all: float = 0.0
+    sur_last: float = 0.0
+    sets: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -1237,7 +1311,15 @@ class DeepKT(KnowledgeTracer):
             _item_ease(v, q, v.item_n - fold_n[f], v.item_k - fold_k[f], hp.ease_prior)
             for q, f in zip(qs, fold, strict=True)
         ]
-        X, credit = _gbm_matrix(train, v, skill_cat, eases, ability_prior=hp.ability_prior, ability=hp.ability_features)
+        X, credit = _gbm_matrix(
+            train,
+            v,
+            skill_cat,
+            eases,
+            ability_prior=hp.ability_prior,
+            ability=hp.ability_features,
+            counters=hp.gbm_counters,
+        )
         try:
             _credit_rows(np.zeros((len(credit), 0)), credit)
         except ValueError:  # every answer right (or every one wrong): nothing to learn
@@ -1250,19 +1332,11 @@ class DeepKT(KnowledgeTracer):
             parts = []
             for f in range(k):
                 rows = row_fold == f
-                parts.append(
-                    _gbm_more(
-                        X[rows],
-                        q_all[rows],
-                        S[rows],
-                        tables,
-                        hp,
-                        v.item_n - fold_n[f],
-                        v.item_k - fold_k[f],
-                        v.base_rate,
-                        per_fold[f] if per_fold else None,
-                    )
-                )
+                rates = None
+                if hp.gbm_bands:
+                    n_f, k_f = v.item_n - fold_n[f], v.item_k - fold_k[f]
+                    rates = _band_rates(tables, hp, n_f, k_f, v.base_rate, per_fold[f])
+                parts.append(_gbm_more(X[rows], q_all[rows], S[rows], hp, tables, rates))
             order = np.argsort(np.concatenate([np.flatnonzero(row_fold == f) for f in range(k)]), kind="stable")
             X = np.concatenate(parts)[order]
         Xv, credit_v = np.zeros((0, X.shape[1])), np.zeros(0)
@@ -1272,19 +1346,17 @@ class DeepKT(KnowledgeTracer):
             items = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in valid]
             full = [(ease[q], logc[q]) for q in items]
             Xv, credit_v = _gbm_matrix(
-                valid, v, skill_cat, full, ability_prior=hp.ability_prior, ability=hp.ability_features
+                valid,
+                v,
+                skill_cat,
+                full,
+                ability_prior=hp.ability_prior,
+                ability=hp.ability_features,
+                counters=hp.gbm_counters,
             )
             if tables is not None:
-                Xv = _gbm_more(
-                    Xv,
-                    np.concatenate(items),
-                    _skill_rows(valid, v, hp.max_skills),
-                    tables,
-                    hp,
-                    v.item_n,
-                    v.item_k,
-                    v.base_rate,
-                )
+                rates = _band_rates(tables, hp, v.item_n, v.item_k, v.base_rate) if hp.gbm_bands else None
+                Xv = _gbm_more(Xv, np.concatenate(items), _skill_rows(valid, v, hp.max_skills), hp, tables, rates)
         rows, y, weight = _credit_rows(X, credit)
         est = self._gbm_estimator(hp.gbm_iterations, seed)
         with _threads(hp.threads):  # OpenMP threads of the trees, as torch's
@@ -1484,6 +1556,7 @@ class DeepKT(KnowledgeTracer):
         self._stack: tuple[np.ndarray, float, np.ndarray] | None = None
         self._trees: _Trees | None = None
         self._gbm_tables: _GbmTables | None = None
+        self._band_rates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         if hp.stack:
             needed = ["stack.w", "stack.b", "stack.blend"]
             if hp.gbm:
@@ -1506,6 +1579,9 @@ class DeepKT(KnowledgeTracer):
                 self._skill_cat = w["stack.gbm.skill_cat"].astype(np.int64)
                 if hp.gbm_bands or hp.gbm_sets:
                     self._gbm_tables = _GbmTables.from_arrays({k: w[f"stack.gbm.{k}"] for k in _GbmTables.KEYS})
+                    if hp.gbm_bands:  # every (item, band) and (skill, band) input, once
+                        v = self.vocab
+                        self._band_rates = _band_rates(self._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
         self._compiled = True
 
     def _x(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -1637,11 +1713,12 @@ class DeepKT(KnowledgeTracer):
                     dense=dense,
                 )
             )
-        X = np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM)
+            if hp.gbm_counters:
+                rows[-1] += counter_features(state, ks, self.vocab.base_rate)
+        X = np.asarray(rows, dtype=np.float64).reshape(-1, N_GBM + (N_COUNTER_INPUTS if hp.gbm_counters else 0))
         if self._gbm_tables is None:
             return X
-        v = self.vocab
-        return _gbm_more(X, q, s, self._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
+        return _gbm_more(X, q, s, hp, self._gbm_tables, self._band_rates)
 
     def predict(self, state: DeepState, item: str, skills: tuple[str, ...]) -> float:
         q = np.array([self.vocab.item(item)])
@@ -1753,6 +1830,10 @@ class DeepKT(KnowledgeTracer):
             streak=dict(state.streak),
             prev_skills=list(state.prev_skills),
             prev_item=state.prev_item,
+            sur=dict(state.sur),
+            sur_all=state.sur_all,
+            sur_last=state.sur_last,
+            sets={k: list(v) for k, v in state.sets.items()},
         )
 
     def state_dump(self, state: DeepState, *, compact: bool = False) -> dict[str, Any]:
@@ -1771,6 +1852,9 @@ class DeepKT(KnowledgeTracer):
             data["ema_all"] = list(state.ema_all)
             data["seen"], data["streak"] = dict(state.seen), dict(state.streak)
             data["prev_skills"], data["prev_item"] = list(state.prev_skills), state.prev_item
+        if self.hyper.gbm_counters:
+            data["sur"], data["sur_all"], data["sur_last"] = dict(state.sur), state.sur_all, state.sur_last
+            data["sets"] = {k: list(v) for k, v in state.sets.items()}
         if not compact:
             data["recent"] = [[i, list(s), c] for i, s, c in state.recent]
         return data
@@ -1826,6 +1910,21 @@ class DeepKT(KnowledgeTracer):
             else:  # written before the recency counters existed
                 state.seen, state.streak = scratch.seen, scratch.streak
                 state.prev_skills, state.prev_item = scratch.prev_skills, scratch.prev_item
+        if self.hyper.gbm_counters:
+            if "sets" in data:
+                state.sur = {str(k): float(v) for k, v in data["sur"].items()}
+                state.sur_all, state.sur_last = float(data["sur_all"]), float(data["sur_last"])
+                state.sets = {str(k): [float(x) for x in v] for k, v in data["sets"].items()}
+            else:  # written before these counters existed (or by a model without them): from the window
+                scratch = DeepState()
+                for i, (item, skills, credit) in enumerate(window):
+                    surprise = None
+                    if self.hyper.ability_features:
+                        e = float(self._ease[self.vocab.item(item)])
+                        surprise = credit - 1.0 / (1.0 + math.exp(-(e + self._base_logit)))
+                    _fold_counts(scratch, item, skills, credit, surprise, t - len(window) + i)
+                state.sur, state.sur_all, state.sur_last = scratch.sur, scratch.sur_all, scratch.sur_last
+                state.sets = scratch.sets
         return state
 
     # ---- artefact ---------------------------------------------------------------------------
@@ -1866,6 +1965,7 @@ class DeepKT(KnowledgeTracer):
             "gbm": fmt >= 4,
             "gbm_bands": 5 if fmt >= 5 else 0,
             "gbm_sets": fmt >= 5,
+            "gbm_counters": fmt >= 5,
             "stack_refit": fmt >= 5,
         }
         known = set(DeepHyper.__dataclass_fields__)

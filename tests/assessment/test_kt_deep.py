@@ -18,12 +18,14 @@ from assessment.kt.deep import (
     DeepKT,
     DeepState,
     _band_counts,
+    _band_rates,
     _gbm_matrix,
     _gbm_more,
     _GbmTables,
     _item_ease,
     _stack_matrix,
     _Trees,
+    counter_features,
 )
 from eduai.inference import kt as deep_torch
 
@@ -72,11 +74,18 @@ def _gbm_logits(model: DeepKT, h: list[Response]) -> np.ndarray:
     q = np.array([v.item(r.item) for r in h], dtype=np.int64)
     eases = [_item_ease(v, q, v.item_n, v.item_k, hp.ease_prior)]
     X, _ = _gbm_matrix(
-        [h], v, model.weights["stack.gbm.skill_cat"], eases, ability_prior=hp.ability_prior, ability=hp.ability_features
+        [h],
+        v,
+        model.weights["stack.gbm.skill_cat"],
+        eases,
+        ability_prior=hp.ability_prior,
+        ability=hp.ability_features,
+        counters=hp.gbm_counters,
     )
     if model._gbm_tables is not None:
         S = np.stack([v.skill_row(r.skills, hp.max_skills) for r in h])
-        X = _gbm_more(X, q, S, model._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
+        rates = _band_rates(model._gbm_tables, hp, v.item_n, v.item_k, v.base_rate)
+        X = _gbm_more(X, q, S, hp, model._gbm_tables, rates)
     assert model._trees is not None
     return model._trees.decision(X)
 
@@ -482,13 +491,16 @@ def test_a_training_rows_band_inputs_read_only_the_other_folds_counts():
     item_n, item_k = np.bincount(q, minlength=6).astype(float), np.bincount(q, credit, minlength=6)
     rows = fold == 0
     # when fold 0's rows read the tables of every fold with their own fold left out
-    left_out = _gbm_more(X[rows], q[rows], S[rows], every, hp, item_n, item_k, 0.6, per[0])
+    rates = _band_rates(every, hp, item_n, item_k, 0.6, per[0])
+    left_out = _gbm_more(X[rows], q[rows], S[rows], hp, every, rates)
     # then they read what fold 1's counts alone give, and their own answers move nothing
-    alone = _gbm_more(X[rows], q[rows], S[rows], _GbmTables(cuts, per[1][0], per[1][1], {}), hp, item_n, item_k, 0.6)
+    only_1 = _GbmTables(cuts, per[1][0], per[1][1], {})
+    alone = _gbm_more(X[rows], q[rows], S[rows], hp, only_1, _band_rates(only_1, hp, item_n, item_k, 0.6))
     np.testing.assert_allclose(left_out, alone, atol=1e-12)
     assert left_out.shape[1] == N_GBM + 5 and np.ptp(left_out[:, N_GBM + 1]) > 0
     # (and without the leave-out they would not)
-    assert not np.allclose(_gbm_more(X[rows], q[rows], S[rows], every, hp, item_n, item_k, 0.6), alone)
+    with_own = _gbm_more(X[rows], q[rows], S[rows], hp, every, _band_rates(every, hp, item_n, item_k, 0.6))
+    assert not np.allclose(with_own, alone)
 
 
 def test_the_skill_set_category_knows_frequent_sets_and_gives_0_to_others(model):
@@ -537,3 +549,38 @@ def test_a_format_4_artefact_loads_without_the_format_5_inputs(tmp_path):
 def test_a_band_count_that_cannot_cut_is_refused(bands):
     with pytest.raises(ValueError, match="gbm_bands"):
         DeepHyper(gbm_bands=bands)
+
+
+def test_a_compact_state_without_the_trees_counters_gets_them_from_the_window(model):
+    # given a compact state written before the trees' counters existed (no sur / sets keys)
+    h = histories(1, seed=21, length=(30, 31))[0]
+    state = model.new_state()
+    for r in h:
+        model.update(state, r)
+    data = model.state_dump(state, compact=True)
+    assert data["sets"] and data["sur"]
+    for key in ("sur", "sur_all", "sur_last", "sets"):
+        del data[key]
+    # when it is loaded with the student's recent answers (the whole history fits the window)
+    restored = model.state_load(data, h)
+    # then the trees read what they read from the live state
+    q = np.array([model.vocab.item(h[-1].item), 0])
+    keys = [h[-1].skills, ("1",)]
+    s = np.stack([model.vocab.skill_row(k, model.hyper.max_skills) for k in keys])
+    np.testing.assert_allclose(
+        model._gbm_rows(restored, q, s, [h[-1].item, None], keys),
+        model._gbm_rows(state, q, s, [h[-1].item, None], keys),
+        atol=1e-12,
+    )
+
+
+def test_the_skill_set_counters_count_the_exact_set_only(model):
+    state = model.new_state()
+    for r in [Response("0-1", ("0",), 1.0), Response("0-2", ("0", "1"), 0.0), Response("0-3", ("1", "0"), 0.0)]:
+        model.update(state, r)
+    pair = counter_features(state, ["0", "1"], 0.5)
+    alone = counter_features(state, ["0"], 0.5)
+    never = counter_features(state, ["2"], 0.5)
+    assert pair[3] == pytest.approx(np.log1p(2)) and pair[6] == -2.0  # two answers, two wrong in a row
+    assert alone[3] == pytest.approx(np.log1p(1)) and alone[6] == 1.0
+    assert never[3:] == [0.0, 0.5, 0.0, 0.0, -1.0]
