@@ -882,8 +882,7 @@ class _Trees:
 
 def _empty_trees(vocab: Vocab, hp: DeepHyper) -> dict[str, np.ndarray]:
     """A forest of no trees (its logit is 0): what is stored when the trees cannot be fitted."""
-    z = np.zeros(0)
-    out = {k: z for k in ("feature", "threshold", "left", "right", "value", "cat", "roots")}
+    out = {k: np.zeros(0) for k in _Trees.KEYS}
     out.update({"cat_left": np.zeros((0, 256), dtype=np.uint8), "base": np.zeros(1)})
     out["skill_cat"] = np.zeros(len(vocab.skills) + 2, dtype=np.int64)
     if hp.gbm_bands or hp.gbm_sets:
