@@ -12,9 +12,9 @@
 Each school is its own LRS: a statement id is unique within a school, not across schools. Ids
 are chosen by the senders, so a global key would let one school's answer (a 409, or a silent
 "already stored") tell it that another school holds an id, and let it take ids before another
-school sends them. The event of a statement whose id another course's event already uses gets
-an id of its own (``ActivityEvent.statement_id`` is unique across the platform); the link is
-``event``, and the event's ``raw`` keeps the statement as sent.
+school sends them. A statement's event keeps the statement's id (``ActivityEvent.statement_id``
+is unique per course, so another course's event under the same id is another event); the link
+is ``event``, and the event's ``raw`` keeps the statement as sent.
 """
 
 from __future__ import annotations

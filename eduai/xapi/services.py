@@ -11,7 +11,6 @@ statement, and a statement voids or links only its own event.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 import secrets
@@ -205,18 +204,18 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
             )
         )
     # A statement links the event of its id in its own course: the one recorded now, or one that
-    # course recorded earlier under that id (the REST API takes statement ids too).
-    owned = _own_event_ids(events)
-    if owned:
-        activity_events_record(events=[e for _, e in owned])
-    event_of = {e.statement_id: (st_id, e.course_id) for st_id, e in owned}
-    found = ActivityEvent.objects.filter(statement_id__in=list(event_of)).values_list("statement_id", "course_id", "pk")
-    by_id: dict[uuid.UUID, int] = {}
-    for event_sid, event_course, pk in found:
-        st_id, course_id = event_of[event_sid]
-        # Event ids are per course (courses/0002): another course's event under the id is not ours.
-        if event_course == course_id:
-            by_id[st_id] = pk
+    # course recorded earlier under that id (the REST API takes statement ids too). Event ids are
+    # unique per course (courses/0002): another course's event under the same id is another event,
+    # so every event keeps its statement's id, and a later REST post of that id in the same course
+    # is a duplicate of it.
+    events = [e for e in events if e.statement_id is not None]  # statement_to_event always sets it
+    if events:
+        activity_events_record(events=events)
+    course_of = {e.statement_id: e.course_id for e in events}
+    found = ActivityEvent.objects.filter(statement_id__in=list(course_of)).values_list(
+        "statement_id", "course_id", "pk"
+    )
+    by_id = {sid: pk for sid, course_id, pk in found if course_of[sid] == course_id}
     for row in rows:
         row.event_id = by_id.get(row.statement_id)
     Statement.objects.bulk_create(rows)
@@ -236,24 +235,6 @@ def _store_new(scope: ClientScope, new: list[dict[str, Any]]) -> None:
             continue
         Statement.objects.filter(pk=target.pk).update(voided=True)
         _void_event(target)
-
-
-def _own_event_ids(events: list[EventInput]) -> list[tuple[uuid.UUID, EventInput]]:
-    """Each event with the id of its statement. An event whose id another course's event already
-    has (another school's statement, or another course's) gets a fresh id, so that it is recorded
-    rather than skipped as a duplicate of that event."""
-    ids = [e.statement_id for e in events if e.statement_id is not None]
-    held = set(ActivityEvent.objects.filter(statement_id__in=ids).values_list("statement_id", "course_id"))
-    taken = {sid for sid, _ in held}
-    owned: list[tuple[uuid.UUID, EventInput]] = []
-    for e in events:
-        sid = e.statement_id
-        if sid is None:  # statement_to_event always sets it
-            continue
-        if sid in taken and (sid, e.course_id) not in held:
-            e = dataclasses.replace(e, statement_id=uuid.uuid4())
-        owned.append((sid, e))
-    return owned
 
 
 def _void_event(target: Statement) -> None:

@@ -159,29 +159,25 @@ def test_a_course_scoped_client_voids_only_events_of_its_own_statements(world, n
     assert ActivityEvent.objects.get(course=world.foreign_course).voided is True
 
 
-def test_an_event_id_taken_by_another_school_during_the_store_is_not_linked(world, north, south, monkeypatch):
-    """The race: the south reads the event ids as free, then the north records one of them before
-    the south's insert. The south's statement must not link (nor later void) the north's event:
-    event ids are per course (courses/0002), so the south's event is stored under the id in its own
-    course and linked, with no retry."""
-    from eduai.xapi import services
-
+def test_an_event_keeps_its_statement_id_when_another_school_holds_it(world, north, south, api_as):
+    # Given the north's statement (and so its event) under an id
     sid = str(uuid.uuid4())
-    north.post(statement(world, id=sid))
-    real = services._own_event_ids
-    calls = []
-
-    def stale_then_real(events):
-        calls.append(1)
-        # the first attempt read before the north's event existed: no id is replaced
-        return [(e.statement_id, e) for e in events] if len(calls) == 1 else real(events)
-
-    monkeypatch.setattr(services, "_own_event_ids", stale_then_real)
+    assert north.post(statement(world, id=sid)).status_code == 200
+    # When the south sends a statement under the same id
     assert south.post(south_statement(world, id=sid)).status_code == 200
-    assert len(calls) == 1
+    # Then its event is recorded in its own course under that id, and linked
     south_row = Statement.objects.get(statement_id=sid, school=world.other_school)
     assert south_row.event.course == world.foreign_course
+    assert str(south_row.event.statement_id) == sid
     assert ActivityEvent.objects.count() == 2
+    # and a later REST post of that id in the south's course is a duplicate, not a second activity
+    body = [
+        {"course": world.foreign_course.pk, "verb": FAILED, "timestamp": "2026-03-01T12:00:00Z", "statement_id": sid}
+    ]
+    south_student = UserFactory._meta.model.objects.get(username="south-stu")
+    resp = api_as(south_student).post("/api/v1/events/", body, format="json")
+    assert resp.status_code in (200, 201), resp.content
+    assert ActivityEvent.objects.filter(course=world.foreign_course).count() == 1
 
 
 def _rest_event(api_as, user, course, sid: str):
