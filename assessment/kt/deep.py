@@ -36,7 +36,8 @@ training students; the served logit blends it with the attention model's logit, 
 fitted on the validation students. On the dev split (train folds 1-3, test fold 4) the
 attention model alone scored 0.7790, the logistic model alone 0.7845, the blend 0.7884 (with
 the recency features; 0.7827 / 0.7870 without them). Every stack feature is an O(1) counter
-per skill or a single value, so a student's state is bounded by the number of skills.
+per skill or a single value, so a student's state is bounded by the number of skills (and, with
+the trees' counters, of skill sets, at most ``SET_LIMIT``).
 
 Boosted trees (``DeepHyper.gbm``, with the stack): gradient-boosted trees over dense features
 of the same counters, the item's shrunk easiness and the skill's category (``gbm_features``),
@@ -276,17 +277,25 @@ OVERALL_DECAYS = (0.7, 0.9, 0.97, 0.99)  # the same over all answers
 # and the current run of right (+) or wrong (-) answers on the skills (signed log1p). No counts
 # on the same item: they made the state grow with every distinct item and added nothing on the
 # development split (docs/assessment.md); every counter here is per skill or a single value,
-# so a state is bounded by the number of skills.
+# so a state is bounded by the number of skills (the trees' counters add at most SET_LIMIT skill
+# sets).
 N_DENSE = 7 + 2 * len(STACK_DECAYS) + len(OVERALL_DECAYS) + 6
 PER_SKILL_BLOCKS = 6  # skill one-hot, log1p right, log1p wrong, log1p count, recent mean, last answer
 RECENT_DECAY = 1  # the index in STACK_DECAYS (0.8) of the per-skill "recent mean" column
 
 
 def _fold_counts(
-    c: DeepState, item: str, skills: Sequence[str], credit: float, surprise: float | None, position: int
+    c: DeepState,
+    item: str,
+    skills: Sequence[str],
+    credit: float,
+    surprise: float | None,
+    position: int,
+    *,
+    counters: bool = True,
 ) -> None:
     """Fold one response (at ``position``, 0-based) into the counters (everything but ``t``,
-    which the caller advances)."""
+    which the caller advances); ``counters``: also the trees' ``gbm_counters`` ones."""
     signed = 2.0 * credit - 1.0
     keys = list(dict.fromkeys(skills))
     for k in keys:
@@ -310,6 +319,9 @@ def _fold_counts(
     c.ema_all = [e * d + signed for e, d in zip(c.ema_all, OVERALL_DECAYS, strict=True)]
     if surprise is not None:
         c.res_all += surprise
+    if not counters:
+        return
+    if surprise is not None:
         for k in keys:
             c.sur[k] = c.sur.get(k, 0.0) * SUR_DECAY + (1.0 - SUR_DECAY) * surprise
         c.sur_all = c.sur_all * SUR_DECAY_ALL + (1.0 - SUR_DECAY_ALL) * surprise
@@ -317,6 +329,8 @@ def _fold_counts(
     ks = set_key(keys)
     got = c.sets.get(ks)
     if got is None:
+        if len(c.sets) >= SET_LIMIT:  # the state stays bounded: forget the set answered longest ago
+            del c.sets[min(c.sets, key=lambda k: c.sets[k][5])]
         got = c.sets[ks] = [0.0] * 6
     got[0] += 1.0
     got[1] += credit
@@ -328,6 +342,10 @@ def _fold_counts(
 
 SUR_DECAY, SUR_DECAY_ALL, SET_DECAY = 0.7, 0.8, 0.8  # the trees' counters (DeepHyper.gbm_counters)
 N_COUNTER_INPUTS = 8
+# skill sets a state keeps counters for (the ones answered longest ago are forgotten first): the
+# state stays bounded whatever the skill keys. ASSISTments 2009's students met at most 101 sets
+# (136 in all), so none of them reaches it.
+SET_LIMIT = 128
 
 
 def set_key(keys: Sequence[str]) -> str:
@@ -435,7 +453,7 @@ def _stack_matrix(histories: Sequence[History], vocab: Vocab) -> tuple[Any, np.n
             vals += v
             indptr.append(len(cols))
             y.append(r.correct)
-            _fold_counts(cnt, r.item, r.skills, r.correct, None, cnt.t)
+            _fold_counts(cnt, r.item, r.skills, r.correct, None, cnt.t, counters=False)
             cnt.t += 1
     shape = (len(y), stack_width(vocab))
     return sparse.csr_matrix((vals, cols, indptr), shape=shape), np.asarray(y, dtype=float)
@@ -601,7 +619,7 @@ def _gbm_matrix(
                 rows[-1] += counter_features(cnt, keys, vocab.base_rate)
             y.append(r.correct)
             surprise = r.correct - 1.0 / (1.0 + math.exp(-(float(e[t]) + base))) if ability else None
-            _fold_counts(cnt, r.item, r.skills, r.correct, surprise, t)
+            _fold_counts(cnt, r.item, r.skills, r.correct, surprise, t, counters=counters)
             cnt.t += 1
     width = N_GBM + (N_COUNTER_INPUTS if counters else 0)
     return np.asarray(rows, dtype=np.float64).reshape(-1, width), np.asarray(y, dtype=float)
@@ -880,6 +898,22 @@ class _Trees:
         return self.value[node].sum(1) + self.base
 
 
+def _check_forest_inputs(w: dict[str, np.ndarray], hp: DeepHyper) -> None:
+    """Refuse trees that read inputs the hyperparameters do not give them (an artefact whose
+    hyperparameters and trees disagree would otherwise serve wrong probabilities silently)."""
+    feature = w["stack.gbm.feature"].astype(np.int64)
+    split = np.isfinite(w["stack.gbm.threshold"])
+    width = gbm_width(hp)
+    categorical = {GBM_SKILL} | ({width - 1} if hp.gbm_sets else set())
+    read = set(feature[split].tolist())
+    wrong = read - set(range(width)) or set(feature[split & (w["stack.gbm.cat"] >= 0)].tolist()) - categorical
+    if wrong:
+        raise ValueError(
+            f"the deep KT trees read inputs {sorted(wrong)} that this model's {width} inputs do not give "
+            "(its hyperparameters do not match its trees): retrain the model (manage.py train_kt)"
+        )
+
+
 def _empty_trees(vocab: Vocab, hp: DeepHyper) -> dict[str, np.ndarray]:
     """A forest of no trees (its logit is 0): what is stored when the trees cannot be fitted."""
     out = {k: np.zeros(0) for k in _Trees.KEYS}
@@ -912,7 +946,7 @@ def _encode(
     for t, r in enumerate(h):
         ability = (cnt.res, cnt.res_all, ability_prior) if ability_prior is not None else None
         counts[t] = count_features(cnt.wins, cnt.n, cnt.right, t, r.skills, ability)
-        _fold_counts(cnt, r.item, r.skills, r.correct, float(surprise[t]), t)
+        _fold_counts(cnt, r.item, r.skills, r.correct, float(surprise[t]), t, counters=False)
         cnt.t += 1
     return q, s, c, e.astype(np.float32), lc.astype(np.float32), counts
 
@@ -1575,6 +1609,7 @@ class DeepKT(KnowledgeTracer):
             self._stack = (w["stack.w"], float(w["stack.b"][0]), a)
             if hp.gbm:
                 self._trees = _Trees({k: w[f"stack.gbm.{k}"] for k in _Trees.KEYS})
+                _check_forest_inputs(w, hp)
                 self._skill_cat = w["stack.gbm.skill_cat"].astype(np.int64)
                 if hp.gbm_bands or hp.gbm_sets:
                     self._gbm_tables = _GbmTables.from_arrays({k: w[f"stack.gbm.{k}"] for k in _GbmTables.KEYS})
@@ -1744,7 +1779,9 @@ class DeepKT(KnowledgeTracer):
         if self.hyper.ability_features:
             surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
         # _append has advanced state.t past this response
-        _fold_counts(state, response.item, response.skills, credit, surprise, state.t - 1)
+        _fold_counts(
+            state, response.item, response.skills, credit, surprise, state.t - 1, counters=self.hyper.gbm_counters
+        )
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
@@ -1892,7 +1929,7 @@ class DeepKT(KnowledgeTracer):
             scratch = DeepState()
             if "ema" not in data or "seen" not in data:
                 for i, (item, skills, credit) in enumerate(window):
-                    _fold_counts(scratch, item, skills, credit, None, t - len(window) + i)
+                    _fold_counts(scratch, item, skills, credit, None, t - len(window) + i, counters=False)
             if "ema" in data:
                 state.last = {str(k): float(v) for k, v in data["last"].items()}
                 state.last_any = float(data["last_any"])
@@ -1962,10 +1999,12 @@ class DeepKT(KnowledgeTracer):
             "stack": fmt >= 3,
             "stack_in_head": False,
             "gbm": fmt >= 4,
-            "gbm_bands": 5 if fmt >= 5 else 0,
-            "gbm_sets": fmt >= 5,
-            "gbm_counters": fmt >= 5,
-            "stack_refit": fmt >= 5,
+            # save writes every field, so a missing one means code from before it: off (a
+            # format-5 artefact written before gbm_counters trained its trees without them)
+            "gbm_bands": 0,
+            "gbm_sets": False,
+            "gbm_counters": False,
+            "stack_refit": False,
         }
         known = set(DeepHyper.__dataclass_fields__)
         unknown = set(meta["hyper"]) - known

@@ -13,10 +13,13 @@ from assessment.kt.deep import (
     GBM_ABILITY,
     GBM_MAX_BANDS,
     GBM_SKILL,
+    N_COUNTER_INPUTS,
     N_GBM,
+    SET_LIMIT,
     DeepHyper,
     DeepKT,
     DeepState,
+    Vocab,
     _band_counts,
     _band_rates,
     _gbm_matrix,
@@ -26,6 +29,8 @@ from assessment.kt.deep import (
     _stack_matrix,
     _Trees,
     counter_features,
+    gbm_width,
+    set_key,
 )
 from eduai.inference import kt as deep_torch
 
@@ -464,11 +469,13 @@ def test_a_model_saved_with_the_trees_predicts_the_same_after_loading(model, tmp
 
 
 def test_the_tiny_models_trees_split_on_the_format_5_inputs(model):
-    # so that the online-versus-torch test above checks them as well
+    # so that the online-versus-torch test above checks each group of them as well
     feature = model.weights["stack.gbm.feature"]
-    split = np.isfinite(model.weights["stack.gbm.threshold"]) | (model.weights["stack.gbm.cat"] >= 0)
-    assert model.hyper.gbm_bands and model.hyper.gbm_sets
-    assert (feature[split] >= N_GBM).any()
+    read = set(feature[np.isfinite(model.weights["stack.gbm.threshold"])].tolist())
+    assert model.hyper.gbm_counters and model.hyper.gbm_bands and model.hyper.gbm_sets
+    counters = set(range(N_GBM, N_GBM + N_COUNTER_INPUTS))
+    bands = set(range(N_GBM + N_COUNTER_INPUTS, N_GBM + N_COUNTER_INPUTS + 5))
+    assert read & counters and read & bands and gbm_width(model.hyper) - 1 in read
 
 
 def test_a_training_rows_band_inputs_read_only_the_other_folds_counts():
@@ -529,16 +536,16 @@ def test_the_refit_keeps_the_blend_and_refits_the_logistic_model_and_trees():
 def test_a_format_4_artefact_loads_without_the_format_5_inputs(tmp_path):
     import json
 
-    m = DeepKT(DeepHyper(**TINY, gbm_bands=0, gbm_sets=False, stack_refit=False))
+    m = DeepKT(DeepHyper(**TINY, gbm_bands=0, gbm_sets=False, gbm_counters=False, stack_refit=False))
     m.fit(histories(40, seed=0), seed=0)
     m.save(tmp_path / "f4")
     meta = json.loads((tmp_path / "f4" / "deep.json").read_text())
     meta["format"] = 4
-    for key in ("gbm_bands", "gbm_sets", "stack_refit"):
+    for key in ("gbm_bands", "gbm_sets", "gbm_counters", "stack_refit"):
         meta["hyper"].pop(key)
     (tmp_path / "f4" / "deep.json").write_text(json.dumps(meta))
     old = DeepKT.load(tmp_path / "f4")
-    assert old.hyper.gbm and not old.hyper.gbm_bands and not old.hyper.gbm_sets
+    assert old.hyper.gbm and not old.hyper.gbm_bands and not old.hyper.gbm_sets and not old.hyper.gbm_counters
     state = old.new_state()
     for r in histories(1, seed=9, length=(20, 21))[0]:
         old.update(state, r)
@@ -584,3 +591,58 @@ def test_the_skill_set_counters_count_the_exact_set_only(model):
     assert pair[3] == pytest.approx(np.log1p(2)) and pair[6] == -2.0  # two answers, two wrong in a row
     assert alone[3] == pytest.approx(np.log1p(1)) and alone[6] == 1.0
     assert never[3:] == [0.0, 0.5, 0.0, 0.0, -1.0]
+
+
+def test_trees_that_read_inputs_the_hyperparameters_do_not_give_are_refused(model, tmp_path):
+    # an artefact whose hyperparameters lost an input group its trees split on (here the
+    # counters: a missing key reads as "off") must not serve shifted columns silently
+    import json
+
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "deep.json").read_text())
+    meta["hyper"].pop("gbm_counters")
+    (tmp_path / "m" / "deep.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"do not match its trees.*retrain"):
+        DeepKT.load(tmp_path / "m")
+
+
+def test_fit_gbm_gives_each_training_row_the_band_and_set_inputs_of_its_own_fold():
+    # given the trees fitted on tiny histories, and the fold of each student as _fit_gbm draws it
+    hs = histories(40, seed=4)
+    m = DeepKT(DeepHyper(**TINY))
+    m.vocab = v = Vocab.build(hs)
+    hp = m.hyper
+    gbm, _ = m._fit_gbm(hs, [], np.random.default_rng(0), 0)
+    assert gbm is not None
+    fold = np.random.default_rng(0).permutation(len(hs)) % hp.gbm_folds
+    tables = _GbmTables.from_arrays({k: gbm.arrays[k] for k in _GbmTables.KEYS})
+    start = np.cumsum([0] + [len(h) for h in hs])
+    rows = [slice(start[i], start[i + 1]) for i in range(len(hs))]
+    base = N_GBM + N_COUNTER_INPUTS
+    for i in (0, 1, 2, 17):
+        f = fold[i]
+        # the counts of the student's own fold, from that fold's rows as fitted
+        mine = [j for j in range(len(hs)) if fold[j] == f]
+        q = np.array([v.item(r.item) for j in mine for r in hs[j]])
+        S = np.concatenate([np.stack([v.skill_row(r.skills, hp.max_skills) for r in hs[j]]) for j in mine])
+        credit = np.array([r.correct for j in mine for r in hs[j]])
+        X_f = np.concatenate([gbm.X[rows[j]] for j in mine])
+        band = np.searchsorted(tables.cuts, X_f[:, GBM_ABILITY])
+        own = _band_counts(q, S, band, credit, len(v.items) + 1, len(v.skills) + 2, hp.gbm_bands)
+        n_f = np.bincount(q, minlength=len(v.item_n)).astype(float)
+        k_f = np.bincount(q, credit, minlength=len(v.item_n))
+        rates = _band_rates(tables, hp, v.item_n - n_f, v.item_k - k_f, v.base_rate, own)
+        qi = np.array([v.item(r.item) for r in hs[i]])
+        Si = np.stack([v.skill_row(r.skills, hp.max_skills) for r in hs[i]])
+        # then the student's rows read exactly those inputs: its own answers in no table
+        expected = _gbm_more(gbm.X[rows[i], :base], qi, Si, hp, tables, rates)
+        np.testing.assert_allclose(gbm.X[rows[i]], expected, atol=1e-12)
+
+
+def test_a_state_keeps_counters_for_a_bounded_number_of_skill_sets(model):
+    state = model.new_state()
+    for j in range(SET_LIMIT + 5):
+        model.update(state, Response(f"x-{j}", (f"new-{j}",), float(j % 2)))
+    assert len(state.sets) == SET_LIMIT
+    assert set_key(["new-0"]) not in state.sets and set_key([f"new-{SET_LIMIT + 4}"]) in state.sets
+    assert 0.0 < model.predict(state, "0-1", ("0",)) < 1.0
