@@ -1344,15 +1344,19 @@ class DeepKT(KnowledgeTracer):
             _item_ease(v, q, v.item_n - fold_n[f], v.item_k - fold_k[f], hp.ease_prior)
             for q, f in zip(qs, fold, strict=True)
         ]
-        X, credit = _gbm_matrix(
-            train,
-            v,
-            skill_cat,
-            eases,
-            ability_prior=hp.ability_prior,
-            ability=hp.ability_features,
-            counters=hp.gbm_counters,
-        )
+
+        def matrix(histories: Sequence[History], eases: Sequence[tuple[np.ndarray, np.ndarray]]) -> Any:
+            return _gbm_matrix(
+                histories,
+                v,
+                skill_cat,
+                eases,
+                ability_prior=hp.ability_prior,
+                ability=hp.ability_features,
+                counters=hp.gbm_counters,
+            )
+
+        X, credit = matrix(train, eases)
         try:
             _credit_rows(np.zeros((len(credit), 0)), credit)
         except ValueError:  # every answer right (or every one wrong): nothing to learn
@@ -1362,31 +1366,22 @@ class DeepKT(KnowledgeTracer):
         row_fold = np.repeat(fold, [len(h) for h in train])
         tables, per_fold = self._fit_gbm_tables(X, q_all, S, credit, row_fold, k)
         if tables is not None:
-            parts = []
-            for f in range(k):
+            wide = np.empty((len(X), gbm_width(hp)))
+            for f in range(k):  # each fold's rows read the tables with that fold's own counts left out
                 rows = row_fold == f
                 rates = None
                 if hp.gbm_bands:
                     n_f, k_f = v.item_n - fold_n[f], v.item_k - fold_k[f]
                     rates = _band_rates(tables, hp, n_f, k_f, v.base_rate, per_fold[f])
-                parts.append(_gbm_more(X[rows], q_all[rows], S[rows], hp, tables, rates))
-            order = np.argsort(np.concatenate([np.flatnonzero(row_fold == f) for f in range(k)]), kind="stable")
-            X = np.concatenate(parts)[order]
+                wide[rows] = _gbm_more(X[rows], q_all[rows], S[rows], hp, tables, rates)
+            X = wide
         Xv, credit_v = np.zeros((0, X.shape[1])), np.zeros(0)
         if valid:
             # every item's easiness from all training answers, once, read per student
             ease, logc = _item_ease(v, np.arange(len(v.item_n)), v.item_n, v.item_k, hp.ease_prior)
             items = [np.array([v.item(r.item) for r in h], dtype=np.int64) for h in valid]
             full = [(ease[q], logc[q]) for q in items]
-            Xv, credit_v = _gbm_matrix(
-                valid,
-                v,
-                skill_cat,
-                full,
-                ability_prior=hp.ability_prior,
-                ability=hp.ability_features,
-                counters=hp.gbm_counters,
-            )
+            Xv, credit_v = matrix(valid, full)
             if tables is not None:
                 rates = _band_rates(tables, hp, v.item_n, v.item_k, v.base_rate) if hp.gbm_bands else None
                 Xv = _gbm_more(Xv, np.concatenate(items), _skill_rows(valid, v, hp.max_skills), hp, tables, rates)
