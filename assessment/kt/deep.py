@@ -54,6 +54,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -693,17 +694,14 @@ class _GbmTables:
         )
 
 
-def _set_key(srow: np.ndarray) -> tuple[int, ...]:
+def _skill_indices(srow: np.ndarray) -> tuple[int, ...]:
     """A response's skill set as sorted skill indices (a ``Vocab.skill_row`` without padding)."""
     return tuple(sorted(int(j) for j in srow if j != PAD))
 
 
 def _set_categories(S: np.ndarray) -> dict[tuple[int, ...], int]:
     """Categories 1..GBM_CATEGORIES - 1 of the most frequent skill sets among rows ``S``."""
-    counts: dict[tuple[int, ...], int] = {}
-    for row in S:
-        key = _set_key(row)
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter(_skill_indices(row) for row in S)
     order = sorted(counts, key=lambda k: (-counts[k], k))[: GBM_CATEGORIES - 1]
     return {k: i + 1 for i, k in enumerate(order)}
 
@@ -778,7 +776,7 @@ def _gbm_more(
             skill_logc[S, per_skill].sum(1) / m,
         ]
     if hp.gbm_sets:
-        cols.append(np.array([tables.sets.get(_set_key(row), 0) for row in S], dtype=np.float64))
+        cols.append(np.array([tables.sets.get(_skill_indices(row), 0) for row in S], dtype=np.float64))
     return np.column_stack([X, *cols]) if cols else X
 
 
@@ -1327,8 +1325,6 @@ class DeepKT(KnowledgeTracer):
         """The boosted trees fitted on the training students (their ``_Trees`` arrays with the
         skill categories and the format-5 tables, their logits on the validation students, and
         what a refit needs), or None when every training answer is right (or every one wrong)."""
-        from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401  (fails early if missing)
-
         hp, v = self.hyper, self.vocab
         t0 = time.process_time()
         skill_cat = _skill_categories(train, v)
@@ -1357,10 +1353,6 @@ class DeepKT(KnowledgeTracer):
             )
 
         X, credit = matrix(train, eases)
-        try:
-            _credit_rows(np.zeros((len(credit), 0)), credit)
-        except ValueError:  # every answer right (or every one wrong): nothing to learn
-            return None, {}
         q_all = np.concatenate(qs)
         S = _skill_rows(train, v, hp.max_skills)
         row_fold = np.repeat(fold, [len(h) for h in train])
@@ -1385,7 +1377,10 @@ class DeepKT(KnowledgeTracer):
             if tables is not None:
                 rates = _band_rates(tables, hp, v.item_n, v.item_k, v.base_rate) if hp.gbm_bands else None
                 Xv = _gbm_more(Xv, np.concatenate(items), _skill_rows(valid, v, hp.max_skills), hp, tables, rates)
-        rows, y, weight = _credit_rows(X, credit)
+        try:
+            rows, y, weight = _credit_rows(X, credit)
+        except ValueError:  # every answer right (or every one wrong): nothing to learn
+            return None, {}
         est = self._gbm_estimator(hp.gbm_iterations, seed)
         with _threads(hp.threads):  # OpenMP threads of the trees, as torch's
             est.fit(rows, y, sample_weight=weight)
@@ -1770,9 +1765,7 @@ class DeepKT(KnowledgeTracer):
         s = self.vocab.skill_row(response.skills, self.hyper.max_skills)[None]
         self._append(state, q, s, np.array([credit]))
         state.recent.append((response.item, tuple(response.skills), credit))
-        surprise = None
-        if self.hyper.ability_features:
-            surprise = credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q[0]]) + self._base_logit)))
+        surprise = self._surprise(int(q[0]), credit)
         # _append has advanced state.t past this response
         _fold_counts(
             state, response.item, response.skills, credit, surprise, state.t - 1, counters=self.hyper.gbm_counters
@@ -1780,6 +1773,13 @@ class DeepKT(KnowledgeTracer):
         excess = len(state.recent) - self.hyper.window
         if excess > 0:
             self._evict(state, excess)
+
+    def _surprise(self, q: int, credit: float) -> float | None:
+        """The answer minus item ``q``'s expected success (the easiness the model sees), which the
+        ability counters add up; None without ``ability_features`` (no such counters)."""
+        if not self.hyper.ability_features:
+            return None
+        return credit - 1.0 / (1.0 + math.exp(-(float(self._ease[q]) + self._base_logit)))
 
     def _append(self, state: DeepState, q: np.ndarray, s: np.ndarray, c: np.ndarray) -> None:
         """Fold responses (one, or a batch when rebuilding) in at positions t, t+1, ...
@@ -1949,10 +1949,7 @@ class DeepKT(KnowledgeTracer):
             else:  # written before these counters existed (or by a model without them): from the window
                 scratch = DeepState()
                 for i, (item, skills, credit) in enumerate(window):
-                    surprise = None
-                    if self.hyper.ability_features:
-                        e = float(self._ease[self.vocab.item(item)])
-                        surprise = credit - 1.0 / (1.0 + math.exp(-(e + self._base_logit)))
+                    surprise = self._surprise(self.vocab.item(item), credit)
                     _fold_counts(scratch, item, skills, credit, surprise, t - len(window) + i)
                 state.sur, state.sur_all, state.sur_last = scratch.sur, scratch.sur_all, scratch.sur_last
                 state.sets = scratch.sets
