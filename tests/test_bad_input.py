@@ -198,11 +198,6 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def objects(world) -> dict[str, Any]:
     assignment = f.AssignmentFactory(course=world.course, min_score=0, max_score=6)

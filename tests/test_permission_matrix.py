@@ -283,12 +283,6 @@ def _cells() -> list[Any]:
     ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # PBKDF2 costs ~0.6 s per user on the CI box; the world has seven users per cell.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def objects(world) -> dict[str, Any]:
     skill = f.SkillFactory(course=world.course, name="Fractions")

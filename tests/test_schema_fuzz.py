@@ -115,12 +115,6 @@ def flatmap_case(context, case):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default PBKDF2 costs ~0.6 s per user here; the world fixture makes seven per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _keep_the_test_transaction_open():
     # Schemathesis calls the WSGI handler directly, whose request signals close "old" database
     # connections; inside the test's transaction that closes the connection itself (PostgreSQL:

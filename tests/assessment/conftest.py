@@ -18,12 +18,6 @@ from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # the shared `world` fixture hashes 11 passwords; PBKDF2 makes that ~20 s on a busy 2-core box
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _isolated_models(settings, tmp_path):
     """Artefacts under a temporary EDUAI_MODEL_ROOT; no model or state cached across tests."""
     settings.EDUAI_MODEL_ROOT = tmp_path / "models"

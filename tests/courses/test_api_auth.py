@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories as f
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_a_token_from_username_and_password_opens_the_api(world):

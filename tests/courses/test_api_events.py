@@ -12,11 +12,6 @@ from tests import factories as f
 ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def item(world):
     return f.PracticeItemFactory(course=world.course)

@@ -31,11 +31,6 @@ PINNED = {
 ROLES = ("teacher", "student", "admin")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def add_rows(world, n: int) -> None:
     """n of each kind in the course, each linked to skills and traits so prefetches matter."""
     for _ in range(n):

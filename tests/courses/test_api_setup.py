@@ -5,16 +5,8 @@ Who may do it is pinned by tests/test_permission_matrix.py; these tests pin what
 
 from __future__ import annotations
 
-import pytest
-
 from eduai.courses.models import Assignment, Course, Enrollment, RubricTrait, Skill
 from tests import factories as f
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 # --- courses and schools -------------------------------------------------------------------
 

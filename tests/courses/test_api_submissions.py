@@ -8,11 +8,6 @@ from eduai.courses.models import Enrollment, Submission, SubmissionStatus
 from tests import factories as f
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def assignment(world):
     return f.AssignmentFactory(course=world.course)

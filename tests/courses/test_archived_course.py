@@ -25,11 +25,6 @@ ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def archived(world):
     """``world.course`` with a graded submission of the student, then archived."""

@@ -16,11 +16,6 @@ from tests import factories as f
 ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def south_student(world):
     student = f.UserFactory(username="south-student")

@@ -16,11 +16,6 @@ VIEWED = "http://id.tincanapi.com/verb/viewed"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _viewed(world, resource_id, **extra):
     return {
         "course": world.course.pk,
