@@ -1,5 +1,5 @@
-"""Model loading, device choice, batching and export: the ONLY package that imports torch,
-transformers or onnxruntime.
+"""Model loading, device choice and batching: the ONLY package that imports torch or transformers.
+(ONNX Runtime is not used: its int8 encoder measured slower than torch's, see bench/onnx_encoder.py.)
 
 Contract for callers (grading, assessment, recommender):
 - nothing heavy happens at import: importing ``eduai.inference`` does not import torch, so the
