@@ -7,6 +7,7 @@ enqueued after commit. Training and scoring themselves live in ``training.py`` a
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -177,10 +178,22 @@ def teacher_grades_import(*, grades: Sequence[GradeInput], grader_id: int | None
     return len(rows)
 
 
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
+
+
 def grader_settings_set(
-    *, assignment_id: int, serving: str | None = None, auto_finetune: bool | None = None
+    *,
+    assignment_id: int,
+    serving: str | None = None,
+    auto_finetune: bool | _Unchanged | None = UNCHANGED,
 ) -> GraderSettings:
-    """Change an assignment's serving knob; the serving model follows it at once when it must."""
+    """Change an assignment's serving knob and fine-tuning switch (``auto_finetune=None``: back to
+    the deployment's ``EDUAI_GRADER_AUTO_FINETUNE``; left out: unchanged); the serving model
+    follows the knob at once when it must."""
     if serving is not None and serving not in ServingChoice.values:
         raise ValidationError(
             {"serving": f"Unknown choice {serving!r}; expected one of {', '.join(ServingChoice.values)}."}
@@ -189,7 +202,7 @@ def grader_settings_set(
         row, _ = GraderSettings.objects.select_for_update().get_or_create(assignment_id=assignment_id)
         if serving is not None:
             row.serving = serving
-        if auto_finetune is not None:
+        if auto_finetune is not UNCHANGED:
             row.auto_finetune = auto_finetune
         row.save()
         if serving is not None:

@@ -116,5 +116,10 @@ class TeacherGradeSerializer(serializers.ModelSerializer):
 
 class GraderSettingsSerializer(serializers.Serializer):
     serving = serializers.ChoiceField(choices=ServingChoice.choices, required=False)
-    auto_finetune = serializers.BooleanField(required=False, allow_null=True)
+    # null: the deployment's EDUAI_GRADER_AUTO_FINETUNE decides (a PATCH with null resets to it).
+    auto_finetune = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Fine-tune at training thresholds; null = the deployment default (EDUAI_GRADER_AUTO_FINETUNE).",
+    )
     last_threshold = serializers.IntegerField(read_only=True)
