@@ -23,16 +23,18 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -152,6 +154,99 @@ def _new_record(
     raise RuntimeError("could not allocate a model version (too many concurrent training runs)")
 
 
+# A run works in EDUAI_MODEL_ROOT/.tmp/a<assignment>-v<version>-<random>/ and holds an exclusive
+# flock on the folder's LOCK_FILE while it lives. The kernel drops the lock however the process
+# ends (SIGKILL, a Celery hard time limit, Ctrl-C), so a folder whose lock the sweep can take
+# belongs to no live run: flock, not lockf, because lockf locks of one process never conflict
+# and a demo server runs training in a thread of the process that may run the sweep.
+LOCK_FILE = ".lock"
+_TMP_NAME = re.compile(r"a(\d+)-v(\d+)-")
+
+
+def _tmp_prefix(assignment_id: int, version: int) -> str:
+    return f"a{assignment_id}-v{version}-"
+
+
+def _hold(folder: Path) -> int | None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, and the sweep removes no folder (_remove_if_dead)
+        return None
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a new file in a new folder: nobody else holds it
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def _remove_if_dead(folder: Path) -> bool:
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd: int | None = os.open(folder / LOCK_FILE, os.O_RDWR)
+    except FileNotFoundError:
+        fd = None  # left by a run from before runs took the lock, or just removed by its run
+    except OSError:
+        return False
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # alive: e.g. a `train_grader` run longer than the task's time limit
+        shutil.rmtree(folder, ignore_errors=True)
+        return not folder.exists()
+    finally:
+        _release(fd)
+
+
+def training_runs_abandon(*, older_than: datetime) -> int:
+    """Mark runs still ``training`` that started before ``older_than`` failed (their worker died or
+    passed its hard time limit), then remove the temporary folders dead runs left behind
+    (``temp_folders_remove``). Returns the number of runs marked failed."""
+    abandoned = GradingModel.objects.filter(status=ModelStatus.TRAINING, created_at__lt=older_than).update(
+        status=ModelStatus.FAILED, failure_reason="abandoned: the training worker stopped without finishing"
+    )
+    temp_folders_remove()
+    return abandoned
+
+
+def temp_folders_remove() -> list[str]:
+    """Remove the temporary folders under ``EDUAI_MODEL_ROOT/.tmp`` of runs that are over (their
+    record is no longer ``training``, or is gone) and whose process is dead (the folder's lock is
+    free). A killed fine-tune leaves ~90 MB there. Returns the names of the folders removed."""
+    try:
+        folders = [p for p in (Path(settings.EDUAI_MODEL_ROOT) / ".tmp").iterdir() if p.is_dir()]
+    except FileNotFoundError:
+        return []
+    runs: dict[tuple[int, int], list[Path]] = {}
+    for folder in folders:
+        if m := _TMP_NAME.match(folder.name):
+            runs.setdefault((int(m[1]), int(m[2])), []).append(folder)
+    if not runs:
+        return []
+    training = set(
+        GradingModel.objects.filter(status=ModelStatus.TRAINING, assignment_id__in={a for a, _ in runs}).values_list(
+            "assignment_id", "version"
+        )
+    )
+    removed = [
+        folder.name
+        for run, found in sorted(runs.items())
+        if run not in training
+        for folder in found
+        if _remove_if_dead(folder)
+    ]
+    if removed:
+        log.info("removed the temporary folders of %d dead training run(s): %s", len(removed), ", ".join(removed))
+    return removed
+
+
 def _serving_allows(assignment_id: int, method: str) -> tuple[bool, str]:
     row = GraderSettings.objects.filter(assignment_id=assignment_id).first()
     knob = row.serving if row else conf.serving_default()
@@ -190,8 +285,10 @@ def model_train(
     )
     root = _model_root()
     (root / ".tmp").mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"a{assignment_id}-v{record.version}-", dir=root / ".tmp"))
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(assignment_id, record.version), dir=root / ".tmp"))
+    lock = _hold(tmp)
     started = time.perf_counter()
+    final: Path | None = None
     try:
         result = _train_into(record, data, tmp / "artefact", method, finetune_overrides or {}, progress)
         final = root / f"assignment-{assignment_id}" / f"v{record.version:04d}-{method}"
@@ -202,14 +299,19 @@ def model_train(
         record.trained_at = timezone.now()
         record.train_seconds = time.perf_counter() - started
         for key, value in result.items():
-            setattr(record, key, value)
+            setattr(record, key, _json_safe(value))
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        GradingModel.objects.filter(pk=record.pk).update(status=ModelStatus.FAILED, failure_reason=reason[:1000])
+        # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename.
+        if final is not None and not (tmp / "artefact").exists():
+            shutil.rmtree(final, ignore_errors=True)
+        GradingModel.objects.filter(pk=record.pk).update(
+            status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
+        )
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _release(lock)
     activated, decision = _promote(record, data, schedule_scoring=schedule_scoring)
     return TrainResult(
         model_id=record.pk,
@@ -221,6 +323,34 @@ def model_train(
         seconds=time.perf_counter() - started,
         extra={"n_train": record.n_train, "n_val": record.n_val},
     )
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every NaN or infinite float as None: JSON has no such numbers (SQLite's
+    JSON_VALID check and PostgreSQL's jsonb refuse them), and a diverged fine-tune reports them
+    (best validation QWK -inf, NaN losses)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """What a teacher reads on the failed record (school pages drop file paths from it)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "stopped: training ran past its time limit (EDUAI_TRAIN_TIME_LIMIT)"
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    if isinstance(exc, DatabaseError):
+        return f"the trained model could not be recorded, so it was not kept ({type(exc).__name__}: {exc})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides: dict, progress: bool) -> dict:

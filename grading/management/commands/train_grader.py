@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from eduai.courses.models import Assignment
 from grading.management.args import MIN_MAX_LENGTH, int_at_least
+from grading.models import GradingModel, ModelStatus
 from grading.selectors import training_shortfall
 
 
@@ -41,6 +43,7 @@ class Command(BaseCommand):
         shortfall = training_shortfall(assignment_id=opts["assignment_id"])
         if shortfall:
             raise CommandError(f"assignment {opts['assignment_id']}: {shortfall}")
+        started = timezone.now()
         try:
             if opts["queue"]:
                 from django.db import transaction
@@ -64,8 +67,34 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except KeyboardInterrupt as exc:
-            raise CommandError("interrupted: the run is marked failed and no artefact was kept") from exc
+            raise CommandError(_interrupted(opts["assignment_id"], started)) from exc
         self.stdout.write(
             f"v{result.version} ({result.method}): validation QWK {result.val_qwk}, "
             f"{result.seconds:.1f} s; {result.decision}"
         )
+
+
+def _interrupted(assignment_id: int, since) -> str:
+    """What a Ctrl-C left, read from the registry: one that lands while the new model is compared
+    with the serving one (``_promote``) finds it ready and kept, not failed."""
+    record = (
+        GradingModel.objects.filter(assignment_id=assignment_id, trigger="command", created_at__gte=since)
+        .order_by("-version")
+        .first()
+    )
+    if record is None:
+        return "interrupted before a model was registered: nothing was trained or kept"
+    if record.status == ModelStatus.READY:
+        serving = (
+            "and it serves"
+            if record.is_active
+            else "but it does not serve: the comparison with the serving model was cut short "
+            '(the admin action "Serve this version" makes it serve)'
+        )
+        return (
+            f"interrupted after training: v{record.version} ({record.method}) is ready, its artefact "
+            f"{record.artefact} is kept {serving}"
+        )
+    if record.status == ModelStatus.FAILED:
+        return f"interrupted: v{record.version} is marked failed and no artefact was kept"
+    return f"interrupted: v{record.version} is still marked {record.status}"

@@ -1,0 +1,125 @@
+"""A training run that fails keeps nothing: not an artefact moved into place before its record
+could be saved, not the temporary folder of a worker that was killed (the sweep removes it, never
+one a live run holds); a diverged fine-tune's NaN/inf figures are stored as null rather than failing
+the run; and `train_grader` says what a Ctrl-C really left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+
+from grading import training
+from grading.models import GradingModel, ModelStatus
+from tests import factories as f
+
+
+def _fake_train_into(hyperparameters=None):
+    """A fit that writes an artefact and reports what a fine-tune with one validation essay does."""
+
+    def fit(record, data, workdir, method, overrides, progress):
+        workdir.mkdir(parents=True)
+        (workdir / "weights.bin").write_bytes(b"x" * 1024)
+        (workdir / training.TRAIN_IDS_FILE).write_text("[]")
+        return {
+            "hyperparameters": hyperparameters or {},
+            "n_train": 4,
+            "n_val": 1,
+            "interval_coverage": 0.9,
+            "val_qwk": float("nan"),
+        }
+
+    return fit
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def graded(world, make_graded):
+    assignment = f.AssignmentFactory(course=world.course, min_score=0, max_score=6)
+    make_graded(assignment, 5)
+    return assignment
+
+
+@pytest.mark.django_db
+def test_non_finite_figures_of_a_diverged_fine_tune_are_stored_as_null(graded, monkeypatch, settings):
+    hp = {"finetune_report": {"best_val_metric": float("-inf")}, "history": [{"val_metric": float("nan"), "epoch": 1}]}
+    monkeypatch.setattr(training, "_train_into", _fake_train_into(hp))
+
+    result = training.model_train(assignment_id=graded.pk, method="finetune", schedule_scoring=False)
+
+    record = GradingModel.objects.get(pk=result.model_id)
+    assert record.status == ModelStatus.READY and record.val_qwk is None
+    assert record.hyperparameters == {
+        "finetune_report": {"best_val_metric": None},
+        "history": [{"val_metric": None, "epoch": 1}],
+    }
+    assert (Path(settings.EDUAI_MODEL_ROOT) / record.artefact / "weights.bin").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "failure, reason",
+    [
+        (DatabaseError("database or disk is full"), "the trained model could not be recorded, so it was not kept"),
+        (KeyboardInterrupt(), "interrupted"),
+    ],
+)
+def test_a_save_that_fails_after_the_rename_leaves_no_artefact(graded, monkeypatch, settings, failure, reason):
+    monkeypatch.setattr(training, "_train_into", _fake_train_into())
+    real_save = GradingModel.save
+
+    def save(self, *args, **kwargs):
+        if self.status == ModelStatus.READY:  # the save that follows os.replace(tmp, final)
+            assert Path(settings.EDUAI_MODEL_ROOT, self.artefact, "weights.bin").exists()
+            raise failure
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(GradingModel, "save", save)
+    with pytest.raises(type(failure)):
+        training.model_train(assignment_id=graded.pk, method="fast", schedule_scoring=False)
+
+    record = GradingModel.objects.get(assignment=graded)
+    assert record.status == ModelStatus.FAILED and record.failure_reason.startswith(reason)
+    assert "Error" not in record.failure_reason.split("(")[0]  # a sentence first, the exception after
+    assert _files(Path(settings.EDUAI_MODEL_ROOT)) == []
+
+
+@pytest.mark.django_db
+def test_a_finished_run_removes_its_temp_folder_and_lock(graded, monkeypatch, settings):
+    monkeypatch.setattr(training, "_train_into", _fake_train_into())
+    training.model_train(assignment_id=graded.pk, method="fast", schedule_scoring=False)
+    assert list((Path(settings.EDUAI_MODEL_ROOT) / ".tmp").iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_ctrl_c_while_the_new_model_is_compared_says_it_was_kept(graded, monkeypatch, settings):
+    monkeypatch.setattr(training, "_train_into", _fake_train_into())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_promote", interrupted)
+    with pytest.raises(CommandError) as caught:
+        call_command("train_grader", str(graded.pk))
+
+    record = GradingModel.objects.get(assignment=graded)
+    assert record.status == ModelStatus.READY and (Path(settings.EDUAI_MODEL_ROOT) / record.artefact).is_dir()
+    message = str(caught.value)
+    assert "v1 (fast) is ready" in message and record.artefact in message and "does not serve" in message
+    assert "marked failed" not in message
+
+
+@pytest.mark.django_db
+def test_ctrl_c_during_training_says_the_run_failed(graded, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_train_into", interrupted)
+    with pytest.raises(CommandError, match="interrupted: v1 is marked failed and no artefact was kept"):
+        call_command("train_grader", str(graded.pk))
+    assert GradingModel.objects.get(assignment=graded).status == ModelStatus.FAILED
