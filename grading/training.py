@@ -4,9 +4,10 @@ Contract of ``model_train(assignment_id=..., method=...)``:
 1. reads the assignment's teacher-graded submissions (the training data) and splits them by a
    stable hash of the submission id into training and validation essays (``validation_mask``);
 2. creates the next registry version (status ``training``), fits the scorer into a temporary
-   folder under ``EDUAI_MODEL_ROOT/.tmp`` and renames it into place only when complete (an
-   interrupted run, Ctrl-C included, leaves no half-written artefact and marks the record
-   ``failed``);
+   folder under ``EDUAI_MODEL_ROOT/.tmp`` and renames it into place only when complete (a run
+   that fails or is interrupted, Ctrl-C included, marks the record ``failed`` and keeps no
+   artefact, not even one renamed before the record's save failed; a killed run's temporary
+   folder is removed by the sweep, ``training_runs_abandon``);
 3. measures validation QWK, RMSE and the conformal radius for the stated coverage, per head:
    split-conformal on the validation essays, except for a fast scorer trained on fewer than
    ``CV_CONFORMAL_BELOW`` essays, whose radius comes from 5-fold out-of-fold residuals over all
@@ -284,12 +285,14 @@ def model_train(
         requested_by_id=requested_by_id,
     )
     root = _model_root()
-    (root / ".tmp").mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(assignment_id, record.version), dir=root / ".tmp"))
-    lock = _hold(tmp)
     started = time.perf_counter()
+    tmp: Path | None = None
+    lock: int | None = None
     final: Path | None = None
     try:
+        (root / ".tmp").mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(assignment_id, record.version), dir=root / ".tmp"))
+        lock = _hold(tmp)
         result = _train_into(record, data, tmp / "artefact", method, finetune_overrides or {}, progress)
         final = root / f"assignment-{assignment_id}" / f"v{record.version:04d}-{method}"
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -303,14 +306,15 @@ def model_train(
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
         # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename.
-        if final is not None and not (tmp / "artefact").exists():
+        if final is not None and tmp is not None and not (tmp / "artefact").exists():
             shutil.rmtree(final, ignore_errors=True)
         GradingModel.objects.filter(pk=record.pk).update(
             status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
         )
         raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         _release(lock)
     activated, decision = _promote(record, data, schedule_scoring=schedule_scoring)
     return TrainResult(
