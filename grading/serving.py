@@ -5,14 +5,18 @@ Contract of ``submissions_score(submission_ids=..., token=...)``:
   ``scoring``, or a ``scoring`` claim held by the same token (a redelivered task after its
   worker died) or abandoned for longer than the lease); a lost race is skipped, never doubled;
 - waiting submissions of the same assignment are claimed into the same batch (micro-batching:
-  under load one task scores many essays in one forward pass);
-- a submission is scored at most once per model version (unique constraint; an IntegrityError
-  from a racing worker is swallowed), moves ``scoring`` -> ``scored`` with a conditional UPDATE,
-  and ``proposal_ready`` is sent after commit when it waits for review;
+  under load one task scores many essays in one forward pass); a redelivered task first takes
+  back the waiting ones its dead worker had pulled into its batch under the same token;
+- a submission is scored at most once per model version (unique constraint: the violation of
+  that one constraint means a racing worker stored it first; any other database error on the
+  insert marks the submission ``failed``, never ``scored``), moves ``scoring`` -> ``scored`` with
+  a conditional UPDATE, and ``proposal_ready`` is sent after commit when it waits for review;
 - an essay that cannot be scored (empty text) is marked ``failed`` with the reason, for good;
-  a model failure marks the batch ``failed`` with the reason and reports ``retryable`` so the
-  task retries with backoff; nothing is lost: every submission ends ``scored`` or ``failed``
-  with a reason, or stays ``received`` while no model serves its assignment.
+  a model failure (an exception, or a non-finite output for an essay) marks those submissions
+  ``failed`` with the reason and lists them in ``ScoreRunResult.retry`` so the task retries them
+  with backoff; nothing is lost: every submission ends ``scored`` or ``failed`` with a reason,
+  or stays ``received`` while no model serves its assignment. A Celery soft time limit is not
+  swallowed: the task stops, and the sweep hands its claims on once the lease runs out.
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from eduai import inference
@@ -57,6 +63,17 @@ FAST_POOLING = "mean+mid"
 
 class ScoringError(Exception):
     """A submission cannot be scored, whatever model runs (bad input)."""
+
+
+@dataclass(frozen=True)
+class ScoreRunResult(ScoreBatchResult):
+    """``ScoreBatchResult`` plus which failures are worth another try.
+
+    ``retry`` holds the model failures (an exception, a non-finite output, a prediction the
+    database refused); the other ``failed`` ids are bad input, failed for good. The task retries
+    exactly ``retry`` (a field, so no caller has to parse the reasons)."""
+
+    retry: tuple[int, ...] = ()
 
 
 # ----------------------------------------------------------------------------- embeddings
@@ -175,15 +192,23 @@ def claim(*, submission_ids: Iterable[int], token: str, model_id: int) -> list[i
     return [i for i in ids if i in won]
 
 
-def _waiting_ids(assignment_id: int, model_id: int, exclude: set[int], limit: int) -> list[int]:
+def _waiting_ids(assignment_id: int, model_id: int, exclude: set[int], limit: int, token: str) -> list[int]:
+    """Submissions of the assignment to pull into this task's batch, at most ``limit``.
+
+    First those this token already holds: a redelivered task (same id, same token) carries only
+    its own ids, while its dead worker had also claimed waiting essays into the batch; without
+    this they would sit in ``scoring`` until the lease ran out. Only the task that claimed them
+    has the token, so this never takes a row another live worker holds. Then ``received`` ones
+    no prediction of this model version covers yet, oldest first."""
     if limit <= 0:
         return []
     already = Exists(Prediction.objects.filter(submission=OuterRef("pk"), model_id=model_id))
+    held = Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
     qs = (
-        Submission.objects.filter(assignment_id=assignment_id, status=SubmissionStatus.RECEIVED)
+        Submission.objects.filter(assignment_id=assignment_id)
+        .filter(held | (Q(status=SubmissionStatus.RECEIVED) & ~Q(already)))
         .exclude(pk__in=exclude)
-        .filter(~Q(already))
-        .order_by("submitted_at", "id")
+        .order_by(Case(When(held, then=Value(0)), default=Value(1), output_field=IntegerField()), "submitted_at", "id")
         .values_list("id", flat=True)
     )
     return list(qs[:limit])
@@ -218,8 +243,20 @@ def predictions_for(record: GradingModel, submission_ids: Sequence[int], texts: 
     return loaded_model(record).predict(list(submission_ids), list(texts))
 
 
+def _model_output(record: GradingModel, rubric: Rubric, ids: Sequence[int], texts: Sequence[str]) -> np.ndarray:
+    """``predictions_for`` checked for shape: one row per essay, one column per rubric head."""
+    raw = np.asarray(predictions_for(record, ids, texts), dtype=float)
+    heads = len(rubric.heads)
+    if raw.ndim != 2 or raw.shape[0] != len(ids) or raw.shape[1] < heads:
+        raise ValueError(f"the model gave outputs of shape {raw.shape} for {len(ids)} essays and {heads} heads")
+    return raw[:, :heads]
+
+
 def _prediction(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seconds: float) -> Prediction:
     """The unsaved prediction row of one submission: rounded score, interval, trait scores."""
+    if not np.isfinite(raw[: len(rubric.heads)]).all():
+        # Callers drop these first (a model failure); rounding NaN would give -2**63.
+        raise ValueError(f"non-finite model output for submission {sid}: {raw!r}")
     coverage = float(record.interval_coverage or conf.coverage())
     radius = record.interval_halfwidth if record.interval_halfwidth is not None else math.inf
     low, high = interval(np.array([raw[0]]), radius, rubric.min_score, rubric.max_score, rubric.step)
@@ -258,15 +295,48 @@ def _announce(record: GradingModel, predictions: Sequence[Prediction]) -> None:
         transaction.on_commit(partial(send, p.submission_id, p.pk))
 
 
+@dataclass
+class _Outcome:
+    """Where the claimed submissions of one batch ended. A submission a racing worker had
+    already scored with this version is in none of the lists (it is ``scored``, not by us)."""
+
+    record: GradingModel
+    rubric: Rubric
+    token: str
+    scored: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)  # model failures: worth another try
+
+    def fail(self, ids: Sequence[int], reason: str, *, retry: bool) -> None:
+        if not ids:
+            return
+        _release(ids, self.token, status=SubmissionStatus.FAILED, reason=reason)
+        self.failed += [(i, reason[:500]) for i in ids]
+        if retry:
+            self.retry += ids
+
+    def model_failed(self, ids: Sequence[int], what: str) -> None:
+        self.fail(ids, f"model v{self.record.version} failed: {what}", retry=True)
+
+
 def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seconds: float, token: str) -> bool:
-    """Store one prediction and move its submission to ``scored`` if this token still holds it."""
+    """Store one prediction and move its submission to ``scored`` if this token still holds it.
+
+    True: stored. False: a racing worker had stored this version's prediction first, and the
+    submission is released as ``scored``. Any other refusal by the database (NOT NULL, CHECK,
+    a foreign key, a value out of range) propagates with nothing stored: it must never read as
+    "already scored"."""
     with transaction.atomic():
         try:
             with transaction.atomic():
                 prediction = _prediction(record, rubric, sid, raw, seconds)
                 prediction.save(force_insert=True)
         except IntegrityError:
-            # Another worker stored this version's prediction first: ours is the duplicate.
+            # Only uniq_prediction_per_model_version means "stored by another worker", and then
+            # that row is visible now: a unique-index insert waits for the racing transaction to
+            # commit before it fails (PostgreSQL, read committed), and SQLite has one writer.
+            if not Prediction.objects.filter(submission_id=sid, model=record).exists():
+                raise
             _release([sid], token, status=SubmissionStatus.SCORED, reason="")
             return False
         moved = (
@@ -280,16 +350,25 @@ def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seco
     return True
 
 
-def _store_many(
-    record: GradingModel, rubric: Rubric, rows: Sequence[tuple[int, np.ndarray]], seconds: float, token: str
-) -> list[int]:
+def _store_one(out: _Outcome, sid: int, raw: np.ndarray, seconds: float) -> None:
+    try:
+        if _store(out.record, out.rubric, sid, raw, seconds, out.token):
+            out.scored.append(sid)
+    except (IntegrityError, DataError) as exc:
+        log.exception("the database refused the prediction of model %s for submission %s", out.record.pk, sid)
+        out.model_failed([sid], f"the database refused its prediction: {type(exc).__name__}: {exc}")
+
+
+def _store_many(out: _Outcome, rows: Sequence[tuple[int, np.ndarray]], seconds: float) -> None:
     """``_store`` for a batch: one INSERT and one UPDATE instead of three statements per essay.
 
-    A racing worker that stored one of these first makes the INSERT fail as a whole; then the
-    batch falls back to ``_store`` row by row, which skips exactly the duplicates."""
-    predictions = [_prediction(record, rubric, sid, raw, seconds) for sid, raw in rows]
+    A racing worker that stored one of these first makes the INSERT fail as a whole (so does any
+    row the database refuses); then the batch falls back to ``_store`` row by row, which skips
+    exactly the duplicates and fails exactly the refused rows."""
+    record, token = out.record, out.token
+    predictions = [_prediction(record, out.rubric, sid, raw, seconds) for sid, raw in rows]
     if not predictions:
-        return []
+        return
     try:
         with transaction.atomic():
             created = Prediction.objects.bulk_create(predictions)
@@ -310,14 +389,25 @@ def _store_many(
             mine = set(held.select_for_update().values_list("id", flat=True))
             held.filter(pk__in=mine).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=timezone.now())
             _announce(record, [p for p in created if p.submission_id in mine])
-            return [p.submission_id for p in created]
-    except IntegrityError:
-        return [sid for sid, raw in rows if _store(record, rubric, sid, raw, seconds, token)]
+    except (IntegrityError, DataError):
+        for sid, raw in rows:
+            _store_one(out, sid, raw, seconds)
+    else:
+        out.scored += [p.submission_id for p in created]
+
+
+def _store_finite(out: _Outcome, ids: Sequence[int], raw: np.ndarray, seconds: float) -> None:
+    """Store the rows the model gave finite outputs for; a NaN or inf (any head) is a model
+    failure of that essay: ``failed`` with the reason and retried, never stored."""
+    finite = np.isfinite(raw).all(axis=1)
+    bad = [sid for k, sid in enumerate(ids) if not finite[k]]
+    out.fail(bad, f"model v{out.record.version} gave a non-finite score", retry=True)
+    _store_many(out, [(sid, raw[k]) for k, sid in enumerate(ids) if finite[k]], seconds)
 
 
 def submissions_score(
     *, submission_ids: Sequence[int], token: str | None = None, batch_limit: int | None = None
-) -> ScoreBatchResult:
+) -> ScoreRunResult:
     """Score the given submissions (and waiting ones of their assignments) with the serving models."""
     started = time.perf_counter()
     token = token or uuid.uuid4().hex
@@ -328,9 +418,9 @@ def submissions_score(
         by_assignment[aid].append(sid)
     scored: list[int] = []
     failed: list[tuple[int, str]] = []
+    retry: list[int] = []
     skipped: list[int] = [i for i in ids if not any(i in v for v in by_assignment.values())]
     waiting: list[int] = []
-    retryable = False
     for assignment_id, wanted in by_assignment.items():
         record = serving_model(assignment_id)
         if record is None:
@@ -338,21 +428,22 @@ def submissions_score(
             continue
         mine = claim(submission_ids=wanted, token=token, model_id=record.pk)
         skipped.extend(i for i in wanted if i not in mine)
-        extra = _waiting_ids(assignment_id, record.pk, set(mine), limit - len(mine))
+        extra = _waiting_ids(assignment_id, record.pk, set(wanted), limit - len(mine), token)
         mine += claim(submission_ids=extra, token=token, model_id=record.pk)
         if not mine:
             continue
         s, f, r = _score_claimed(record, mine, token)
         scored += s
         failed += f
-        retryable = retryable or r
-    return ScoreBatchResult(
+        retry += r
+    return ScoreRunResult(
         scored=tuple(scored),
         failed=tuple(failed),
         skipped=tuple(skipped),
         waiting=tuple(waiting),
-        retryable=retryable,
+        retryable=bool(retry),
         seconds=time.perf_counter() - started,
+        retry=tuple(retry),
     )
 
 
@@ -368,57 +459,58 @@ def _embed_waiting(assignment_id: int, ids: list[int]) -> list[int]:
             continue
         try:
             embeddings_ensure(submission_ids=list(texts), spec=spec, texts=texts)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:  # an embedding is an optimisation here; training computes any missing one
             log.exception("could not embed submissions %s of assignment %s", list(texts), assignment_id)
     return [sid for sid, _, _ in rows]
 
 
-def _score_claimed(record: GradingModel, ids: list[int], token: str) -> tuple[list[int], list[tuple[int, str]], bool]:
+def _score_claimed(
+    record: GradingModel, ids: list[int], token: str
+) -> tuple[list[int], list[tuple[int, str]], list[int]]:
+    """Score the submissions this token holds: (scored, failed with reasons, worth retrying)."""
     texts = dict(Submission.objects.filter(pk__in=ids).values_list("id", "text"))
-    rubric = rubric_of(record)
-    failed: list[tuple[int, str]] = []
+    out = _Outcome(record=record, rubric=rubric_of(record), token=token)
     good: list[int] = []
     for sid in ids:
         try:
             _check_text(texts.get(sid, ""))
             good.append(sid)
         except ScoringError as exc:
-            failed.append((sid, str(exc)))
-            _release([sid], token, status=SubmissionStatus.FAILED, reason=f"cannot score: {exc}")
-    if not good:
-        return [], failed, False
-    batch_start = time.perf_counter()
-    try:
-        raw = predictions_for(record, good, [texts[i] for i in good])
-    except Exception as exc:
-        log.exception("model %s failed on a batch of %d submissions", record.pk, len(good))
-        if len(good) > 1:
-            # Isolate: score one by one, so one essay that breaks the model cannot fail the rest.
-            return _score_one_by_one(record, rubric, good, texts, token, failed)
-        reason = f"model v{record.version} failed: {type(exc).__name__}: {exc}"
-        _release(good, token, status=SubmissionStatus.FAILED, reason=reason)
-        return [], [*failed, (good[0], reason)], True
-    per_item = (time.perf_counter() - batch_start) / len(good)
-    scored = _store_many(record, rubric, [(sid, raw[k]) for k, sid in enumerate(good)], per_item, token)
-    return scored, failed, False
+            out.fail([sid], f"cannot score: {exc}", retry=False)
+    if good:
+        batch_start = time.perf_counter()
+        try:
+            raw = _model_output(record, out.rubric, good, [texts[i] for i in good])
+        except SoftTimeLimitExceeded:
+            # Not a model failure: the task is out of time (the hard kill follows within a
+            # minute), so starting the essays again one by one would only be cut off. The claims
+            # stay in ``scoring`` until the lease runs out and the sweep re-enqueues them.
+            raise
+        except Exception as exc:
+            log.exception("model %s failed on a batch of %d submissions", record.pk, len(good))
+            if len(good) > 1:
+                # Isolate: score one by one, so one essay that breaks the model cannot fail the rest.
+                _score_one_by_one(out, good, texts)
+            else:
+                out.model_failed(good, f"{type(exc).__name__}: {exc}")
+        else:
+            _store_finite(out, good, raw, (time.perf_counter() - batch_start) / len(good))
+    return out.scored, out.failed, out.retry
 
 
-def _score_one_by_one(record, rubric, ids, texts, token, failed):
-    scored: list[int] = []
-    retry = False
+def _score_one_by_one(out: _Outcome, ids: Sequence[int], texts: dict[int, str]) -> None:
     for sid in ids:
         start = time.perf_counter()
         try:
-            raw = predictions_for(record, [sid], [texts[sid]])
+            raw = _model_output(out.record, out.rubric, [sid], [texts[sid]])
+        except SoftTimeLimitExceeded:
+            raise
         except Exception as exc:
-            reason = f"model v{record.version} failed: {type(exc).__name__}: {exc}"
-            _release([sid], token, status=SubmissionStatus.FAILED, reason=reason)
-            failed.append((sid, reason))
-            retry = True
+            out.model_failed([sid], f"{type(exc).__name__}: {exc}")
             continue
-        if _store(record, rubric, sid, raw[0], time.perf_counter() - start, token):
-            scored.append(sid)
-    return scored, failed, retry
+        _store_finite(out, [sid], raw, time.perf_counter() - start)
 
 
 def submissions_waiting(*, assignment_id: int, model_id: int) -> list[int]:

@@ -62,15 +62,15 @@ def score_submissions(self, submission_ids: list[int]) -> dict[str, object]:
         "skipped": list(result.skipped),
         "waiting": list(result.waiting),
     }
-    if result.retryable:
-        failed_ids = [sid for sid, reason in result.failed if not reason.startswith("cannot score")]
-        if failed_ids and self.request.retries < conf.scoring_max_retries():
-            countdown = 30 * 2**self.request.retries
-            log.warning("scoring failed for %s; retry %d in %d s", failed_ids, self.request.retries + 1, countdown)
-            try:
-                raise self.retry(args=[failed_ids], countdown=countdown)
-            except MaxRetriesExceededError:
-                pass
+    # Model failures only: an essay that cannot be scored (bad input) fails for good.
+    failed_ids = list(result.retry)
+    if failed_ids and self.request.retries < conf.scoring_max_retries():
+        countdown = 30 * 2**self.request.retries
+        log.warning("scoring failed for %s; retry %d in %d s", failed_ids, self.request.retries + 1, countdown)
+        try:
+            raise self.retry(args=[failed_ids], countdown=countdown)
+        except MaxRetriesExceededError:
+            pass
     return summary
 
 
@@ -123,16 +123,14 @@ def embed_submissions(self, submission_ids: list[int]) -> dict[str, object]:
 
 @shared_task(name="grading.tasks.sweep_stuck_submissions")
 def sweep_stuck_submissions() -> dict[str, object]:
-    """Re-enqueue work a lost task left behind; mark abandoned training runs failed."""
-    from .models import GradingModel, ModelStatus
+    """Re-enqueue work a lost task left behind; mark abandoned training runs failed, remove their temp folders."""
     from .serving import stuck_submissions
+    from .training import training_runs_abandon
 
     ids = stuck_submissions()
     size = conf.scoring_batch()
     for start in range(0, len(ids), size):
         score_submissions.delay(ids[start : start + size])
     cutoff = timezone.now() - timedelta(seconds=TRAIN_SOFT_LIMIT_S + 600)
-    abandoned = GradingModel.objects.filter(status=ModelStatus.TRAINING, created_at__lt=cutoff).update(
-        status=ModelStatus.FAILED, failure_reason="abandoned: the training worker stopped without finishing"
-    )
+    abandoned = training_runs_abandon(older_than=cutoff)  # and removes dead runs' temporary folders
     return {"requeued": ids, "abandoned_training_runs": abandoned}
