@@ -5,14 +5,17 @@ the run; and `train_grader` says what a Ctrl-C really left."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
+from django.utils import timezone
 
 from grading import training
 from grading.models import GradingModel, ModelStatus
+from grading.tasks import sweep_stuck_submissions
 from tests import factories as f
 
 
@@ -87,6 +90,42 @@ def test_a_save_that_fails_after_the_rename_leaves_no_artefact(graded, monkeypat
     assert record.status == ModelStatus.FAILED and record.failure_reason.startswith(reason)
     assert "Error" not in record.failure_reason.split("(")[0]  # a sentence first, the exception after
     assert _files(Path(settings.EDUAI_MODEL_ROOT)) == []
+
+
+@pytest.mark.django_db
+def test_the_sweep_removes_the_temp_folder_of_a_killed_run_but_not_a_live_ones(graded, settings):
+    root = Path(settings.EDUAI_MODEL_ROOT) / ".tmp"
+    old = timezone.now() - timedelta(days=2)
+    killed, live, recent = (
+        GradingModel.objects.create(assignment=graded, version=v, method="finetune") for v in (1, 2, 3)
+    )
+    GradingModel.objects.filter(pk__in=[killed.pk, live.pk]).update(created_at=old)
+
+    def folder(record, suffix, lock):
+        path = root / f"{training._tmp_prefix(graded.pk, record.version)}{suffix}"
+        (path / "artefact").mkdir(parents=True)
+        (path / "artefact" / "model.safetensors").write_bytes(b"w" * 4096)
+        if lock:
+            (path / training.LOCK_FILE).touch()
+        return path
+
+    killed_dirs = [folder(killed, "k1", lock=True), folder(killed, "k2", lock=False)]
+    live_dir = folder(live, "l1", lock=True)  # a `train_grader` run past the task's time limit
+    recent_dir = folder(recent, "r1", lock=False)  # just created, lock not taken yet
+    lock = training._hold(live_dir)
+    try:
+        result = sweep_stuck_submissions()
+    finally:
+        training._release(lock)
+
+    assert result["abandoned_training_runs"] == 2
+    assert [d.exists() for d in killed_dirs] == [False, False]
+    assert live_dir.exists() and recent_dir.exists()
+    assert GradingModel.objects.get(pk=live.pk).status == ModelStatus.FAILED  # its record, as before
+    assert GradingModel.objects.get(pk=recent.pk).status == ModelStatus.TRAINING
+    # once the live run is gone (lock released), a later sweep removes its folder too
+    sweep_stuck_submissions()
+    assert not live_dir.exists() and recent_dir.exists()
 
 
 @pytest.mark.django_db
