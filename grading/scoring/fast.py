@@ -55,7 +55,14 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .base import FitReport, TrainingSet
-from .features import analyzer_tokens, char_wb_3_4, english_word_ngrams, feature_names, linguistic_features
+from .features import (
+    FIRST_COLUMNS,
+    analyzer_tokens,
+    char_wb_3_4,
+    english_word_ngrams,
+    feature_names,
+    linguistic_features,
+)
 
 ARTEFACT = "fast.pkl"
 ALPHAS = np.logspace(-2, 3.5, 12)
@@ -288,6 +295,7 @@ class FastScorer:
             "words": words,
             "uses_embeddings": emb is not None,
             "embedding_key": embedding_key,
+            "feature_names": list(feature_names(language)),
             "heads": servable,
             "ranges": ranges,
             "fallback": [
@@ -337,7 +345,10 @@ class FastScorer:
         s = self.state
         if s["uses_embeddings"] and embeddings is None:
             raise ValueError("this fast scorer needs the submissions' embeddings")
-        features = linguistic_features(texts, s["language"])
+        # The columns this model was trained on (an artefact from before they were named: the
+        # first ones, since later columns are appended).
+        names = s.get("feature_names") or feature_names(s["language"])[: FIRST_COLUMNS[s["language"]]]
+        features = linguistic_features(texts, s["language"], names)
         tfidf = hstack([s["chars"].transform(texts), s["words"].transform(texts)]).tocsr()
         emb = None if embeddings is None else np.asarray(embeddings, dtype=np.float32)
         out = np.zeros((len(texts), len(s["heads"])), dtype=np.float64)

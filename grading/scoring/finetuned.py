@@ -33,9 +33,10 @@ FEATURES_FILE = "side_features.json"
 class FineTunedScorer:
     method = "finetune"
 
-    def __init__(self, model, feature_language: str | None = None) -> None:
+    def __init__(self, model, feature_language: str | None = None, feature_names: list[str] | None = None) -> None:
         self.model = model
         self.feature_language = feature_language
+        self.feature_names = feature_names
 
     @classmethod
     def fit(
@@ -117,21 +118,21 @@ class FineTunedScorer:
     def load(cls, workdir: Path) -> FineTunedScorer:
         # Not through finetune.load_scorer: grading caches the whole loaded model itself.
         model = finetune.FineTunedScorer(workdir)
-        language = None
+        language, names = None, None
         if model.needs_features:
             saved = json.loads((Path(workdir) / FEATURES_FILE).read_text())
-            language = str(saved["language"])
-            if list(saved["names"]) != list(feature_names(language)):
+            language, names = str(saved["language"]), [str(n) for n in saved["names"]]
+            # Later versions may add features: the model reads the ones it was trained on, by name.
+            if not set(names) <= set(feature_names(language)):
                 raise ValueError(
-                    "this fine-tuned model was trained on other linguistic features than this version "
-                    "computes: retrain it"
+                    "this fine-tuned model was trained on linguistic features this version does not compute: retrain it"
                 )
-        return cls(model, language)
+        return cls(model, language, names)
 
     uses_embeddings = False
 
     def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         features = None
         if self.feature_language is not None:
-            features = linguistic_features(texts, self.feature_language)
+            features = linguistic_features(texts, self.feature_language, self.feature_names)
         return self.model.predict(texts, features=features).astype(np.float64)

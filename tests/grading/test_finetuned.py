@@ -132,8 +132,12 @@ def test_hybrid_fine_tuned_model_reads_linguistic_features_when_it_scores(world,
     quality = [q for q in range(7) for _ in range(2)]
     raw = FineTunedScorer.load(folder).predict([essay(q, rng) for q in quality])
     assert raw.shape == (14, 2) and spearmanr(raw[:, 0], quality).statistic > 0.6
-    # and a model whose saved feature columns differ from this version's is refused, not misread
+    # and a model saved with fewer feature columns (an older version's) reads those, by name
     saved = json.loads((folder / FEATURES_FILE).read_text())
     (folder / FEATURES_FILE).write_text(json.dumps({**saved, "names": saved["names"][:-1]}))
+    older = FineTunedScorer.load(folder)
+    assert older.feature_names == saved["names"][:-1]
+    # while one trained on a column this version does not compute is refused, not misread
+    (folder / FEATURES_FILE).write_text(json.dumps({**saved, "names": [*saved["names"], "from_the_future"]}))
     with pytest.raises(ValueError, match="retrain"):
         FineTunedScorer.load(folder)
