@@ -15,6 +15,9 @@ class ScoreBatchResult:
     waiting: tuple[int, ...] = ()  # no model serves the assignment yet (embeddings stored)
     retryable: bool = False  # a model failure (not the essay's fault): worth retrying later
     seconds: float = 0.0
+    # The failed ids worth another try (model failures: an exception, a non-finite output, a
+    # prediction the database refused); the other failed ids are bad input, failed for good.
+    retry: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ Contract of ``submissions_score(submission_ids=..., token=...)``:
   a conditional UPDATE, and ``proposal_ready`` is sent after commit when it waits for review;
 - an essay that cannot be scored (empty text) is marked ``failed`` with the reason, for good;
   a model failure (an exception, or a non-finite output for an essay) marks those submissions
-  ``failed`` with the reason and lists them in ``ScoreRunResult.retry`` so the task retries them
+  ``failed`` with the reason and lists them in ``ScoreBatchResult.retry`` so the task retries them
   with backoff; nothing is lost: every submission ends ``scored`` or ``failed`` with a reason,
   or stays ``received`` while no model serves its assignment. A Celery soft time limit is not
   swallowed: the task stops, and the sweep hands its claims on once the lease runs out.
@@ -65,17 +65,6 @@ class ScoringError(Exception):
     """A submission cannot be scored, whatever model runs (bad input)."""
 
 
-@dataclass(frozen=True)
-class ScoreRunResult(ScoreBatchResult):
-    """``ScoreBatchResult`` plus which failures are worth another try.
-
-    ``retry`` holds the model failures (an exception, a non-finite output, a prediction the
-    database refused); the other ``failed`` ids are bad input, failed for good. The task retries
-    exactly ``retry`` (a field, so no caller has to parse the reasons)."""
-
-    retry: tuple[int, ...] = ()
-
-
 # ----------------------------------------------------------------------------- embeddings
 def _spec_from_key(key: str, language: str) -> EncoderSpec:
     """Rebuild the spec of a stored key (the path from settings; length and precision from the key)."""
@@ -99,9 +88,10 @@ def default_spec(language: str) -> EncoderSpec | None:
 
 
 def embeddings_ensure(
-    *, submission_ids: Sequence[int], spec: EncoderSpec, texts: dict[int, str] | None = None
+    *, submission_ids: Sequence[int], spec: EncoderSpec, texts: dict[int, str] | None = None, progress: bool = False
 ) -> dict[int, np.ndarray]:
-    """Stored embeddings of the submissions, computing and storing the missing ones (once each)."""
+    """Stored embeddings of the submissions, computing and storing the missing ones (once each;
+    ``progress``: a progress bar while they are computed, for commands)."""
     ids = list(dict.fromkeys(int(i) for i in submission_ids))
     found: dict[int, np.ndarray] = {}
     for sid, dim, blob in SubmissionEmbedding.objects.filter(submission_id__in=ids, encoder_key=spec.key).values_list(
@@ -112,7 +102,7 @@ def embeddings_ensure(
     if missing:
         if texts is None or any(i not in texts for i in missing):
             texts = {**(texts or {}), **dict(Submission.objects.filter(pk__in=missing).values_list("id", "text"))}
-        vectors = inference.embed(spec, [texts.get(i, "") for i in missing])
+        vectors = inference.embed(spec, [texts.get(i, "") for i in missing], progress=progress)
         rows = [
             SubmissionEmbedding(
                 submission_id=i, encoder_key=spec.key, dim=vectors.shape[1], vector=vectors[k].astype("<f4").tobytes()
@@ -407,7 +397,7 @@ def _store_finite(out: _Outcome, ids: Sequence[int], raw: np.ndarray, seconds: f
 
 def submissions_score(
     *, submission_ids: Sequence[int], token: str | None = None, batch_limit: int | None = None
-) -> ScoreRunResult:
+) -> ScoreBatchResult:
     """Score the given submissions (and waiting ones of their assignments) with the serving models."""
     started = time.perf_counter()
     token = token or uuid.uuid4().hex
@@ -436,7 +426,7 @@ def submissions_score(
         scored += s
         failed += f
         retry += r
-    return ScoreRunResult(
+    return ScoreBatchResult(
         scored=tuple(scored),
         failed=tuple(failed),
         skipped=tuple(skipped),

@@ -373,7 +373,10 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         key = ""
         if spec is not None:
             found = embeddings_ensure(
-                submission_ids=list(data.ids), spec=spec, texts=dict(zip(data.ids, data.texts, strict=True))
+                submission_ids=list(data.ids),
+                spec=spec,
+                texts=dict(zip(data.ids, data.texts, strict=True)),
+                progress=progress,
             )
             data = TrainingSet(**{**data.__dict__, "embeddings": np.stack([found[i] for i in data.ids])})
             key = spec.key

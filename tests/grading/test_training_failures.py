@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 from django.utils import timezone
 
-from grading import training
+import grading.api as grading
+from eduai import inference
+from grading import conf, training
 from grading.models import GradingModel, ModelStatus
 from grading.tasks import sweep_stuck_submissions
 from tests import factories as f
@@ -162,3 +165,15 @@ def test_ctrl_c_during_training_says_the_run_failed(graded, monkeypatch):
     with pytest.raises(CommandError, match="interrupted: v1 is marked failed and no artefact was kept"):
         call_command("train_grader", str(graded.pk))
     assert GradingModel.objects.get(assignment=graded).status == ModelStatus.FAILED
+
+
+def test_fast_training_shows_progress_while_it_embeds_the_training_essays(world, make_graded):
+    # given an assignment whose graded essays have no stored embeddings yet
+    assignment = f.AssignmentFactory(course=world.course)
+    make_graded(assignment, conf.MIN_TRAINING_ESSAYS)
+    # when a command trains it with progress on (train_grader, evaluate_grader)
+    with mock.patch("grading.serving.inference.embed", wraps=inference.embed) as embed:
+        grading.model_train(assignment_id=assignment.pk, method="fast", progress=True, schedule_scoring=False)
+    # then the embedding of the missing essays runs with a progress bar
+    assert embed.call_count == 1 and embed.call_args.kwargs["progress"] is True
+    assert len(embed.call_args.args[1]) == conf.MIN_TRAINING_ESSAYS
