@@ -16,7 +16,8 @@ Contract of ``submissions_score(submission_ids=..., token=...)``:
   ``failed`` with the reason and lists them in ``ScoreBatchResult.retry`` so the task retries them
   with backoff; nothing is lost: every submission ends ``scored`` or ``failed`` with a reason,
   or stays ``received`` while no model serves its assignment. A Celery soft time limit is not
-  swallowed: the task stops, and the sweep hands its claims on once the lease runs out.
+  swallowed: the run stops with ``ScoringCutShort`` (the model failures so far), and the task
+  retries them, its own ids and, under the same token, the essays it still holds.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ FAST_POOLING = "mean+mid"
 
 class ScoringError(Exception):
     """A submission cannot be scored, whatever model runs (bad input)."""
+
+
+class ScoringCutShort(SoftTimeLimitExceeded):
+    """The task's soft time limit struck in the middle of a run.
+
+    ``retry``: the model failures recorded before it (``failed``, meant for another try, which
+    the task schedules from here since no result is returned); the essays still in ``scoring``
+    stay held by the task's token, which a retry of the same task takes back."""
+
+    def __init__(self, retry: Sequence[int]) -> None:
+        super().__init__(f"soft time limit reached; {len(retry)} model failure(s) to retry")
+        self.retry = tuple(retry)
 
 
 # ----------------------------------------------------------------------------- embeddings
@@ -411,21 +424,24 @@ def submissions_score(
     retry: list[int] = []
     skipped: list[int] = [i for i in ids if not any(i in v for v in by_assignment.values())]
     waiting: list[int] = []
-    for assignment_id, wanted in by_assignment.items():
-        record = serving_model(assignment_id)
-        if record is None:
-            waiting.extend(_embed_waiting(assignment_id, wanted))
-            continue
-        mine = claim(submission_ids=wanted, token=token, model_id=record.pk)
-        skipped.extend(i for i in wanted if i not in mine)
-        extra = _waiting_ids(assignment_id, record.pk, set(wanted), limit - len(mine), token)
-        mine += claim(submission_ids=extra, token=token, model_id=record.pk)
-        if not mine:
-            continue
-        s, f, r = _score_claimed(record, mine, token)
-        scored += s
-        failed += f
-        retry += r
+    try:
+        for assignment_id, wanted in by_assignment.items():
+            record = serving_model(assignment_id)
+            if record is None:
+                waiting.extend(_embed_waiting(assignment_id, wanted))
+                continue
+            mine = claim(submission_ids=wanted, token=token, model_id=record.pk)
+            skipped.extend(i for i in wanted if i not in mine)
+            extra = _waiting_ids(assignment_id, record.pk, set(wanted), limit - len(mine), token)
+            mine += claim(submission_ids=extra, token=token, model_id=record.pk)
+            if not mine:
+                continue
+            s, f, _ = _score_claimed(record, mine, token, retry)  # model failures land in retry
+            scored += s
+            failed += f
+    except SoftTimeLimitExceeded as exc:
+        # The failures so far must still be retried: the task only sees them through this.
+        raise ScoringCutShort(retry) from exc
     return ScoreBatchResult(
         scored=tuple(scored),
         failed=tuple(failed),
@@ -457,11 +473,14 @@ def _embed_waiting(assignment_id: int, ids: list[int]) -> list[int]:
 
 
 def _score_claimed(
-    record: GradingModel, ids: list[int], token: str
+    record: GradingModel, ids: list[int], token: str, retry: list[int] | None = None
 ) -> tuple[list[int], list[tuple[int, str]], list[int]]:
-    """Score the submissions this token holds: (scored, failed with reasons, worth retrying)."""
+    """Score the submissions this token holds: (scored, failed with reasons, worth retrying).
+
+    ``retry``: a list the model failures are appended to as they happen (so they are known even
+    if a soft time limit cuts the run short); returned as the third item."""
     texts = dict(Submission.objects.filter(pk__in=ids).values_list("id", "text"))
-    out = _Outcome(record=record, rubric=rubric_of(record), token=token)
+    out = _Outcome(record=record, rubric=rubric_of(record), token=token, retry=[] if retry is None else retry)
     good: list[int] = []
     for sid in ids:
         try:

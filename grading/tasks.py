@@ -52,10 +52,21 @@ def _ids(values: object) -> list[int]:
     time_limit=600,
 )
 def score_submissions(self, submission_ids: list[int]) -> dict[str, object]:
-    from .serving import submissions_score
+    from .serving import ScoringCutShort, submissions_score
 
     ids = _ids(submission_ids)
-    result = submissions_score(submission_ids=ids, token=self.request.id or None)
+    try:
+        result = submissions_score(submission_ids=ids, token=self.request.id or None)
+    except ScoringCutShort as exc:
+        # Out of time: try again later, with the model failures recorded so far; the same task id
+        # is the same token, so the retry also takes back the essays still held in ``scoring``.
+        if self.request.retries < conf.scoring_max_retries():
+            countdown = 30 * 2**self.request.retries
+            log.warning("scoring ran out of time; retry %d in %d s", self.request.retries + 1, countdown)
+            # The failures first: past MAX_IDS_PER_TASK an unscored id is left to the sweep.
+            again = list(dict.fromkeys([*exc.retry, *ids]))[:MAX_IDS_PER_TASK]
+            raise self.retry(args=[again], countdown=countdown, exc=exc) from exc
+        raise
     summary = {
         "scored": list(result.scored),
         "failed": [list(f) for f in result.failed],

@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
@@ -305,12 +306,13 @@ def model_train(
             setattr(record, key, _json_safe(value))
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
-        # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename.
-        if final is not None and tmp is not None and not (tmp / "artefact").exists():
-            shutil.rmtree(final, ignore_errors=True)
+        # Marked failed first, then its artefact removed: a record never says "ready" without one.
         GradingModel.objects.filter(pk=record.pk).update(
             status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
         )
+        # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename.
+        if final is not None and tmp is not None and not (tmp / "artefact").exists():
+            shutil.rmtree(final, ignore_errors=True)
         raise
     finally:
         if tmp is not None:
@@ -342,16 +344,20 @@ def _json_safe(value: object) -> object:
     return value
 
 
+class TrainingDiverged(Exception):
+    """The trained model gives non-finite predictions (a fine-tune whose weights went NaN)."""
+
+
 def _failure_reason(exc: BaseException) -> str:
     """What a teacher reads on the failed record (school pages drop file paths from it)."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     if isinstance(exc, SoftTimeLimitExceeded):
         return "stopped: training ran past its time limit (EDUAI_TRAIN_TIME_LIMIT)"
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
+    if isinstance(exc, TrainingDiverged):
+        return str(exc)
     if isinstance(exc, DatabaseError):
         return f"the trained model could not be recorded, so it was not kept ({type(exc).__name__}: {exc})"
     return f"{type(exc).__name__}: {exc}"
@@ -414,6 +420,9 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         hp["finetune_report"] = {k: v for k, v in report.extra.items() if k != "history"}
         hp["history"] = report.extra.get("history", [])
         served_ids = list(train.ids)
+    if not np.isfinite(raw_val).all():
+        # A diverged network (NaN weights) must never serve: every essay it scored would fail.
+        raise TrainingDiverged("training diverged: the model's validation predictions are not finite numbers")
     (workdir / TRAIN_IDS_FILE).write_text(json.dumps(served_ids))
     np.save(workdir / "val_predictions.npy", raw_val)
     hp.update(report.hyperparameters)
@@ -492,6 +501,8 @@ def _fair_comparison(
     cand = cand_raw[[cand_pos[data.ids[r]] for r in rows], 0]
     try:
         act = predictions_for(active, [data.ids[r] for r in rows], [data.texts[r] for r in rows])[:, 0]
+    except SoftTimeLimitExceeded:
+        raise  # out of time: not a reason to skip the comparison and promote on a weaker test
     except Exception:
         log.exception("could not re-score serving model %s for comparison", active.pk)
         return None

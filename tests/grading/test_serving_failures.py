@@ -232,3 +232,28 @@ def test_a_soft_time_limit_stops_the_task_instead_of_rescoring_one_by_one(new, m
     # one batch call, no one-by-one rescoring; the claims wait for the sweep, not marked failed
     assert len(calls) == 1
     assert state(*subs) == [SubmissionStatus.SCORING] * 3
+
+
+def test_model_failures_before_a_soft_time_limit_are_still_retried(new, monkeypatch, settings):
+    # given a batch the model cannot score whole (so it goes one by one): the first essay fails
+    # as a model failure, then the task's soft time limit strikes on the second
+    subs = [new(), new(), new()]
+    calls: list[list[int]] = []
+
+    def model(record, ids, texts):
+        calls.append(list(ids))
+        if len(calls) == 1:
+            raise RuntimeError("CUDA out of memory")  # the batch: go one by one
+        if len(calls) == 2:
+            raise RuntimeError("CUDA out of memory")  # essay 1: a model failure, worth a retry
+        if len(calls) == 3:
+            raise SoftTimeLimitExceeded()  # essay 2: out of time
+        return np.array([[4.0, 2.0]] * len(ids))  # the retry: the model works again
+
+    monkeypatch.setattr(serving, "predictions_for", model)
+    settings.EDUAI_SCORING_MAX_RETRIES = 2
+    # when the task runs (eager: its retry runs at once)
+    score_submissions.apply(args=[[s.pk for s in subs]]).get()
+    # then the retry scores all three: the failed one and the two still held in "scoring"
+    assert len(calls) == 4 and sorted(calls[3]) == sorted(s.pk for s in subs)
+    assert state(*subs) == [SubmissionStatus.SCORED] * 3

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
@@ -18,6 +19,7 @@ import grading.api as grading
 from eduai import inference
 from grading import conf, training
 from grading.models import GradingModel, ModelStatus
+from grading.scoring.fast import FastScorer
 from grading.tasks import sweep_stuck_submissions
 from tests import factories as f
 
@@ -177,3 +179,26 @@ def test_fast_training_shows_progress_while_it_embeds_the_training_essays(world,
     # then the embedding of the missing essays runs with a progress bar
     assert embed.call_count == 1 and embed.call_args.kwargs["progress"] is True
     assert len(embed.call_args.args[1]) == conf.MIN_TRAINING_ESSAYS
+
+
+def test_non_finite_validation_predictions_fail_the_run_and_it_never_serves(world, make_graded, monkeypatch, settings):
+    # given an assignment's first training run, whose model predicts NaN (a diverged network)
+    assignment = f.AssignmentFactory(course=world.course)
+    make_graded(assignment, conf.MIN_TRAINING_ESSAYS)
+    real_fit = FastScorer.fit.__func__
+
+    def diverged(cls, *args, **kwargs):
+        report = real_fit(cls, *args, **kwargs)
+        report.extra["val_predictions"] = np.full_like(report.extra["val_predictions"], np.nan)
+        return report
+
+    monkeypatch.setattr(FastScorer, "fit", classmethod(diverged))
+    # when it trains
+    with pytest.raises(training.TrainingDiverged):
+        grading.model_train(assignment_id=assignment.pk, method="fast", schedule_scoring=False)
+    # then the run is failed with a reason a teacher can read, keeps no artefact and serves nothing
+    record = GradingModel.objects.get(assignment=assignment)
+    assert record.status == ModelStatus.FAILED and "diverged" in record.failure_reason
+    assert not record.is_active and not record.artefact
+    folder = Path(settings.EDUAI_MODEL_ROOT) / f"assignment-{assignment.pk}"
+    assert not folder.exists() or not any(folder.iterdir())
