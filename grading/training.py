@@ -175,7 +175,14 @@ def _hold(folder: Path) -> int | None:
     except ImportError:  # not POSIX: no lock, and the sweep removes no folder (_remove_if_dead)
         return None
     fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # a new file in a new folder: nobody else holds it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a new file in a new folder: nobody else holds it
+    except OSError:
+        # A model root without locks (some network filesystems): train anyway; the sweep cannot
+        # take this lock either, so it leaves the folder alone (_remove_if_dead).
+        log.warning("no file lock on %s: the sweep will not remove this run's folder", folder)
+        os.close(fd)
+        return None
     return fd
 
 
@@ -201,6 +208,8 @@ def _remove_if_dead(folder: Path) -> bool:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return False  # alive: e.g. a `train_grader` run longer than the task's time limit
+            except OSError:
+                return False  # no locks on this filesystem: cannot tell a live run, so keep it
         shutil.rmtree(folder, ignore_errors=True)
         return not folder.exists()
     finally:

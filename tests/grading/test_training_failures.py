@@ -202,3 +202,27 @@ def test_non_finite_validation_predictions_fail_the_run_and_it_never_serves(worl
     assert not record.is_active and not record.artefact
     folder = Path(settings.EDUAI_MODEL_ROOT) / f"assignment-{assignment.pk}"
     assert not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.django_db
+def test_a_model_root_without_file_locks_still_trains_and_the_sweep_keeps_unknown_folders(
+    graded, monkeypatch, settings
+):
+    # given a model root on a filesystem that refuses locks (some network mounts: ENOLCK)
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    monkeypatch.setattr(training, "_train_into", _fake_train_into())
+    # when a run trains, it trains (no lock, a warning), and leaves no temporary folder behind
+    result = training.model_train(assignment_id=graded.pk, method="fast", schedule_scoring=False)
+    assert GradingModel.objects.get(pk=result.model_id).status == ModelStatus.READY
+    assert list((Path(settings.EDUAI_MODEL_ROOT) / ".tmp").iterdir()) == []
+    # and the sweep, unable to tell a live run from a dead one there, keeps such a folder
+    dead = GradingModel.objects.create(assignment=graded, version=9, method="finetune", status=ModelStatus.FAILED)
+    folder = Path(settings.EDUAI_MODEL_ROOT) / ".tmp" / f"{training._tmp_prefix(graded.pk, dead.version)}x"
+    folder.mkdir(parents=True)
+    (folder / training.LOCK_FILE).touch()
+    assert training.temp_folders_remove() == [] and folder.exists()
