@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from . import conf
 from .data import TrainResult
 from .models import GraderSettings, GradingModel, Method, ModelStatus, ServingChoice, TeacherGrade
 from .scoring import rubric_to_hyperparameters
-from .scoring.base import Range, Rubric, TrainingSet, conformal_radius, qwk, validation_mask
+from .scoring.base import Range, Rubric, TrainingSet, conformal_radius, qwk, stable_fraction, validation_mask
 
 log = logging.getLogger(__name__)
 
@@ -353,6 +354,20 @@ def _json_safe(value: object) -> object:
     return value
 
 
+EARLY_STOPPING_SPLIT_FROM = 40  # validation essays; below, early stopping and calibration share them
+
+
+def _early_stopping_half(ids: Sequence[int]) -> np.ndarray:
+    """Which validation essays stop the fine-tuning: every other one in stable-hash order (the
+    same essay on the same side in every retraining); none below EARLY_STOPPING_SPLIT_FROM,
+    where all of them do (and also calibrate)."""
+    mask = np.ones(len(ids), dtype=bool)
+    if len(ids) >= EARLY_STOPPING_SPLIT_FROM:
+        order = np.argsort([stable_fraction(i, salt="eduai-stop") for i in ids], kind="stable")
+        mask[order[1::2]] = False
+    return mask
+
+
 class TrainingDiverged(Exception):
     """The trained model gives non-finite predictions (a fine-tune whose weights went NaN)."""
 
@@ -421,14 +436,31 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
             raise ValidationError({"hyperparameters": f"Unknown fine-tuning settings: {', '.join(sorted(unknown))}."})
         config = finetune.FineTuneConfig(**{**base, **overrides})
         train, val = data.subset(~val_mask), data.subset(val_mask)
+        # Early stopping keeps the epoch that did best on its essays, so their residuals are
+        # smaller than a new essay's: calibrated on them, intervals cover less than stated
+        # (ASAP, full folds: 0.84 at a stated 0.90). With enough validation essays, half of
+        # them stop the training and the other half, untouched, give the QWK and the radius.
+        stop_mask = _early_stopping_half(val.ids)
+        stop, val = val.subset(stop_mask), val.subset(~stop_mask)
         unlabelled = unlabelled_texts(record.assignment_id) if config.dapt_epochs > 0 else ()
-        report = FineTunedScorer.fit(train, val, workdir, config=config, unlabelled=unlabelled, progress=progress)
+        report = FineTunedScorer.fit(train, stop, workdir, config=config, unlabelled=unlabelled, progress=progress)
         meta = json.loads((workdir / finetune.ARTEFACT_FILE).read_text())
-        raw_val = np.asarray(meta.pop("val_predictions"), dtype=np.float64).reshape(len(val), -1)
+        raw_stop = np.asarray(meta.pop("val_predictions"), dtype=np.float64).reshape(len(stop), -1)
         (workdir / finetune.ARTEFACT_FILE).write_text(json.dumps(meta))
+        if len(val):  # the served model (int8 where validated), on essays it has never been judged by
+            raw_val = FineTunedScorer.load(workdir).predict(list(val.texts))
+        else:
+            val, raw_val = stop, raw_stop
         hp["finetune_report"] = {k: v for k, v in report.extra.items() if k != "history"}
         hp["history"] = report.extra.get("history", [])
-        served_ids = list(train.ids)
+        hp["early_stopping_essays"] = len(stop)
+        hp["conformal"] = (
+            f"validation residuals of {len(val)} essays kept apart from early stopping"
+            if val is not stop
+            else f"validation residuals of the {len(val)} early-stopping essays (too few to split)"
+        )
+        # Early stopping chose among its epochs on ``stop``: those essays count as seen.
+        served_ids = list(train.ids) + ([] if val is stop else list(stop.ids))
     if not np.isfinite(raw_val).all():
         # A diverged network (NaN weights) must never serve: every essay it scored would fail.
         raise TrainingDiverged("training diverged: the model's validation predictions are not finite numbers")

@@ -9,12 +9,15 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
 from eduai.courses import api as courses
+from eduai.courses.models import Submission
 from eduai.inference import finetune
 from grading import api as grading
+from grading import training
 from grading.models import GradingModel, ModelStatus, Prediction
 from grading.scoring.finetuned import FEATURES_FILE, FineTunedScorer
 from tests import factories as f
@@ -141,3 +144,31 @@ def test_hybrid_fine_tuned_model_reads_linguistic_features_when_it_scores(world,
     (folder / FEATURES_FILE).write_text(json.dumps({**saved, "names": [*saved["names"], "from_the_future"]}))
     with pytest.raises(ValueError, match="retrain"):
         FineTunedScorer.load(folder)
+
+
+def test_early_stopping_and_the_interval_use_different_validation_essays(
+    world, graded_assignment, settings, monkeypatch
+):
+    # given enough validation essays to split (the threshold lowered to this small assignment's 10)
+    monkeypatch.setattr(training, "EARLY_STOPPING_SPLIT_FROM", 6)
+    # when a fine-tuned model is trained
+    result = grading.model_train(
+        assignment_id=graded_assignment.pk,
+        method="finetune",
+        finetune_overrides={**SMALL, "epochs": 2, "side_features": False},
+        schedule_scoring=False,
+    )
+    model = GradingModel.objects.get(pk=result.model_id)
+    hp = model.hyperparameters
+    # then half of the validation essays stopped the training and the other half, never used to
+    # choose an epoch, gave the QWK and the interval (and count as the model's validation essays)
+    assert hp["early_stopping_essays"] == 5 and model.n_val == 5 and model.n_train == 43
+    assert "kept apart from early stopping" in hp["conformal"]
+    folder = Path(settings.EDUAI_MODEL_ROOT) / model.artefact
+    seen = set(json.loads((folder / training.TRAIN_IDS_FILE).read_text()))
+    assert len(seen) == 43 and not seen & set(hp["val_ids"])
+    # and the stored validation predictions are the served model's on exactly those essays
+    texts = dict(Submission.objects.filter(pk__in=hp["val_ids"]).values_list("id", "text"))
+    served = FineTunedScorer.load(folder).predict([texts[i] for i in hp["val_ids"]])
+    stored = np.load(folder / "val_predictions.npy")
+    assert stored.shape == served.shape == (5, 2) and np.allclose(stored, served, atol=1e-5)
