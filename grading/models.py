@@ -117,7 +117,9 @@ class GradingModel(models.Model):
     kappa on the model's validation split (submissions chosen by a stable hash of their id, never
     trained on); ``interval_halfwidth`` is the split-conformal radius for ``interval_coverage``.
     ``n_train`` counts the essays the serving artefact learnt from: a fast model is validated on a
-    model trained without its ``n_val`` validation essays, then refitted on all of them.
+    model trained without its ``n_val`` validation essays, then refitted on all of them; a
+    fine-tuned model's count includes the validation essays that chose its epoch (early stopping),
+    when they are kept apart from the ``n_val`` ones.
     """
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="grading_models")

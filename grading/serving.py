@@ -313,10 +313,10 @@ class _Outcome:
     def fail(self, ids: Sequence[int], reason: str, *, retry: bool) -> None:
         if not ids:
             return
+        if retry:  # listed first: a soft time limit between the two must not lose the retry
+            self.retry += ids
         _release(ids, self.token, status=SubmissionStatus.FAILED, reason=reason)
         self.failed += [(i, reason[:500]) for i in ids]
-        if retry:
-            self.retry += ids
 
     def model_failed(self, ids: Sequence[int], what: str) -> None:
         self.fail(ids, f"model v{self.record.version} failed: {what}", retry=True)
@@ -495,7 +495,7 @@ def _score_claimed(
         except SoftTimeLimitExceeded:
             # Not a model failure: the task is out of time (the hard kill follows within a
             # minute), so starting the essays again one by one would only be cut off. The claims
-            # stay in ``scoring`` until the lease runs out and the sweep re-enqueues them.
+            # stay in ``scoring``; the task's retry (same token) takes them back.
             raise
         except Exception as exc:
             log.exception("model %s failed on a batch of %d submissions", record.pk, len(good))

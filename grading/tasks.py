@@ -7,7 +7,8 @@ All three model tasks run on the ``inference`` queue (``settings.CELERY_TASK_ROU
   mid-batch has its message redelivered and the batch is scored by the next worker, once (the
   redelivered task carries the same id, which is the claim token). A model failure retries with
   exponential backoff (30 s, 60 s, 120 s, ...); submissions stay ``failed`` with the reason
-  meanwhile and after the last retry, and ``sweep_stuck_submissions`` finds any left behind.
+  meanwhile and after the last retry (a new serving model scores them again), and
+  ``sweep_stuck_submissions`` re-enqueues what a lost task left ``received`` or ``scoring``.
 - ``train_assignment_model``: not ``acks_late``: training may outlast the broker's visibility
   timeout (Redis: 1 h), after which an unacknowledged message would be handed to a second
   worker while the first still trains. A lost training run is harmless: the next threshold or a

@@ -316,13 +316,16 @@ def model_train(
             setattr(record, key, _json_safe(value))
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
-        # Marked failed first, then its artefact removed: a record never says "ready" without one.
-        GradingModel.objects.filter(pk=record.pk).update(
-            status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
-        )
-        # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename.
-        if final is not None and tmp is not None and not (tmp / "artefact").exists():
-            shutil.rmtree(final, ignore_errors=True)
+        try:
+            # Marked failed first, then its artefact removed: a record never says "ready" without one.
+            GradingModel.objects.filter(pk=record.pk).update(
+                status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
+            )
+        finally:
+            # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename;
+            # removed even if the database is gone too (the sweep fails the record later).
+            if final is not None and tmp is not None and not (tmp / "artefact").exists():
+                shutil.rmtree(final, ignore_errors=True)
         raise
     finally:
         if tmp is not None:
@@ -358,13 +361,13 @@ EARLY_STOPPING_SPLIT_FROM = 40  # validation essays; below, early stopping and c
 
 
 def _early_stopping_half(ids: Sequence[int]) -> np.ndarray:
-    """Which validation essays stop the fine-tuning: every other one in stable-hash order (the
-    same essay on the same side in every retraining); none below EARLY_STOPPING_SPLIT_FROM,
-    where all of them do (and also calibrate)."""
-    mask = np.ones(len(ids), dtype=bool)
-    if len(ids) >= EARLY_STOPPING_SPLIT_FROM:
-        order = np.argsort([stable_fraction(i, salt="eduai-stop") for i in ids], kind="stable")
-        mask[order[1::2]] = False
+    """Which validation essays stop the fine-tuning: about half, each by a stable hash of its own
+    id, so an essay stays on its side in every retraining (an older model's held-out half stays
+    held out for the fair comparison). All of them below EARLY_STOPPING_SPLIT_FROM (they then
+    also calibrate), or if a side got fewer than 2."""
+    mask = np.array([stable_fraction(i, salt="eduai-stop") < 0.5 for i in ids], dtype=bool)
+    if len(ids) < EARLY_STOPPING_SPLIT_FROM or mask.sum() < 2 or (~mask).sum() < 2:
+        return np.ones(len(ids), dtype=bool)
     return mask
 
 

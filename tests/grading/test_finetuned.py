@@ -149,8 +149,9 @@ def test_hybrid_fine_tuned_model_reads_linguistic_features_when_it_scores(world,
 def test_early_stopping_and_the_interval_use_different_validation_essays(
     world, graded_assignment, settings, monkeypatch
 ):
-    # given enough validation essays to split (the threshold lowered to this small assignment's 10)
-    monkeypatch.setattr(training, "EARLY_STOPPING_SPLIT_FROM", 6)
+    # given a split of the validation essays into two halves (its own rule is tested below; here
+    # a fixed one, as this small assignment's 10 are below the threshold)
+    monkeypatch.setattr(training, "_early_stopping_half", lambda ids: np.arange(len(ids)) % 2 == 0)
     # when a fine-tuned model is trained
     result = grading.model_train(
         assignment_id=graded_assignment.pk,
@@ -172,3 +173,20 @@ def test_early_stopping_and_the_interval_use_different_validation_essays(
     served = FineTunedScorer.load(folder).predict([texts[i] for i in hp["val_ids"]])
     stored = np.load(folder / "val_predictions.npy")
     assert stored.shape == served.shape == (5, 2) and np.allclose(stored, served, atol=1e-5)
+
+
+def test_the_early_stopping_half_is_stable_per_essay_and_only_for_enough_essays(monkeypatch):
+    # an essay keeps its side when other essays come and go (an older model's held-out half
+    # stays held out in a newer model's comparison)
+    ids = list(range(1000, 1060))
+    before = dict(zip(ids, training._early_stopping_half(ids), strict=True))
+    more = [*ids[5:], *range(5000, 5030)]
+    after = dict(zip(more, training._early_stopping_half(more), strict=True))
+    assert all(after[i] == before[i] for i in ids[5:])
+    assert 15 <= sum(before.values()) <= 45  # about half
+    # below the threshold every validation essay stops the training (and calibrates)
+    few = ids[: training.EARLY_STOPPING_SPLIT_FROM - 1]
+    assert training._early_stopping_half(few).all()
+    # and a split that would leave a side with fewer than 2 essays is not made
+    monkeypatch.setattr(training, "stable_fraction", lambda i, salt="": 0.1 if i != 1000 else 0.9)
+    assert training._early_stopping_half(ids).all()

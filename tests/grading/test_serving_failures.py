@@ -257,3 +257,33 @@ def test_model_failures_before_a_soft_time_limit_are_still_retried(new, monkeypa
     # then the retry scores all three: the failed one and the two still held in "scoring"
     assert len(calls) == 4 and sorted(calls[3]) == sorted(s.pk for s in subs)
     assert state(*subs) == [SubmissionStatus.SCORED] * 3
+
+
+def test_a_soft_time_limit_right_after_a_failure_is_stored_still_retries_that_essay(new, monkeypatch, settings):
+    # given a task whose own essay is scored, but an essay it pulled into its batch fails on the
+    # model, and the soft time limit strikes just after that failure is written
+    own, extra = new(), new()
+    calls: list[list[int]] = []
+
+    def model(record, ids, texts):
+        calls.append(list(ids))
+        if len(calls) == 1 or (list(ids) == [extra.pk] and len(calls) <= 3):
+            raise RuntimeError("CUDA out of memory")
+        return np.array([[4.0, 2.0]] * len(ids))
+
+    real_release = serving._release
+    struck = []
+
+    def release(ids, token, *, status, reason):
+        real_release(ids, token, status=status, reason=reason)
+        if status == SubmissionStatus.FAILED and not struck:
+            struck.append(ids)
+            raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(serving, "predictions_for", model)
+    monkeypatch.setattr(serving, "_release", release)
+    settings.EDUAI_SCORING_MAX_RETRIES = 2
+    # when the task runs (eager: its retry runs at once)
+    score_submissions.apply(args=[[own.pk]]).get()
+    # then the failed extra essay was retried with the rest, and both are scored
+    assert struck and state(own, extra) == [SubmissionStatus.SCORED] * 2

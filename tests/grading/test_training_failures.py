@@ -12,7 +12,7 @@ from unittest import mock
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 import grading.api as grading
@@ -226,3 +226,38 @@ def test_a_model_root_without_file_locks_still_trains_and_the_sweep_keeps_unknow
     folder.mkdir(parents=True)
     (folder / training.LOCK_FILE).touch()
     assert training.temp_folders_remove() == [] and folder.exists()
+
+
+@pytest.mark.django_db
+def test_a_database_outage_after_the_rename_still_leaves_no_artefact(graded, monkeypatch, settings):
+    # given a run whose database goes away after its artefact was renamed into place: the save
+    # fails, and so does marking the record failed
+    monkeypatch.setattr(training, "_train_into", _fake_train_into())
+    real_save, real_filter = GradingModel.save, GradingModel.objects.filter
+    down = {"now": False}
+
+    def save(self, *args, **kwargs):
+        if self.status == ModelStatus.READY:
+            down["now"] = True
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_save(self, *args, **kwargs)
+
+    class Gone:
+        def __init__(self, qs):
+            self.qs = qs
+
+        def update(self, **kwargs):
+            if down["now"]:
+                raise OperationalError("server closed the connection unexpectedly")
+            return self.qs.update(**kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.qs, name)
+
+    monkeypatch.setattr(GradingModel, "save", save)
+    monkeypatch.setattr(GradingModel.objects, "filter", lambda *a, **k: Gone(real_filter(*a, **k)))
+    # when it trains, the error reaches the caller
+    with pytest.raises(OperationalError):
+        training.model_train(assignment_id=graded.pk, method="fast", schedule_scoring=False)
+    # and no artefact is left on disk for a record that never became ready
+    assert _files(Path(settings.EDUAI_MODEL_ROOT)) == []
