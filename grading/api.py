@@ -3,7 +3,8 @@
 Writes: ``teacher_grade_set`` (a human grade of record; training data), ``teacher_grades_import``,
 ``grader_settings_set`` (the serving knob), ``training_enqueue`` (train now, as a task),
 ``model_train`` (train in this process: tasks and commands), ``model_activate`` (roll back or
-forward), ``submissions_score`` (score in this process: tasks), ``embed_default``.
+forward), ``submissions_score`` (score in this process: tasks), ``assignment_score`` (score
+all an assignment's waiting essays in this process: the ``score_grader`` command), ``embed_default``.
 Reads: ``predictions_visible``, ``teacher_grades_visible``, ``models_for_assignment``,
 ``models_for_courses`` (the registry of many courses, as ``GradingModelData``),
 ``serving_model_for``, ``latest_prediction``, ``trait_scores_for_student``.
@@ -30,7 +31,7 @@ from .services import (
     training_enqueue,
     training_thresholds_check,
 )
-from .serving import embed_default, submissions_score
+from .serving import assignment_score, embed_default, submissions_score
 from .signals import grade_released, proposal_ready
 from .training import model_activate, model_train
 
@@ -40,6 +41,7 @@ __all__ = [
     "PredictionData",
     "ScoreBatchResult",
     "TrainResult",
+    "assignment_score",
     "embed_default",
     "grade_released",
     "grader_settings_set",

@@ -533,6 +533,57 @@ def submissions_waiting(*, assignment_id: int, model_id: int) -> list[int]:
     )
 
 
+def assignment_score(*, assignment_id: int, batch_size: int | None = None, progress: bool = False) -> ScoreBatchResult:
+    """Score, in this process, every submission of the assignment its serving model has not
+    scored yet (``submissions_waiting``), batch by batch (the ``score_grader`` command).
+
+    Each batch is stored as it is scored, through ``submissions_score`` (the claims, the
+    exactly-once rule and the failure handling of the workers). ``progress``: a bar with the
+    rate and the time left. Interrupted (Ctrl-C), the essays this run still holds are handed
+    back at once, ``scored`` if an older model scored them and ``received`` otherwise, instead of
+    waiting in ``scoring`` for the lease; what was stored stays. ValueError: no model serves."""
+    record = serving_model(assignment_id)
+    if record is None:
+        raise ValueError(f"no model serves assignment {assignment_id}: train one first")
+    ids = submissions_waiting(assignment_id=assignment_id, model_id=record.pk)
+    size = max(1, batch_size or conf.scoring_batch())
+    token = uuid.uuid4().hex
+    started = time.perf_counter()
+    parts: list[ScoreBatchResult] = []
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(ids), unit="essay", desc=f"score assignment {assignment_id}", disable=not progress)
+    try:
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            parts.append(submissions_score(submission_ids=chunk, token=token, batch_limit=len(chunk)))
+            bar.update(len(chunk))
+    except BaseException:
+        _hand_back(token)
+        raise
+    finally:
+        bar.close()
+    return ScoreBatchResult(
+        scored=tuple(i for p in parts for i in p.scored),
+        failed=tuple(f for p in parts for f in p.failed),
+        skipped=tuple(i for p in parts for i in p.skipped),
+        waiting=tuple(i for p in parts for i in p.waiting),
+        retryable=any(p.retryable for p in parts),
+        seconds=time.perf_counter() - started,
+        retry=tuple(i for p in parts for i in p.retry),
+    )
+
+
+def _hand_back(token: str) -> None:
+    """Release what ``token`` still holds: ``scored`` where some model's prediction exists, else
+    ``received`` (waiting for the serving model, as before the claim)."""
+    held = Submission.objects.filter(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
+    predicted = Exists(Prediction.objects.filter(submission=OuterRef("pk")))
+    now = timezone.now()
+    held.filter(predicted).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=now)
+    held.update(status=SubmissionStatus.RECEIVED, status_reason="", updated_at=now)
+
+
 def stuck_submissions(*, older_than_seconds: int | None = None) -> list[int]:
     """Submissions a lost task left behind: ``received`` with a serving model, or abandoned ``scoring``."""
     lease = older_than_seconds if older_than_seconds is not None else conf.scoring_lease_seconds()
