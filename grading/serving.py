@@ -409,9 +409,10 @@ def _store_finite(out: _Outcome, ids: Sequence[int], raw: np.ndarray, seconds: f
 
 
 def submissions_score(
-    *, submission_ids: Sequence[int], token: str | None = None, batch_limit: int | None = None
+    *, submission_ids: Sequence[int], token: str | None = None, batch_limit: int | None = None, pull: bool = True
 ) -> ScoreBatchResult:
-    """Score the given submissions (and waiting ones of their assignments) with the serving models."""
+    """Score the given submissions (and, with ``pull``, waiting ones of their assignments) with
+    the serving models."""
     started = time.perf_counter()
     token = token or uuid.uuid4().hex
     limit = batch_limit or conf.scoring_batch()
@@ -432,7 +433,7 @@ def submissions_score(
                 continue
             mine = claim(submission_ids=wanted, token=token, model_id=record.pk)
             skipped.extend(i for i in wanted if i not in mine)
-            extra = _waiting_ids(assignment_id, record.pk, set(wanted), limit - len(mine), token)
+            extra = _waiting_ids(assignment_id, record.pk, set(wanted), limit - len(mine), token) if pull else []
             mine += claim(submission_ids=extra, token=token, model_id=record.pk)
             if not mine:
                 continue
@@ -539,9 +540,10 @@ def assignment_score(*, assignment_id: int, batch_size: int | None = None, progr
 
     Each batch is stored as it is scored, through ``submissions_score`` (the claims, the
     exactly-once rule and the failure handling of the workers). ``progress``: a bar with the
-    rate and the time left. Interrupted (Ctrl-C), the essays this run still holds are handed
-    back at once, ``scored`` if an older model scored them and ``received`` otherwise, instead of
-    waiting in ``scoring`` for the lease; what was stored stays. ValueError: no model serves."""
+    rate and the time left. Interrupted (Ctrl-C), the essays this run still holds are put back at
+    once where they were before it claimed them (``received``, ``scored`` by an older model, or
+    ``failed`` with the reason), instead of waiting in ``scoring`` for the lease; what was stored
+    stays. ValueError: no model serves."""
     record = serving_model(assignment_id)
     if record is None:
         raise ValueError(f"no model serves assignment {assignment_id}: train one first")
@@ -553,13 +555,22 @@ def assignment_score(*, assignment_id: int, batch_size: int | None = None, progr
     from tqdm import tqdm
 
     bar = tqdm(total=len(ids), unit="essay", desc=f"score assignment {assignment_id}", disable=not progress)
+    before: dict[int, tuple[str, str]] = {}
     try:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
-            parts.append(submissions_score(submission_ids=chunk, token=token, batch_limit=len(chunk)))
+            # Where each essay of the batch stands before it is claimed, to put it back on Ctrl-C.
+            before = {
+                sid: (status, reason)
+                for sid, status, reason in Submission.objects.filter(pk__in=chunk).values_list(
+                    "id", "status", "status_reason"
+                )
+            }
+            # No pulling of other waiting essays: they are later batches of this same run.
+            parts.append(submissions_score(submission_ids=chunk, token=token, batch_limit=len(chunk), pull=False))
             bar.update(len(chunk))
     except BaseException:
-        _hand_back(token)
+        _hand_back(token, before)
         raise
     finally:
         bar.close()
@@ -574,14 +585,22 @@ def assignment_score(*, assignment_id: int, batch_size: int | None = None, progr
     )
 
 
-def _hand_back(token: str) -> None:
-    """Release what ``token`` still holds: ``scored`` where some model's prediction exists, else
-    ``received`` (waiting for the serving model, as before the claim)."""
-    held = Submission.objects.filter(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
-    predicted = Exists(Prediction.objects.filter(submission=OuterRef("pk")))
-    now = timezone.now()
-    held.filter(predicted).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=now)
-    held.update(status=SubmissionStatus.RECEIVED, status_reason="", updated_at=now)
+def _hand_back(token: str, before: dict[int, tuple[str, str]]) -> None:
+    """Put what ``token`` still holds back where it was before the claim (``before``: status and
+    reason by id; ``received`` for any other)."""
+    held = list(
+        Submission.objects.filter(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token).values_list(
+            "id", flat=True
+        )
+    )
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for sid in held:
+        status, reason = before.get(sid, (SubmissionStatus.RECEIVED, ""))
+        if status == SubmissionStatus.SCORING:  # held by an abandoned claim then: now waiting
+            status, reason = SubmissionStatus.RECEIVED, ""
+        groups[(status, reason)].append(sid)
+    for (status, reason), ids in groups.items():
+        _release(ids, token, status=status, reason=reason)
 
 
 def stuck_submissions(*, older_than_seconds: int | None = None) -> list[int]:

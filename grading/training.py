@@ -316,16 +316,20 @@ def model_train(
             setattr(record, key, _json_safe(value))
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
+        renamed = final is not None and tmp is not None and not (tmp / "artefact").exists()
         try:
             # Marked failed first, then its artefact removed: a record never says "ready" without one.
             GradingModel.objects.filter(pk=record.pk).update(
                 status=ModelStatus.FAILED, failure_reason=_failure_reason(exc)[:1000]
             )
-        finally:
-            # A failed record owns no artefact: the save (or a Ctrl-C) can fail after the rename;
-            # removed even if the database is gone too (the sweep fails the record later).
-            if final is not None and tmp is not None and not (tmp / "artefact").exists():
-                shutil.rmtree(final, ignore_errors=True)
+        except BaseException:
+            # The database is gone too: the save may have committed before the connection broke,
+            # so the record may say "ready"; the artefact is kept (an orphan at worst, logged).
+            if renamed:
+                log.error("training run of model %s failed and could not be recorded; kept %s", record.pk, final)
+            raise
+        if renamed and final is not None:  # a failed record owns no artefact: the save failed after the rename
+            shutil.rmtree(final, ignore_errors=True)
         raise
     finally:
         if tmp is not None:

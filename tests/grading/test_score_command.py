@@ -80,8 +80,8 @@ def test_it_scores_every_waiting_essay_in_batches_and_then_finds_none(assignment
     assert out.getvalue().startswith("scored 0,") and len(calls) == 3
 
 
-def test_ctrl_c_keeps_what_was_scored_and_hands_the_batch_in_flight_back(assignment, world, monkeypatch):
-    # given 6 waiting essays, one of them scored before by an older model version
+def test_ctrl_c_keeps_what_was_scored_and_puts_the_batch_in_flight_back(assignment, world, monkeypatch):
+    # given 6 waiting essays: one scored before by an older model version, one failed on it
     _model(assignment, 1, active=False)
     subs = _essays(assignment, world, 6)
     older = GradingModel.objects.get(assignment=assignment, version=1)
@@ -89,6 +89,8 @@ def test_ctrl_c_keeps_what_was_scored_and_hands_the_batch_in_flight_back(assignm
         submission=subs[4], model=older, score=3, raw_score=3.0, interval_low=2, interval_high=4, interval_coverage=0.9
     )
     Submission.objects.filter(pk=subs[4].pk).update(status=SubmissionStatus.SCORED)
+    failed = {"status": SubmissionStatus.FAILED, "status_reason": "model v1 failed: OOM"}
+    Submission.objects.filter(pk=subs[5].pk).update(**failed)
     record = _model(assignment, 2)
     calls: list[list[int]] = []
 
@@ -103,17 +105,18 @@ def test_ctrl_c_keeps_what_was_scored_and_hands_the_batch_in_flight_back(assignm
     with pytest.raises(CommandError, match="interrupted"):
         call_command("score_grader", str(assignment.pk), "--batch", "3", "--no-progress")
     # then the first batch keeps its predictions, and nothing is left claimed: the second batch
-    # is back where it was (waiting, or scored by the older model)
+    # is back where it was (waiting, scored by the older model, failed with its reason)
     assert _statuses(subs) == [SubmissionStatus.SCORED] * 3 + [
         SubmissionStatus.RECEIVED,
         SubmissionStatus.SCORED,
-        SubmissionStatus.RECEIVED,
+        SubmissionStatus.FAILED,
     ]
+    assert Submission.objects.get(pk=subs[5].pk).status_reason == "model v1 failed: OOM"
     assert Prediction.objects.filter(model=record).count() == 3
     assert not Submission.objects.filter(status=SubmissionStatus.SCORING).exists()
 
 
-def test_it_refuses_what_it_cannot_do_and_queues_on_demand(assignment, world):
+def test_it_refuses_what_it_cannot_do_and_queues_on_demand(assignment, world, settings):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("score_grader", "999999", "--no-progress")
     with pytest.raises(CommandError, match="no model serves"):
@@ -122,11 +125,35 @@ def test_it_refuses_what_it_cannot_do_and_queues_on_demand(assignment, world):
         call_command("score_grader", str(assignment.pk), "--batch", "0")
     with pytest.raises(CommandError, match="at most"):
         call_command("score_grader", str(assignment.pk), "--batch", "5000")
-    # --queue: the waiting essays go to the inference queue, as after a new model is activated
+    # --queue: the waiting essays go to the inference queue, as after a new model is activated;
+    # refused without a broker (the tasks would run here, with no progress bar)
     record = _model(assignment, 1)
     _essays(assignment, world, 2)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with pytest.raises(CommandError, match="needs a broker"):
+        call_command("score_grader", str(assignment.pk), "--queue")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     out = StringIO()
     with mock.patch("grading.tasks.score_submissions.delay") as delay:
         call_command("score_grader", str(assignment.pk), "--queue", stdout=out)
     assert out.getvalue().strip() == "queued 2 submission(s)" and delay.call_count == 1
     assert not Prediction.objects.filter(model=record).exists()
+
+
+def test_the_summary_says_what_was_left_waiting_when_the_model_stops_serving(assignment, world, monkeypatch):
+    # given 6 waiting essays, and the serving model deactivated (a rollback) after the first batch
+    record = _model(assignment, 1)
+    subs = _essays(assignment, world, 6)
+    calls: list[list[int]] = []
+
+    def predict(record_, ids, texts):
+        calls.append(list(ids))
+        GradingModel.objects.filter(pk=record.pk).update(is_active=False)
+        return np.full((len(ids), 1), 4.0)
+
+    monkeypatch.setattr(serving, "predictions_for", predict)
+    out = StringIO()
+    call_command("score_grader", str(assignment.pk), "--batch", "3", "--no-progress", stdout=out)
+    # then the summary does not hide the three essays no model could score
+    assert out.getvalue().startswith("scored 3,") and "3 left waiting" in out.getvalue()
+    assert _statuses(subs).count(SubmissionStatus.RECEIVED) == 3

@@ -4,11 +4,13 @@ Scores every submission of an assignment that its serving model has not scored y
 this process, batch by batch with a progress bar (rate, time left), or with ``--queue`` as tasks
 on the inference queue (64 essays a task). The same claims and exactly-once rule as the workers:
 running it beside them never scores an essay twice with one model version. Ctrl-C stops it:
-what was scored is kept, and the essays of the batch in flight are handed back at once.
+what was scored is kept, and the essays of the batch in flight are put back where they were.
+``--queue`` needs a broker (without one it is refused: the tasks would run here, unseen).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from eduai.courses.models import Assignment
@@ -38,6 +40,11 @@ class Command(BaseCommand):
         if record is None:
             raise CommandError(f"no model serves assignment {assignment_id}: train one first (train_grader)")
         if opts["queue"]:
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                raise CommandError(
+                    "--queue needs a broker (CELERY_BROKER_URL): without one the tasks would run here, "
+                    "with no progress bar; run the command without --queue"
+                )
             queued = schedule_waiting(assignment_id=assignment_id, model_id=record.id)
             self.stdout.write(f"queued {queued} submission(s)")
             return
@@ -59,4 +66,8 @@ class Command(BaseCommand):
         if result.failed:
             shown = "; ".join(f"{sid}: {reason}" for sid, reason in result.failed[:5])
             line += f" (failed: {shown}{' ...' if len(result.failed) > 5 else ''})"
+        if result.retry:
+            line += f"; {len(result.retry)} failed on the model: run the command again to retry them"
+        if result.waiting:
+            line += f"; {len(result.waiting)} left waiting: no model serves the assignment any more"
         self.stdout.write(line)
