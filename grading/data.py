@@ -13,11 +13,15 @@ class ScoreBatchResult:
     failed: tuple[tuple[int, str], ...] = ()
     skipped: tuple[int, ...] = ()  # already scored by the serving model, or not claimable now
     waiting: tuple[int, ...] = ()  # no model serves the assignment yet (embeddings stored)
-    retryable: bool = False  # a model failure (not the essay's fault): worth retrying later
     seconds: float = 0.0
     # The failed ids worth another try (model failures: an exception, a non-finite output, a
     # prediction the database refused); the other failed ids are bad input, failed for good.
     retry: tuple[int, ...] = ()
+
+    @property
+    def retryable(self) -> bool:
+        """A model failure (not the essay's fault): worth retrying later."""
+        return bool(self.retry)
 
 
 @dataclass(frozen=True)

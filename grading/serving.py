@@ -166,12 +166,17 @@ def rubric_of(record: GradingModel) -> Rubric:
 
 
 # -------------------------------------------------------------------------------- claims
+def _held_by(token: str) -> Q:
+    """The submissions ``token``'s claim holds."""
+    return Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
+
+
 def _claim_filter(token: str, model_id: int) -> Q:
     stale_before = timezone.now() - timedelta(seconds=conf.scoring_lease_seconds())
     already = Exists(Prediction.objects.filter(submission=OuterRef("pk"), model_id=model_id))
     return (
         (Q(status__in=CLAIMABLE) & ~Q(already))
-        | Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
+        | _held_by(token)
         | Q(status=SubmissionStatus.SCORING, updated_at__lt=stale_before)
     )
 
@@ -182,7 +187,6 @@ def claim(*, submission_ids: Iterable[int], token: str, model_id: int) -> list[i
     if not ids:
         return []
     now = timezone.now()
-    held = Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
     # One UPDATE for the batch: the database checks the condition row by row as it updates (a
     # racing worker's UPDATE waits on the row lock and then re-checks it), so each row is still
     # a conditional claim, at one statement per batch instead of one per essay (profiled: the
@@ -191,7 +195,7 @@ def claim(*, submission_ids: Iterable[int], token: str, model_id: int) -> list[i
         Submission.objects.filter(pk__in=ids).filter(_claim_filter(token, model_id)).update(
             status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token, updated_at=now
         )
-        won = set(Submission.objects.filter(held, pk__in=ids).values_list("id", flat=True))
+        won = set(Submission.objects.filter(_held_by(token), pk__in=ids).values_list("id", flat=True))
     return [i for i in ids if i in won]
 
 
@@ -206,7 +210,7 @@ def _waiting_ids(assignment_id: int, model_id: int, exclude: set[int], limit: in
     if limit <= 0:
         return []
     already = Exists(Prediction.objects.filter(submission=OuterRef("pk"), model_id=model_id))
-    held = Q(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token)
+    held = _held_by(token)
     qs = (
         Submission.objects.filter(assignment_id=assignment_id)
         .filter(held | (Q(status=SubmissionStatus.RECEIVED) & ~Q(already)))
@@ -218,9 +222,9 @@ def _waiting_ids(assignment_id: int, model_id: int, exclude: set[int], limit: in
 
 
 def _release(ids: Iterable[int], token: str, *, status: str, reason: str) -> None:
-    Submission.objects.filter(
-        pk__in=list(ids), status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token
-    ).update(status=status, status_reason=reason[:500], updated_at=timezone.now())
+    Submission.objects.filter(_held_by(token), pk__in=list(ids)).update(
+        status=status, status_reason=reason[:500], updated_at=timezone.now()
+    )
 
 
 def serving_model(assignment_id: int) -> GradingModel | None:
@@ -343,9 +347,9 @@ def _store(record: GradingModel, rubric: Rubric, sid: int, raw: np.ndarray, seco
             _release([sid], token, status=SubmissionStatus.SCORED, reason="")
             return False
         moved = (
-            Submission.objects.filter(
-                pk=sid, status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token
-            ).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=timezone.now())
+            Submission.objects.filter(_held_by(token), pk=sid).update(
+                status=SubmissionStatus.SCORED, status_reason="", updated_at=timezone.now()
+            )
             == 1
         )
         if moved:
@@ -383,11 +387,7 @@ def _store_many(out: _Outcome, rows: Sequence[tuple[int, np.ndarray]], seconds: 
                 )
                 for p in created:
                     p.pk = pks[p.submission_id]
-            held = Submission.objects.filter(
-                pk__in=[p.submission_id for p in created],
-                status=SubmissionStatus.SCORING,
-                status_reason=_TOKEN_PREFIX + token,
-            )
+            held = Submission.objects.filter(_held_by(token), pk__in=[p.submission_id for p in created])
             # Locked until commit (PostgreSQL), so the UPDATE below moves exactly these rows.
             mine = set(held.select_for_update().values_list("id", flat=True))
             held.filter(pk__in=mine).update(status=SubmissionStatus.SCORED, status_reason="", updated_at=timezone.now())
@@ -448,7 +448,6 @@ def submissions_score(
         failed=tuple(failed),
         skipped=tuple(skipped),
         waiting=tuple(waiting),
-        retryable=bool(retry),
         seconds=time.perf_counter() - started,
         retry=tuple(retry),
     )
@@ -579,7 +578,6 @@ def assignment_score(*, assignment_id: int, batch_size: int | None = None, progr
         failed=tuple(f for p in parts for f in p.failed),
         skipped=tuple(i for p in parts for i in p.skipped),
         waiting=tuple(i for p in parts for i in p.waiting),
-        retryable=any(p.retryable for p in parts),
         seconds=time.perf_counter() - started,
         retry=tuple(i for p in parts for i in p.retry),
     )
@@ -588,11 +586,7 @@ def assignment_score(*, assignment_id: int, batch_size: int | None = None, progr
 def _hand_back(token: str, before: dict[int, tuple[str, str]]) -> None:
     """Put what ``token`` still holds back where it was before the claim (``before``: status and
     reason by id; ``received`` for any other)."""
-    held = list(
-        Submission.objects.filter(status=SubmissionStatus.SCORING, status_reason=_TOKEN_PREFIX + token).values_list(
-            "id", flat=True
-        )
-    )
+    held = Submission.objects.filter(_held_by(token)).values_list("id", flat=True)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for sid in held:
         status, reason = before.get(sid, (SubmissionStatus.RECEIVED, ""))

@@ -62,11 +62,9 @@ def score_submissions(self, submission_ids: list[int]) -> dict[str, object]:
         # Out of time: try again later, with the model failures recorded so far; the same task id
         # is the same token, so the retry also takes back the essays still held in ``scoring``.
         if self.request.retries < conf.scoring_max_retries():
-            countdown = 30 * 2**self.request.retries
-            log.warning("scoring ran out of time; retry %d in %d s", self.request.retries + 1, countdown)
             # The failures first: past MAX_IDS_PER_TASK an unscored id is left to the sweep.
             again = list(dict.fromkeys([*exc.retry, *ids]))[:MAX_IDS_PER_TASK]
-            raise self.retry(args=[again], countdown=countdown, exc=exc) from exc
+            raise _retry_later(self, again, "scoring ran out of time", exc=exc) from exc
         raise
     summary = {
         "scored": list(result.scored),
@@ -77,13 +75,18 @@ def score_submissions(self, submission_ids: list[int]) -> dict[str, object]:
     # Model failures only: an essay that cannot be scored (bad input) fails for good.
     failed_ids = list(result.retry)
     if failed_ids and self.request.retries < conf.scoring_max_retries():
-        countdown = 30 * 2**self.request.retries
-        log.warning("scoring failed for %s; retry %d in %d s", failed_ids, self.request.retries + 1, countdown)
         try:
-            raise self.retry(args=[failed_ids], countdown=countdown)
+            raise _retry_later(self, failed_ids, f"scoring failed for {failed_ids}")
         except MaxRetriesExceededError:
             pass
     return summary
+
+
+def _retry_later(task, ids: list[int], why: str, exc: BaseException | None = None):
+    """``task.retry`` of these ids with exponential backoff (30 s, 60 s, 120 s, ...)."""
+    countdown = 30 * 2**task.request.retries
+    log.warning("%s; retry %d in %d s", why, task.request.retries + 1, countdown)
+    return task.retry(args=[ids], countdown=countdown, exc=exc)
 
 
 @shared_task(

@@ -33,6 +33,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): runs take no lock (_hold, _remove_if_dead)
+    fcntl = None  # type: ignore[assignment]
+
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -171,9 +176,7 @@ def _tmp_prefix(assignment_id: int, version: int) -> str:
 
 
 def _hold(folder: Path) -> int | None:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, and the sweep removes no folder (_remove_if_dead)
+    if fcntl is None:  # not POSIX: no lock, and the sweep removes no folder (_remove_if_dead)
         return None
     fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -193,9 +196,7 @@ def _release(fd: int | None) -> None:
 
 
 def _remove_if_dead(folder: Path) -> bool:
-    try:
-        import fcntl
-    except ImportError:
+    if fcntl is None:
         return False
     try:
         fd: int | None = os.open(folder / LOCK_FILE, os.O_RDWR)
@@ -316,7 +317,8 @@ def model_train(
             setattr(record, key, _json_safe(value))
         record.save()
     except BaseException as exc:  # Ctrl-C included: the record must not stay "training"
-        renamed = final is not None and tmp is not None and not (tmp / "artefact").exists()
+        # The artefact's folder if it was renamed into place before the failure.
+        renamed = final if final is not None and tmp is not None and not (tmp / "artefact").exists() else None
         try:
             # Marked failed first, then its artefact removed: a record never says "ready" without one.
             GradingModel.objects.filter(pk=record.pk).update(
@@ -325,11 +327,11 @@ def model_train(
         except BaseException:
             # The database is gone too: the save may have committed before the connection broke,
             # so the record may say "ready"; the artefact is kept (an orphan at worst, logged).
-            if renamed:
-                log.error("training run of model %s failed and could not be recorded; kept %s", record.pk, final)
+            if renamed is not None:
+                log.error("training run of model %s failed and could not be recorded; kept %s", record.pk, renamed)
             raise
-        if renamed and final is not None:  # a failed record owns no artefact: the save failed after the rename
-            shutil.rmtree(final, ignore_errors=True)
+        if renamed is not None:  # a failed record owns no artefact: the save failed after the rename
+            shutil.rmtree(renamed, ignore_errors=True)
         raise
     finally:
         if tmp is not None:
@@ -357,7 +359,7 @@ def _json_safe(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
+        return _finite(float(value))
     return value
 
 
@@ -448,13 +450,14 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         # registry compares validation QWKs to promote. With enough validation essays, half of
         # them stop the training and the other half, untouched, give the QWK and the radius.
         stop_mask = _early_stopping_half(val.ids)
+        split = not stop_mask.all()
         stop, val = val.subset(stop_mask), val.subset(~stop_mask)
         unlabelled = unlabelled_texts(record.assignment_id) if config.dapt_epochs > 0 else ()
         report = FineTunedScorer.fit(train, stop, workdir, config=config, unlabelled=unlabelled, progress=progress)
         meta = json.loads((workdir / finetune.ARTEFACT_FILE).read_text())
         raw_stop = np.asarray(meta.pop("val_predictions"), dtype=np.float64).reshape(len(stop), -1)
         (workdir / finetune.ARTEFACT_FILE).write_text(json.dumps(meta))
-        if len(val):  # the served model (int8 where validated), on essays it has never been judged by
+        if split:  # the served model (int8 where validated), on essays it has never been judged by
             raw_val = FineTunedScorer.load(workdir).predict(list(val.texts))
         else:
             val, raw_val = stop, raw_stop
@@ -463,11 +466,11 @@ def _train_into(record, data: TrainingSet, workdir: Path, method: str, overrides
         hp["early_stopping_essays"] = len(stop)
         hp["conformal"] = (
             f"validation residuals of {len(val)} essays kept apart from early stopping"
-            if val is not stop
+            if split
             else f"validation residuals of the {len(val)} early-stopping essays (too few to split)"
         )
         # Early stopping chose among its epochs on ``stop``: those essays count as seen.
-        served_ids = list(train.ids) + ([] if val is stop else list(stop.ids))
+        served_ids = list(train.ids) + (list(stop.ids) if split else [])
     if not np.isfinite(raw_val).all():
         # A diverged network (NaN weights) must never serve: every essay it scored would fail.
         raise TrainingDiverged("training diverged: the model's validation predictions are not finite numbers")
